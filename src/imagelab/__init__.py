@@ -1,0 +1,25 @@
+"""imagelab: the 2019 'Image recognition using deep networks' lab as reproducible notebooks.
+
+Modules, in the order data flows through them: ``data`` (load and verify MNIST/CIFAR-10),
+``models`` (the 2019 architectures and optimizers), ``training`` (seeded, timed fits),
+``records`` (history/score CSVs and provenance), ``plots`` (figures), ``analysis`` (judgements
+computed from results), ``exercises`` (one run of a notebook) and ``runs`` (papermill batches).
+TensorFlow is imported only by the modules that train, so the command line stays quick.
+"""
+
+import importlib
+import os
+
+# TensorFlow's C++ start-up chatter (CUDA probing, oneDNN notices) says nothing useful here.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+__all__ = ["analysis", "data", "exercises", "models", "plots", "records", "start_run", "training"]
+
+
+def __getattr__(name: str) -> object:
+    """Import submodules on first use (``imagelab.plots``) and expose ``start_run``."""
+    if name == "start_run":
+        return importlib.import_module("imagelab.exercises").start_run
+    if name in __all__:
+        return importlib.import_module(f"imagelab.{name}")
+    raise AttributeError(f"module 'imagelab' has no attribute {name!r}")

@@ -1,0 +1,71 @@
+"""The `imagelab` command: data import and info, lab runs, sweeps and the report."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _data_info(args: argparse.Namespace) -> int:
+    from imagelab import data
+
+    rows = data.info()
+    for row in rows:
+        print(f"{row['dataset']}: {row['status']}, source {row['source']}")
+        for key, value in row.items():
+            if key not in ("dataset", "status", "source"):
+                print(f"    {key}: {value}")
+    return 0 if all(row["status"] == "verified" for row in rows) else 1
+
+
+def _data_import(args: argparse.Namespace) -> int:
+    from imagelab import data
+
+    out = Path(args.out or data.data_dir() or "data")
+    written = data.import_data(Path(args.path), out)
+    print(f"wrote {', '.join(f'{name}.npz' for name in written)} and {data.MANIFEST} to {out}; "
+          f"use it with {data.DATA_ENV}={out}")  # fmt: skip
+    return 0
+
+
+def _lab(args: argparse.Namespace) -> int:
+    from imagelab import runs
+
+    runs.lab(args.exercises or None, force=args.force, missing_only=args.missing_only)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    main = argparse.ArgumentParser(prog="imagelab", description=__doc__)
+    commands = main.add_subparsers(dest="command", required=True)
+
+    data_cmd = commands.add_parser("data", help="import or inspect the data sets")
+    data_sub = data_cmd.add_subparsers(dest="data_command", required=True)
+    data_sub.add_parser("info", help="what data is present, its source and checksum status")
+    imp = data_sub.add_parser("import", help="build the data folder from the original files")
+    imp.add_argument("path", help="folder with the MNIST IDX files and/or cifar-10-python.tar.gz")
+    imp.add_argument("--out", help="data folder to write (default: $IMAGELAB_DATA or ./data)")
+
+    lab = commands.add_parser("lab", help="run the canonical exercise notebooks (skips up-to-date)")
+    lab.add_argument("exercises", nargs="*", help="exercise names (default: all five)")
+    lab.add_argument("--force", action="store_true", help="rerun even if results are up to date")
+    lab.add_argument("--missing-only", action="store_true", help="run only exercises with no results")
+    return main
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `imagelab` console script."""
+    args = parser().parse_args(argv)
+    handlers = {"info": _data_info, "import": _data_import}
+    handler = handlers[args.data_command] if args.command == "data" else {"lab": _lab}[args.command]
+    try:
+        return handler(args)
+    except (ValueError, RuntimeError) as error:  # DataError and validation: a message, no traceback
+        print(f"imagelab: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

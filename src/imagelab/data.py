@@ -1,0 +1,413 @@
+"""Load, verify, preprocess and import the lab's two data sets (MNIST and CIFAR-10).
+
+Where the data comes from, in order:
+
+1. a local folder named by the environment variable ``IMAGELAB_DATA`` holding ``mnist.npz``
+   and ``cifar10.npz`` in the layout of ``keras.datasets`` (``x_train``, ``y_train``,
+   ``x_test``, ``y_test``, all uint8);
+2. otherwise ``keras.datasets``, which downloads, checks and caches the files itself
+   (this needs internet access).
+
+Every array is verified by the sha256 of its bytes against the copies we know (the table
+below, from ``shared/datasets/SOURCES.md``) or against the ``checksums.json`` manifest that
+``imagelab data import`` writes beside the files it made. A file that fails a check is refused
+with a message naming the file, what was wrong and how to provide the data.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import hashlib
+import io
+import json
+import os
+import pickle
+import tarfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+DATA_ENV = "IMAGELAB_DATA"
+MANIFEST = "checksums.json"
+ARRAYS = ("x_train", "y_train", "x_test", "y_test")
+
+# Array-content sha256s of the verified copies (shared/datasets/SOURCES.md). The CIFAR-10 entry
+# is the JPEG-derived copy (quality 75, fixed shuffled order), not the lossless original.
+KNOWN_CHECKSUMS = {
+    "mnist": {
+        "description": "MNIST, original IDX files (LeCun, Cortes, Burges)",
+        "x_train": "741c988805d008ac6e4c904b69001ba184c24b2c540a4ef403f4c71b676cf757",
+        "y_train": "1feba77c54802fa5339a11837ea4b2866434b83314ec45192930f1df69120c13",
+        "x_test": "6d87418db22cc8025d05968bec9bd5c3932904b23485740db143a061a2c9d161",
+        "y_test": "ddeff807876a9661a1110d45c266c86239a3a1b7d37da0c3716a7a683c852ff5",
+    },
+    "cifar10": {
+        "description": "CIFAR-10, JPEG-derived copy (quality 75; pixels differ slightly "
+        "from the original, order reshuffled)",
+        "x_train": "8f6689e5efe220934ec5583d5ceb14b6a06d202c202ad616b81c91820d5077eb",
+        "y_train": "4716fd77f221b4f583694b47c794f82794dffafd4657c00240f9a88b9b1b1649",
+        "x_test": "357b4cc58191a3e050ec7e663a5e3e1ffdfa72d07ac733886064beae61db4e36",
+        "y_test": "56fcbb69009bb453573888705635780b67b3ee343e1d81629094c22f109d4902",
+    },
+}
+
+IMAGE_SHAPES = {"mnist": (28, 28), "cifar10": (32, 32, 3)}
+CLASS_NAMES = {
+    "mnist": [str(digit) for digit in range(10)],
+    "cifar10": [
+        "airplane", "automobile", "bird", "cat", "deer",
+        "dog", "frog", "horse", "ship", "truck",
+    ],
+}  # fmt: skip
+
+
+class DataError(RuntimeError):
+    """A data file is missing, malformed or fails its checksum."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Preprocessed arrays of one data set, with where they came from."""
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray  # one-hot, float32
+    x_test: np.ndarray
+    y_test: np.ndarray
+    class_names: list[str]
+    source: str  # a file path, or "keras.datasets"
+    checksums: dict[str, str]  # sha256 per raw array
+    verified_against: str  # which checksum table vouched for the arrays
+
+    @property
+    def labels_test(self) -> np.ndarray:
+        """Integer labels of the test set."""
+        return self.y_test.argmax(axis=1)
+
+
+def array_sha256(array: np.ndarray) -> str:
+    """sha256 of an array's bytes (the content checksum of SOURCES.md, not of the npz file)."""
+    return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
+
+
+def data_dir() -> Path | None:
+    """The local data folder named by IMAGELAB_DATA, or None when it is not set."""
+    value = os.environ.get(DATA_ENV)
+    return Path(value).expanduser() if value else None
+
+
+def _how_to_provide(name: str) -> str:
+    return (
+        f"Set {DATA_ENV} to a folder holding {name}.npz (for example "
+        f"{DATA_ENV}=../shared/datasets), or build one from the original files with "
+        f"`imagelab data import PATH`; on a machine with internet, unset {DATA_ENV} to "
+        f"download through keras.datasets."
+    )
+
+
+def _fail(name: str, path: Path | str, problem: str) -> DataError:
+    return DataError(f"{name} data at {path}: {problem}. {_how_to_provide(name)}")
+
+
+def _read_npz(name: str, path: Path) -> dict[str, np.ndarray]:
+    if not path.is_file():
+        raise _fail(name, path, f"file not found ({DATA_ENV}={os.environ.get(DATA_ENV, '')})")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            missing = [key for key in ARRAYS if key not in npz.files]
+            if missing:
+                raise _fail(name, path, f"arrays {missing} missing (found {npz.files})")
+            return {key: npz[key] for key in ARRAYS}
+    except DataError:
+        raise
+    except Exception as error:  # zip or npy format errors: the file is damaged
+        raise _fail(name, path, f"cannot be read as .npz ({error})") from error
+
+
+def _read_keras(name: str) -> dict[str, np.ndarray]:
+    import keras
+
+    loader = {"mnist": keras.datasets.mnist, "cifar10": keras.datasets.cifar10}[name]
+    try:
+        (x_train, y_train), (x_test, y_test) = loader.load_data()
+    except Exception as error:  # no network, or a failed download
+        raise _fail(name, "keras.datasets", f"download failed ({error})") from error
+    return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+
+
+def _check_structure(name: str, where: Path | str, arrays: dict[str, np.ndarray]) -> None:
+    for split in ("train", "test"):
+        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        if x.dtype != np.uint8 or y.dtype != np.uint8:
+            raise _fail(name, where, f"{split} arrays must be uint8, got {x.dtype} and {y.dtype}")
+        if x.shape[1:] != IMAGE_SHAPES[name]:
+            raise _fail(
+                name, where, f"x_{split} images have shape {x.shape[1:]}, "
+                f"expected {IMAGE_SHAPES[name]}"
+            )  # fmt: skip
+        if len(y) != len(x) or y.reshape(len(y), -1).shape[1] != 1:
+            raise _fail(name, where, f"y_{split} has shape {y.shape} for {len(x)} images")
+        if len(y) and y.max() > 9:
+            raise _fail(name, where, f"y_{split} holds labels outside 0-9")
+
+
+def _checksum_table(name: str, folder: Path | None) -> tuple[dict[str, str], str]:
+    """Known checksums for this data set: the built-in table, or the folder's import manifest."""
+    manifest = folder / MANIFEST if folder else None
+    if manifest and manifest.is_file():
+        entry = json.loads(manifest.read_text()).get(name)
+        if entry:
+            return entry, f"{manifest} ({entry.get('description', 'imported')})"
+    return KNOWN_CHECKSUMS[name], "imagelab.data.KNOWN_CHECKSUMS (shared/datasets/SOURCES.md)"
+
+
+@functools.lru_cache(maxsize=4)
+def load_raw(name: str, folder: str | None = None) -> tuple[dict[str, np.ndarray], str, dict, str]:
+    """Read and verify the raw uint8 arrays once per process: (arrays, source, sha256s, table)."""
+    if name not in IMAGE_SHAPES:
+        raise ValueError(f"data set must be one of {sorted(IMAGE_SHAPES)}; got {name!r}")
+    if folder is not None:
+        path = Path(folder) / f"{name}.npz"
+        arrays, source = _read_npz(name, path), str(path)
+    else:
+        arrays, source = _read_keras(name), "keras.datasets"
+    _check_structure(name, source, arrays)
+    checksums = {key: array_sha256(arrays[key]) for key in ARRAYS}
+    table, table_name = _checksum_table(name, Path(folder) if folder else None)
+    wrong = [key for key in ARRAYS if checksums[key] != table.get(key)]
+    if wrong and source != "keras.datasets":
+        raise _fail(
+            name, source,
+            f"content check failed for {', '.join(wrong)} (sha256 differs from {table_name}); "
+            "the file is corrupt or not the copy it claims to be",
+        )  # fmt: skip
+    if wrong:  # keras verified its own download; an original we hold no array hashes for
+        table_name = "keras.datasets file hash (array hashes not in our table)"
+    for array in arrays.values():
+        array.flags.writeable = False
+    return arrays, source, checksums, table_name
+
+
+def load(name: str, limit: int | None = None, flatten: bool = False) -> Dataset:
+    """Load MNIST or CIFAR-10 with the 2019 preprocessing.
+
+    Pixels are divided by 255 (float32), labels one-hot encoded; MNIST images are either
+    flattened to 784 values (exercise one) or kept as 28x28x1 (the CNNs). ``limit`` keeps the
+    first N training and test samples, for smoke runs.
+    """
+    folder = data_dir()
+    arrays, source, checksums, table = load_raw(name, str(folder) if folder else None)
+    n_train = len(arrays["x_train"])
+    if limit is not None and not 1 <= limit <= n_train:
+        raise ValueError(
+            f"data_limit must be between 1 and the {n_train} training samples of {name}; "
+            f"got {limit}"
+        )
+
+    def images(x: np.ndarray) -> np.ndarray:
+        x = x[:limit].astype(np.float32) / 255.0
+        if name == "mnist":
+            x = x.reshape(len(x), 784) if flatten else x.reshape(len(x), 28, 28, 1)
+        return np.ascontiguousarray(x)
+
+    def one_hot(y: np.ndarray) -> np.ndarray:
+        return np.eye(10, dtype=np.float32)[y[:limit].reshape(-1)]
+
+    return Dataset(
+        name=name,
+        x_train=images(arrays["x_train"]),
+        y_train=one_hot(arrays["y_train"]),
+        x_test=images(arrays["x_test"]),
+        y_test=one_hot(arrays["y_test"]),
+        class_names=CLASS_NAMES[name],
+        source=source,
+        checksums=checksums,
+        verified_against=table,
+    )
+
+
+def load_mnist(limit: int | None = None, flatten: bool = False) -> Dataset:
+    """MNIST, flattened to 784 pixels (dense exercises) or 28x28x1 images (CNN exercises)."""
+    return load("mnist", limit=limit, flatten=flatten)
+
+
+def load_cifar10(limit: int | None = None) -> Dataset:
+    """CIFAR-10 as 32x32x3 images scaled to [0, 1]."""
+    return load("cifar10", limit=limit)
+
+
+def subset(data: Dataset, limit: int) -> Dataset:
+    """The first ``limit`` training and test samples of a loaded data set."""
+    return replace(
+        data, x_train=data.x_train[:limit], y_train=data.y_train[:limit],
+        x_test=data.x_test[:limit], y_test=data.y_test[:limit],
+    )  # fmt: skip
+
+
+# --- import: turn the original distribution files into the npz folder --------------------
+
+IDX_FILES = {
+    "x_train": ("train-images-idx3-ubyte", 2051),
+    "y_train": ("train-labels-idx1-ubyte", 2049),
+    "x_test": ("t10k-images-idx3-ubyte", 2051),
+    "y_test": ("t10k-labels-idx1-ubyte", 2049),
+}
+CIFAR_TARBALL = "cifar-10-python.tar.gz"
+
+
+class DataImportError(DataError):
+    """A file offered to ``imagelab data import`` is truncated or not what it claims to be."""
+
+
+def _find(folder: Path, stem: str) -> Path | None:
+    for candidate in (stem, stem + ".gz", stem.replace("-idx", ".idx"), stem.replace("-idx", ".idx") + ".gz"):  # noqa: E501
+        if (folder / candidate).is_file():
+            return folder / candidate
+    return None
+
+
+def read_idx(path: Path, magic: int) -> np.ndarray:
+    """Parse one MNIST IDX file (gzipped or not), refusing foreign or truncated files."""
+    raw = path.read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as error:
+            raise DataImportError(f"{path}: gzip stream is damaged or truncated ({error})") from error
+    ndim = 3 if magic == 2051 else 1
+    header_size = 4 + 4 * ndim
+    if len(raw) < header_size:
+        raise DataImportError(f"{path}: {len(raw)} bytes is too short for an IDX header")
+    found_magic = int.from_bytes(raw[:4], "big")
+    if found_magic != magic:
+        raise DataImportError(
+            f"{path}: not an MNIST IDX {'image' if magic == 2051 else 'label'} file "
+            f"(magic number {found_magic}, expected {magic})"
+        )
+    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+    if ndim == 3 and dims[1:] != [28, 28]:
+        raise DataImportError(f"{path}: images are {dims[1]}x{dims[2]}, expected 28x28")
+    expected = header_size + int(np.prod(dims))
+    if len(raw) != expected:
+        raise DataImportError(
+            f"{path}: header announces {dims[0]} items ({expected} bytes) but the file has "
+            f"{len(raw)} bytes: it is truncated or damaged"
+        )
+    return np.frombuffer(raw, dtype=np.uint8, offset=header_size).reshape(dims).copy()
+
+
+class _CifarUnpickler(pickle.Unpickler):
+    """Unpickle CIFAR-10 batches while refusing any object that is not plain data."""
+
+    ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"), ("numpy", "dtype"),
+    }  # fmt: skip
+
+    def find_class(self, module: str, name: str) -> object:
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
+        return super().find_class(module, name)
+
+
+def read_cifar_tarball(path: Path) -> dict[str, np.ndarray]:
+    """Read the original ``cifar-10-python.tar.gz`` into keras.datasets' layout."""
+    batches = {f"cifar-10-batches-py/data_batch_{i}": "train" for i in range(1, 6)}
+    batches["cifar-10-batches-py/test_batch"] = "test"
+    parts: dict[str, list] = {"train": [], "test": []}
+    try:
+        with tarfile.open(path, "r:gz") as tar:
+            names = set(tar.getnames())
+            missing = sorted(set(batches) - names)
+            if missing:
+                raise DataImportError(f"{path}: not the CIFAR-10 python archive (missing {missing})")
+            for member, split in batches.items():
+                batch = _CifarUnpickler(io.BytesIO(tar.extractfile(member).read()), encoding="bytes").load()  # noqa: E501
+                data, labels = np.asarray(batch[b"data"]), np.asarray(batch[b"labels"])
+                if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072 or len(labels) != len(data):  # noqa: E501
+                    raise DataImportError(f"{path}: {member} is not a CIFAR-10 batch")
+                parts[split].append((data, labels))
+    except (tarfile.TarError, EOFError, OSError, pickle.UnpicklingError, KeyError) as error:
+        raise DataImportError(f"{path}: archive is truncated or damaged ({error})") from error
+
+    def stack(split: str) -> tuple[np.ndarray, np.ndarray]:
+        data = np.concatenate([d for d, _ in parts[split]])
+        labels = np.concatenate([lab for _, lab in parts[split]]).astype(np.uint8)
+        return data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1).copy(), labels.reshape(-1, 1)
+
+    (x_train, y_train), (x_test, y_test) = stack("train"), stack("test")
+    return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+
+
+def _write_npz_and_manifest(out: Path, name: str, arrays: dict[str, np.ndarray], origin: str) -> None:  # noqa: E501
+    from imagelab.records import atomic_path
+
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out / f"{name}.npz") as tmp, open(tmp, "wb") as handle:
+        np.savez_compressed(handle, **arrays)
+    manifest_path = out / MANIFEST
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
+    manifest[name] = {"description": f"imported from {origin}"} | {
+        key: array_sha256(arrays[key]) for key in ARRAYS
+    }
+    with atomic_path(manifest_path) as tmp:
+        tmp.write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+def import_data(source: Path, out: Path) -> list[str]:
+    """Convert the original MNIST IDX files and/or CIFAR-10 tarball at ``source`` into ``out``.
+
+    ``source`` is a folder holding them, or the tarball itself. Every file is validated before
+    anything is written; returns the names of the data sets written.
+    """
+    source = Path(source)
+    if source.is_file() and source.name.endswith((".tar.gz", ".tgz")):
+        folder, tarball = None, source
+    else:
+        folder = source if source.is_dir() else source.parent
+        tarball = folder / CIFAR_TARBALL if (folder / CIFAR_TARBALL).is_file() else None
+    written = []
+    idx_paths = {key: _find(folder, stem) for key, (stem, _) in IDX_FILES.items()} if folder else {}
+    if any(idx_paths.values()):
+        missing = [IDX_FILES[key][0] for key, path in idx_paths.items() if path is None]
+        if missing:
+            raise DataImportError(f"{folder}: MNIST needs all four IDX files; missing {missing}")
+        arrays = {key: read_idx(path, IDX_FILES[key][1]) for key, path in idx_paths.items()}
+        for split in ("train", "test"):
+            if len(arrays[f"x_{split}"]) != len(arrays[f"y_{split}"]):
+                raise DataImportError(f"{folder}: {split} images and labels differ in count")
+        _write_npz_and_manifest(out, "mnist", arrays, "MNIST IDX files")
+        written.append("mnist")
+    if tarball:
+        _write_npz_and_manifest(out, "cifar10", read_cifar_tarball(tarball), tarball.name)
+        written.append("cifar10")
+    if not written:
+        raise DataImportError(
+            f"{source}: found neither the four MNIST IDX files "
+            f"({', '.join(stem for stem, _ in IDX_FILES.values())}, optionally .gz) "
+            f"nor {CIFAR_TARBALL}"
+        )
+    return written
+
+
+def info() -> list[dict[str, str]]:
+    """What each data set's source is and whether its content checks out (for `imagelab data info`)."""  # noqa: E501
+    folder = data_dir()
+    rows = []
+    for name in IMAGE_SHAPES:
+        row = {"dataset": name, "source": str(folder / f"{name}.npz") if folder else "keras.datasets"}
+        try:
+            arrays, source, checksums, table = load_raw(name, str(folder) if folder else None)
+            row |= {
+                "status": "verified",
+                "train": str(len(arrays["x_train"])),
+                "test": str(len(arrays["x_test"])),
+                "checked_against": table,
+                "x_train_sha256": checksums["x_train"],
+            }
+        except DataError as error:
+            row |= {"status": "problem", "detail": str(error)}
+        rows.append(row)
+    return rows

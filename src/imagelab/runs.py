@@ -1,0 +1,70 @@
+"""Run exercise notebooks headlessly with papermill, skipping the ones already up to date."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from imagelab.exercises import EXERCISES, get_exercise, notebook_defaults, run_state
+from imagelab.records import PROJECT_ROOT
+
+BUILD = PROJECT_ROOT / "build" / "notebooks"
+KERNEL = "imagelab"
+
+
+class _CellOutputOnly(logging.Filter):
+    """Keep the kernel's own output in papermill's log, drop its cell start/end banners."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not message.startswith(("Executing Cell", "Ending Cell", "Executing notebook"))
+
+
+def show_progress() -> None:
+    """Stream what notebooks print (epoch lines) to the terminal while papermill runs them."""
+    handler = logging.StreamHandler()
+    handler.addFilter(_CellOutputOnly())
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("papermill")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
+def execute(notebook: Path, output: Path, parameters: dict[str, object]) -> None:
+    """Execute one notebook with papermill; the executed copy is written even when it fails."""
+    import papermill
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    papermill.execute_notebook(
+        str(notebook), str(output), parameters=parameters, kernel_name=KERNEL,
+        log_output=True, progress_bar=False, cwd=str(PROJECT_ROOT),
+    )  # fmt: skip
+
+
+def lab(names: list[str] | None = None, force: bool = False, missing_only: bool = False) -> list[str]:  # noqa: E501
+    """Run the canonical exercises whose results are missing or stale; return those run.
+
+    ``force`` reruns every one; ``missing_only`` runs only those with no results at all (what
+    ``make report`` needs), leaving stale ones alone.
+    """
+    names = names or list(EXERCISES)
+    for name in names:
+        get_exercise(name)
+    show_progress()
+    ran, started = [], time.perf_counter()
+    for number, name in enumerate(names, start=1):
+        params = notebook_defaults(name) | {"force": force}
+        state, _ = run_state(name, params)
+        skip = state == "up-to-date" or (missing_only and state != "missing")
+        elapsed = f"{time.perf_counter() - started:.0f}s"
+        if skip and not force:
+            print(f"== [{number}/{len(names)}] {name}: results {state}, skipped ({elapsed})")
+            continue
+        print(f"== [{number}/{len(names)}] {name}: results {state}, running "
+              f"notebooks/{get_exercise(name).notebook} ({elapsed} elapsed)", flush=True)  # fmt: skip
+        execute(get_exercise(name).notebook_path, BUILD / f"{name}.ipynb", {"force": force})
+        ran.append(name)
+    print(f"== lab done in {time.perf_counter() - started:.0f}s: ran {ran or 'nothing'}")
+    return ran
