@@ -171,6 +171,9 @@ def _slug(text: str) -> str:
 
 
 def _build(exercise: str, p: dict[str, object]):  # noqa: ANN202 (a keras.Model)
+    from imagelab import quiet_tensorflow
+
+    quiet_tensorflow()
     from imagelab import models  # TensorFlow loads here, not when the package is imported
 
     if exercise in ("dense_mnist", "relu_mnist"):
@@ -311,17 +314,28 @@ def start_run(exercise: str, namespace: dict[str, object]) -> Run:
             f"settings ({_differences(stored['parameters'], settings_of(params))}); choose a new "
             "run_name, or pass force=True to replace them"
         )
-    cached = state == "up-to-date" and not params["force"]
     data = datasets.load(
         get_exercise(exercise).dataset,
         limit=params["data_limit"],
         flatten=exercise in ("dense_mnist", "relu_mnist"),
     )
+    # Canonical runs need the full data: our built-in checksums, or keras.datasets' own download.
+    full_data = data.verified_against.startswith(("imagelab.data.KNOWN_CHECKSUMS", "keras.datasets"))
+    if params["run_name"] == exercise and not full_data:
+        raise ValueError(
+            f"run_name {exercise!r} is reserved for runs on the full, verified data set; this "
+            f"data comes from {data.source} ({data.verified_against}). Give the run a new run_name."
+        )
+    same_data = stored is not None and stored["data"]["checksums"] == data.checksums
+    cached = state == "up-to-date" and same_data and not params["force"]
     files = records.run_files(params["run_name"], params["results_dir"])
     if cached:
         print(f"[{files.run_name}] results are up to date (trained {stored['finished']}, "
               f"commit {str(stored['git']['commit'])[:10]}); not retraining.")  # fmt: skip
     else:
+        from imagelab import quiet_tensorflow
+
+        quiet_tensorflow()
         from imagelab import training
 
         training.configure_threads()

@@ -68,3 +68,55 @@ def lab(names: list[str] | None = None, force: bool = False, missing_only: bool 
         ran.append(name)
     print(f"== lab done in {time.perf_counter() - started:.0f}s: ran {ran or 'nothing'}")
     return ran
+
+
+REPORT_NOTEBOOK = PROJECT_ROOT / "notebooks" / "report.ipynb"
+
+
+def report(out_dir: Path = PROJECT_ROOT / "report", parameters: dict | None = None) -> Path:
+    """Execute the report notebook with papermill and render it to PDF and HTML, code hidden."""
+    from nbconvert import HTMLExporter, PDFExporter
+    from nbformat import read
+
+    from imagelab.records import atomic_path
+
+    executed = BUILD / "report.ipynb"
+    started = time.perf_counter()
+    execute(REPORT_NOTEBOOK, executed, parameters or {})
+    notebook = read(executed, as_version=4)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for exporter, name in ((PDFExporter(exclude_input=True), "report.pdf"),
+                           (HTMLExporter(exclude_input=True, embed_images=True), "report.html")):
+        body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": "report"}})
+        with atomic_path(out_dir / name) as tmp:
+            tmp.write_bytes(body if isinstance(body, bytes) else body.encode())
+    print(f"== report: {out_dir / 'report.pdf'} and report.html in {time.perf_counter() - started:.0f}s")
+    return out_dir / "report.pdf"
+
+
+def collect_seeds(sweeps_dir: Path = PROJECT_ROOT / "sweeps") -> Path:
+    """Write scores/seeds.csv: every finished run whose settings are an exercise's canonical
+    ones but for the seed (from the sweeps and the canonical runs), with its test score."""
+    import pandas as pd
+
+    from imagelab.exercises import settings_of
+    from imagelab.records import read_provenance, run_files, write_csv
+
+    canonical = {
+        name: {k: v for k, v in settings_of(notebook_defaults(name)).items() if k != "seed"}
+        for name in EXERCISES
+    }
+    candidates = [run_files(name).provenance for name in EXERCISES]
+    candidates += sorted(sweeps_dir.glob("*/scores/*.json"))
+    rows = []
+    for path in filter(Path.is_file, candidates):
+        provenance = read_provenance(path)
+        settings = {k: v for k, v in provenance["parameters"].items() if k != "seed"}
+        for name, wanted in canonical.items():
+            if settings == wanted:
+                rows.append({"run": name, "seed": provenance["seed"],
+                             "loss": provenance["score"]["loss"], "acc": provenance["score"]["acc"],
+                             "source": str(path.relative_to(PROJECT_ROOT))})  # fmt: skip
+    table = pd.DataFrame(rows, columns=["run", "seed", "loss", "acc", "source"])
+    table = table.drop_duplicates(["run", "seed"]).sort_values(["run", "seed"])
+    return write_csv(table, run_files("seeds").score)

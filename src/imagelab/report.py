@@ -1,0 +1,385 @@
+"""The report's content, computed from the results folders at render time.
+
+Every number and every judgement in the report comes from a function here reading
+``histories/``, ``scores/`` (with provenance) and ``figures/``; the report notebook only
+calls them. Nothing is trained: models are built (not fitted) to list their layers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from imagelab import analysis, records
+from imagelab.data import ARRAYS, KNOWN_CHECKSUMS
+from imagelab.exercises import EXERCISES, get_exercise
+
+# What the 2019 report answered, per exercise: (question, 2019's answer in its own words).
+QUESTIONS_2019 = {
+    "dense_mnist": [
+        ("Q2: how long does an epoch take?", "'See output at Xs Yus/sample' (no number given)."),
+        ("Q4-5: does the model generalise?", "'The model performs similar on training and out of "
+         "training data. It generalises well.'"),
+        ("Q6: is the accuracy high enough?", "'Not high enough for applications that can have big "
+         "consequences ... for less precise tasks the accuracy may suffice.'"),
+    ],
+    "relu_mnist": [
+        ("Q9: does it generalise?", "'The performance on the validation set is a lot lower than "
+         "the performance on the training set. Probably this model does not generalise as well "
+         "as the previous model.'"),
+        ("Q10: will it do worse on the test set than the previous model?", "'Probably this will "
+         "perform worse on the test set than the previous model.'"),
+    ],
+    "cnn_mnist": [
+        ("Q12-13: does it generalise?", "'The performance on the training set and the validation "
+         "set are very similar ... It generalises better than the previous model.'"),
+        ("Q14: is the accuracy sufficient?", "'Sufficient ... for applications for which 1 mistake "
+         "in 100 digits is acceptable.'"),
+    ],
+    "cnn_dropout_mnist": [
+        ("Q16: how do the histories compare?", "'History of the training and validation sets are "
+         "even closer than in the previous models. Training time was about 10 seconds longer on "
+         "average.'"),
+        ("Q17: which model generalises better?", "'The models should generalise well, the 2nd one "
+         "slightly better than the first.'"),
+    ],
+    "cifar10_cnn": [
+        ("Q20: how do the curves behave?", "'The accuracy and loss function seem to take more "
+         "epochs before they plateau.'"),
+        ("Q21: how long does an epoch take?", "'Each epoch took more than 2 minutes.'"),
+    ],
+}  # fmt: skip
+
+QUESTION_22 = (
+    "**Question 22: Yamins et al. (2014), summarised as in 2019.** *Goal:* build models that "
+    "predict the responses of neurons in inferior temporal (IT) cortex. *Approach:* optimise a "
+    "hierarchical neural network for top-level performance on an object-recognition task, "
+    "without fitting it to neural data. *Result:* the better a model performed on the task, the "
+    "better it predicted IT (and V4) responses, although the neural data were never used to "
+    "optimise it."
+)
+
+
+@dataclass
+class Result:
+    """One stored run, read back: history, score, provenance and where its figures are."""
+
+    name: str
+    history: pd.DataFrame
+    score: dict[str, float]
+    provenance: dict
+    files: records.RunFiles
+
+    @property
+    def epoch_seconds(self) -> list[float]:
+        return self.provenance["epoch_seconds"]
+
+
+def load_result(name: str, results_dir: str | Path | None = None) -> Result | None:
+    """A stored run's results, or None when it has not been run."""
+    files = records.run_files(name, results_dir)
+    if not (files.provenance.is_file() and files.history.is_file() and files.score.is_file()):
+        return None
+    return Result(name, records.read_history(files.history), records.read_score(files.score),
+                  records.read_provenance(files.provenance), files)  # fmt: skip
+
+
+def seed_spread(name: str, results_dir: str | Path | None = None) -> dict[str, float] | None:
+    """Mean, min and max test accuracy over the seeds in scores/seeds.csv (with the canonical)."""
+    path = records.run_files("seeds", results_dir).score
+    if not path.is_file():
+        return None
+    rows = pd.read_csv(path).query("run == @name")
+    if rows.empty:
+        return None
+    return {"n": len(rows), "mean": rows["acc"].mean(), "min": rows["acc"].min(),
+            "max": rows["acc"].max(), "std": rows["acc"].std(ddof=1)}  # fmt: skip
+
+
+def _table(frame: pd.DataFrame) -> str:
+    return frame.to_markdown(index=False, floatfmt=".4f", missingval="-")
+
+
+def architecture_table(result: Result) -> str:
+    """The model's layers (output shape, parameters), built from the run's parameters."""
+    from imagelab import models, quiet_tensorflow
+    from imagelab.exercises import _build
+
+    quiet_tensorflow()
+    table = pd.DataFrame(models.layer_table(_build(result.provenance["exercise"],
+                                                   result.provenance["parameters"])))  # fmt: skip
+    total = int(table["params"].sum())
+    return _table(table) + f"\n\nTotal parameters: {total:,}."
+
+
+def hyperparameter_table(result: Result) -> str:
+    """The run's settings as a two-column table."""
+    params = result.provenance["parameters"]
+    shown = {k: ("Keras 2 default" if v is None and k == "learning_rate" else v)
+             for k, v in params.items() if k != "data_limit" or v is not None}  # fmt: skip
+    return _table(pd.DataFrame({"setting": list(shown), "value": [str(v) for v in shown.values()]}))
+
+
+def score_table(result: Result, results_dir: str | Path | None = None) -> str:
+    """Test loss and accuracy now against 2019, with the spread over seeds when known."""
+    reference = get_exercise(result.provenance["exercise"]).result_2019
+    rows = [{"": "test loss", "now": f"{result.score['loss']:.4f}",
+             "2019": f"{reference['loss']:.4f}" if reference else "not reported"},
+            {"": "test accuracy", "now": f"{result.score['acc']:.4f}",
+             "2019": f"{reference['acc']:.4f}" if reference else "not reported"}]  # fmt: skip
+    spread = seed_spread(result.name, results_dir)
+    if spread:
+        rows.append({"": f"test accuracy over {spread['n']} seeds",
+                     "now": f"mean {spread['mean']:.4f}, {spread['min']:.4f}-{spread['max']:.4f}",
+                     "2019": "one run"})  # fmt: skip
+    return _table(pd.DataFrame(rows))
+
+
+def comparison_note(result: Result, results_dir: str | Path | None = None) -> str:
+    """Where 2019's test accuracy falls against our runs (and the data caveat for CIFAR-10)."""
+    exercise = get_exercise(result.provenance["exercise"])
+    notes = []
+    if exercise.result_2019:
+        ours, theirs = result.score["acc"], exercise.result_2019["acc"]
+        spread = seed_spread(result.name, results_dir)
+        if spread:
+            inside = spread["min"] <= theirs <= spread["max"]
+            notes.append(
+                f"2019's test accuracy {theirs:.4f} lies {'inside' if inside else 'outside'} the "
+                f"range of our {spread['n']} seeds ({spread['min']:.4f}-{spread['max']:.4f}); "
+                f"our canonical run differs from it by {ours - theirs:+.4f}."
+            )
+        else:
+            notes.append(f"Our canonical run differs from 2019 by {ours - theirs:+.4f}.")
+    if is_jpeg_cifar(result.provenance):
+        notes.append(CIFAR_JPEG_NOTE)
+    return " ".join(notes)
+
+
+CIFAR_JPEG_NOTE = (
+    "Our CIFAR-10 is not the data 2019 used: no lossless copy could be reached from these "
+    "machines, so it is decoded from JPEG files (quality 75), with slightly different pixels and "
+    "a reshuffled order (shared/datasets/SOURCES.md). Accuracy on it is close to, not identical "
+    "with, accuracy on the original."
+)
+
+
+def is_jpeg_cifar(provenance: dict) -> bool:
+    """Whether a run trained on the JPEG-derived CIFAR-10 copy (by its array checksums)."""
+    known = KNOWN_CHECKSUMS["cifar10"]
+    checksums = provenance["data"]["checksums"]
+    return provenance["data"]["dataset"] == "cifar10" and all(
+        checksums.get(key) == known[key] for key in ARRAYS
+    )
+
+
+def answers(result: Result, results_dir: str | Path | None = None) -> list[tuple[str, str, str]]:
+    """Each 2019 question of this exercise: (question, 2019's answer, ours from the data)."""
+    name = result.provenance["exercise"]
+    ours: dict[str, str] = {}
+    gen = analysis.generalisation(result.history)
+    speed = analysis.epoch_time_sentence(result.epoch_seconds)
+    if name == "dense_mnist":
+        ours = {"Q2": speed, "Q4-5": gen, "Q6": analysis.score_sentence(result.score, None)}
+    elif name == "relu_mnist":
+        ours = {"Q9": gen + " " + _gap_versus(result, "dense_mnist", results_dir),
+                "Q10": _test_versus(result, "dense_mnist", results_dir, expected="worse")}  # fmt: skip
+    elif name == "cnn_mnist":
+        ours = {"Q12-13": gen + " " + _gap_versus(result, "relu_mnist", results_dir),
+                "Q14": analysis.score_sentence(result.score, None)}  # fmt: skip
+    elif name == "cnn_dropout_mnist":
+        ours = {"Q16": _gap_versus(result, "cnn_mnist", results_dir) + " "
+                + _time_versus(result, "cnn_mnist", results_dir),
+                "Q17": _test_versus(result, "cnn_mnist", results_dir, expected="better")}  # fmt: skip
+    elif name == "cifar10_cnn":
+        ours = {"Q20": plateau_sentence(result.history),
+                "Q21": analysis.epoch_time_sentence(result.epoch_seconds, seconds_2019=120)}
+    return [(q, said, ours.get(q.split(":")[0], "")) for q, said in QUESTIONS_2019[name]]
+
+
+def _gap_versus(result: Result, other: str, results_dir: str | Path | None) -> str:
+    theirs = load_result(other, results_dir)
+    if theirs is None:
+        return f"({other} has no results to compare with.)"
+    ours_gap = analysis.final_accuracy(result.history)["gap"]
+    their_gap = analysis.final_accuracy(theirs.history)["gap"]
+    closer = "smaller" if abs(ours_gap) < abs(their_gap) else "larger"
+    return (f"Its train-validation gap ({ours_gap:+.4f}) is {closer} than that of {other} "
+            f"({their_gap:+.4f}).")  # fmt: skip
+
+
+def _test_versus(result: Result, other: str, results_dir: str | Path | None, expected: str) -> str:
+    theirs = load_result(other, results_dir)
+    if theirs is None:
+        return f"({other} has no results to compare with.)"
+    diff = result.score["acc"] - theirs.score["acc"]
+    actual = "better" if diff > 0 else "worse" if diff < 0 else "the same"
+    verdict = "as 2019 expected" if actual == expected else f"not {expected}, as 2019 expected"
+    return (f"Test accuracy {result.score['acc']:.4f} against {theirs.score['acc']:.4f} for "
+            f"{other}: {actual} ({diff:+.4f}), {verdict}.")  # fmt: skip
+
+
+def _time_versus(result: Result, other: str, results_dir: str | Path | None) -> str:
+    theirs = load_result(other, results_dir)
+    if theirs is None:
+        return ""
+    ours_s, their_s = np.median(result.epoch_seconds[1:]), np.median(theirs.epoch_seconds[1:])
+    return (f"A training epoch took {ours_s:.1f} s against {their_s:.1f} s without dropout "
+            f"({ours_s - their_s:+.1f} s; medians of epochs 2 onwards).")  # fmt: skip
+
+
+def plateau_sentence(history: pd.DataFrame) -> str:
+    """Whether validation accuracy is still rising at the end of training."""
+    val = history.query("metric == 'acc' and data == 'validation'").sort_values("epoch")
+    values, epochs = val["value"].to_numpy(), val["epoch"].to_numpy()
+    best_epoch = int(epochs[values.argmax()])
+    tail = min(5, len(values))
+    slope = np.polyfit(epochs[-tail:], values[-tail:], 1)[0] if tail > 1 else 0.0
+    state = "still rising" if slope > 0.002 else "flat"
+    return (f"Validation accuracy went from {values[0]:.4f} after epoch 1 to {values[-1]:.4f} "
+            f"after epoch {epochs[-1]} (best {values.max():.4f} at epoch {best_epoch}); over the "
+            f"last {tail} epochs it was {state} ({slope:+.4f} per epoch), so "
+            f"{'it had not plateaued yet: more epochs would help' if slope > 0.002 else 'it had plateaued'}.")  # noqa: E501
+
+
+def summary_table(names: list[str], results_dir: str | Path | None = None) -> pd.DataFrame:
+    """One row per exercise: 2019 and our test accuracy and loss, seeds, seconds per epoch."""
+    rows = []
+    for name in names:
+        result = load_result(name, results_dir)
+        if result is None:
+            continue
+        reference = get_exercise(name).result_2019
+        spread = seed_spread(name, results_dir) or {}
+        rows.append({
+            "exercise": name,
+            "acc_2019": reference.get("acc", np.nan),
+            "acc": result.score["acc"],
+            "seed_mean": spread.get("mean", np.nan),
+            "seed_min": spread.get("min", np.nan),
+            "seed_max": spread.get("max", np.nan),
+            "loss_2019": reference.get("loss", np.nan),
+            "loss": result.score["loss"],
+            "s_per_epoch": float(np.median(result.epoch_seconds[1:] or result.epoch_seconds)),
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def environment_table(names: list[str], results_dir: str | Path | None = None) -> str:
+    """The runs' commits and times, then versions, CPU and the data checksums they verified."""
+    results = [r for r in (load_result(n, results_dir) for n in names) if r is not None]
+    if not results:
+        return "No runs."
+    runs = pd.DataFrame([{
+        "run": r.name, "commit": str(r.provenance["git"]["commit"])[:10],
+        "finished (UTC)": r.provenance["finished"][:16].replace("T", " "),
+        "training (s)": round(r.provenance["train_seconds"]),
+    } for r in results])  # fmt: skip
+    first = results[0].provenance
+    versions = ", ".join(f"{k} {v}" for k, v in sorted(first["versions"].items()))
+    checksums = {
+        (r.provenance["data"]["dataset"], key): value
+        for r in results for key, value in r.provenance["data"]["checksums"].items()
+    }  # fmt: skip
+    data = pd.DataFrame([{"data set": d, "array": a, "sha256 (first 24 hex digits)": v[:24]}
+                         for (d, a), v in sorted(checksums.items())])  # fmt: skip
+    verified = sorted({r.provenance["data"]["verified_against"] for r in results})
+    return (
+        f"{_table(runs)}\n\nVersions: {versions}.\n\nMachine: {first['machine']['cpu']}, "
+        f"{first['machine']['cores']} cores, {first['machine']['platform']}.\n\n"
+        f"Data, verified against {'; '.join(verified)}:\n\n{_table(data)}"
+    )
+
+
+def exercise_names() -> list[str]:
+    """The canonical exercises, in the 2019 report's order."""
+    return list(EXERCISES)
+
+
+# --- display: what the report notebook calls, one call per section --------------------
+
+
+def _show(markdown: str) -> None:
+    from IPython.display import Markdown, display
+
+    display(Markdown(markdown))
+
+
+def _figure(path: Path) -> None:
+    from IPython.display import Image, display
+
+    if path.is_file():
+        display(Image(filename=str(path)))
+
+
+def show_exercise(name: str, results_dir: str | Path | None = None) -> None:
+    """An exercise's section: architecture, settings, history, score against 2019, errors, Q&A."""
+    result = load_result(name, results_dir)
+    if result is None:
+        _show(f"*{name}: no results yet (run `make lab`).*")
+        return
+    exercise = get_exercise(name)
+    _show(f"## {exercise.title}\n\n### Architecture\n\n{architecture_table(result)}\n\n"
+          f"### Hyperparameters\n\n{hyperparameter_table(result)}\n\n### Training history")
+    _figure(result.files.figure("history"))
+    _show(f"{analysis.generalisation(result.history)}\n\n### Test score\n\n"
+          f"{score_table(result, results_dir)}\n\n{comparison_note(result, results_dir)}\n\n"
+          "### Where it goes wrong")
+    _figure(result.files.figure("confusion"))
+    _figure(result.files.figure("misclassified"))
+    qa = "\n".join(f"- **{q}**\n  - *2019:* {said}\n  - *Now:* {ours}"
+                   for q, said, ours in answers(result, results_dir))
+    _show(f"### The 2019 questions\n\n{qa}")
+
+
+def show_summary(names: list[str], results_dir: str | Path | None = None) -> None:
+    """All exercises in one table and one chart, 2019 against now."""
+    from imagelab import plots
+
+    table = summary_table(names, results_dir)
+    if table.empty:
+        _show("*No results yet.*")
+        return
+    _show("## Summary: 2019 against now\n\n" + _table(table.rename(columns={
+        "acc_2019": "2019 acc", "acc": "acc", "seed_mean": "seeds mean", "seed_min": "seeds min",
+        "seed_max": "seeds max", "loss_2019": "2019 loss", "s_per_epoch": "s/epoch"})))  # fmt: skip
+    figure = plots.comparison(table)
+    from IPython.display import display
+
+    display(figure)
+    plots.close(figure)
+    if any(is_jpeg_cifar(load_result(n, results_dir).provenance) for n in table["exercise"]):
+        _show(CIFAR_JPEG_NOTE)
+
+
+def show_environment(names: list[str], results_dir: str | Path | None = None) -> None:
+    """The run environment: commits, versions, CPU and data checksums."""
+    _show("## Run environment\n\n" + environment_table(names, results_dir))
+
+
+def check_runs(names: list[str]) -> None:
+    """Validate the report's `runs` parameter (known exercise names) before rendering."""
+    if not isinstance(names, list) or not names:
+        raise ValueError(f"runs must be a non-empty list of exercise names; got {names!r}")
+    for name in names:
+        get_exercise(name)
+
+
+def show_question_22() -> None:
+    """The 2019 summary of Yamins et al. (2014)."""
+    _show(QUESTION_22)
+
+
+def show_playground(results_dir: str | Path | None = None) -> None:
+    """Exercise three (the Playground spiral), when its results exist."""
+
+
+def show_sweeps(sweeps_dir: str | Path | None = None) -> None:
+    """The sweeps' summaries, when any sweep has run."""
+
+
+def show_benchmarks(path: str | Path | None = None) -> None:
+    """How fast: seconds per epoch and the ratio to bare Keras, when benchmarks have run."""

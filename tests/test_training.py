@@ -1,0 +1,70 @@
+"""Seeded, timed training that writes history, score and provenance (in-process, fixture data)."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from imagelab import data, exercises
+
+
+def _run(results_dir, exercise="dense_mnist", **overrides):
+    params = exercises.notebook_defaults(exercise) | {
+        "run_name": "t", "results_dir": str(results_dir), "epochs": 1} | overrides
+    run = exercises.start_run(exercise, params)
+    run.fit(run.build_model())
+    return run
+
+
+def _history_without_time(run):
+    return pd.read_csv(run.files.history).drop(columns="seconds").to_csv(index=False)
+
+
+def test_one_epoch_fit_writes_history_score_and_provenance(fixture_data, tmp_path):
+    run = _run(tmp_path, epochs=2)
+    history = pd.read_csv(run.files.history)
+    assert len(history) == 2 * 4 and (history["seconds"] > 0).all()
+    assert list(pd.read_csv(run.files.score).columns) == ["loss", "acc"]
+    provenance = json.loads(run.files.provenance.read_text())
+    assert provenance["parameters"]["epochs"] == 2 and provenance["seed"] == 2019
+    assert provenance["data"]["checksums"]["x_train"] == data.array_sha256(
+        data.load_raw("mnist", str(fixture_data))[0]["x_train"])
+    for key in ("git", "versions", "machine", "wall_seconds", "started", "finished", "fingerprint"):
+        assert provenance[key], key
+    assert provenance["versions"]["keras"].startswith("3.")
+
+
+def test_same_seed_gives_identical_results_and_another_seed_does_not(fixture_data, tmp_path):
+    first, second = _run(tmp_path / "a"), _run(tmp_path / "b")
+    other = _run(tmp_path / "c", seed=7)
+    assert _history_without_time(first) == _history_without_time(second)
+    assert first.files.score.read_bytes() == second.files.score.read_bytes()
+    assert _history_without_time(first) != _history_without_time(other)
+    assert first.files.score.read_bytes() != other.files.score.read_bytes()
+
+
+def test_cifar_validates_on_the_test_set_as_in_2019(fixture_data, tmp_path):
+    run = _run(tmp_path, "cifar10_cnn", data_limit=64, batch_size=32)
+    history = pd.read_csv(run.files.history)
+    final_val_acc = history.query("metric == 'acc' and data == 'validation'")["value"].iloc[-1]
+    assert final_val_acc == pytest.approx(pd.read_csv(run.files.score)["acc"].iloc[0], abs=1e-6)
+
+
+def test_up_to_date_results_are_shown_not_retrained(fixture_data, tmp_path, capsys):
+    first = _run(tmp_path)
+    for kind in exercises.FIGURES:  # a finished notebook run also leaves its figures
+        first.files.figure(kind).parent.mkdir(exist_ok=True)
+        first.files.figure(kind).write_bytes(b"png")
+    stamp = first.files.provenance.stat().st_mtime_ns
+    again = _run(tmp_path)
+    assert again.cached and "not retraining" in capsys.readouterr().out
+    assert again.result.score == first.result.score
+    assert first.files.provenance.stat().st_mtime_ns == stamp
+    forced = _run(tmp_path, force=True)
+    assert not forced.cached and first.files.provenance.stat().st_mtime_ns != stamp
+
+
+def test_a_run_name_holding_other_settings_is_not_overwritten(fixture_data, tmp_path):
+    _run(tmp_path)
+    with pytest.raises(ValueError, match=r"already holds the results of a run with other settings.*epochs"):
+        _run(tmp_path, epochs=2)
