@@ -11,9 +11,12 @@ INSTALLED := $(VENV)/.installed
 IMAGELAB_DATA ?= $(if $(wildcard ../shared/datasets/mnist.npz),$(abspath ../shared/datasets),)
 export IMAGELAB_DATA
 FORCE ?=
+# Debian packages the PDF report needs (nbconvert's LaTeX route) and the tests that read it.
+DEBIAN_PACKAGES := texlive-xetex texlive-fonts-recommended texlive-plain-generic pandoc poppler-utils
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test lint lab all clean
+.PHONY: help setup test lint lab sweep all clean bench bench-smoke
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -25,16 +28,49 @@ $(INSTALLED): pyproject.toml requirements.lock
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name imagelab --display-name "Python (imagelab)" >/dev/null
+	@if [ -d .git ]; then $(BIN)/nbstripout --install --attributes .gitattributes && $(BIN)/pre-commit install >/dev/null; fi
 	@touch $@
 	@echo "setup: .venv ready (kernel 'imagelab' registered)"
 
-test: setup ## run the test suite (tiny data, a few minutes)
+system-deps: ## install LaTeX, pandoc and poppler from Debian, only those missing
+	@if command -v xelatex >/dev/null && command -v pandoc >/dev/null && command -v pdftoppm >/dev/null; then \
+	  echo "system-deps: xelatex, pandoc and pdftoppm present"; \
+	else \
+	  echo "system-deps: installing $(DEBIAN_PACKAGES) from Debian (once; about 3 minutes)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+	    --no-install-recommends $(DEBIAN_PACKAGES) >/dev/null; \
+	fi
+
+lint: setup ## check code style with ruff
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+test: setup system-deps lint ## lint, then run the test suite on tiny fixture data
 	$(BIN)/pytest
 
 lab: setup ## run the five exercises on the full data (skips up-to-date ones; FORCE=1 reruns)
 	$(BIN)/imagelab lab $(if $(FORCE),--force)
 
-all: lab ## run the whole lab and build the report
+sweep: setup ## run a sweep file: make sweep SWEEP=sweeps/<name>.yaml [JOBS=2] (resumes)
+	@test -n "$(SWEEP)" || { echo "usage: make sweep SWEEP=sweeps/<name>.yaml [JOBS=N]"; exit 2; }
+	$(BIN)/imagelab sweep $(SWEEP) $(if $(JOBS),--jobs $(JOBS))
+
+seeds: setup ## collect scores/seeds.csv from the canonical runs and the sweeps
+	$(BIN)/imagelab seeds
+
+report: setup system-deps ## render report/report.pdf and .html (runs only missing exercises)
+	$(BIN)/imagelab report
+
+all: lab report ## run the whole lab and build the report
+
+bench: setup ## time imagelab against bare Keras on the full data (about 6 CPU-minutes)
+	$(BIN)/python benchmarks/bench.py
+
+bench-smoke: setup ## the benchmark on fixture data, seconds; writes to build/bench-smoke
+	$(BIN)/python benchmarks/bench.py --smoke --out build/bench-smoke
+
+notebook: setup ## start JupyterLab from .venv with the 'imagelab' kernel
+	$(BIN)/jupyter lab --notebook-dir=notebooks
 
 clean: ## remove build products (executed notebooks, report, caches), keep results
 	rm -rf build report .pytest_cache .ruff_cache

@@ -2,8 +2,8 @@
 
 import re
 import subprocess
-import tomllib
 
+import tomllib
 import yaml
 
 from .conftest import ROOT
@@ -24,8 +24,11 @@ def test_environment_yml_installs_exactly_the_pyproject_packages():
 def test_every_dependency_is_pinned_in_the_lock():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     wanted = {_name(d) for d in project["dependencies"] + project["optional-dependencies"]["dev"]}
-    locked = {_name(line) for line in (ROOT / "requirements.lock").read_text().splitlines()
-              if line and not line.startswith("#")}
+    locked = {
+        _name(line)
+        for line in (ROOT / "requirements.lock").read_text().splitlines()
+        if line and not line.startswith("#")
+    }
     assert wanted <= locked, wanted - locked
     assert {"tensorflow", "keras", "papermill", "nbconvert"} <= wanted
 

@@ -1,6 +1,5 @@
 """The report: rendered from a synthetic results folder, its text follows the numbers."""
 
-import json
 import shutil
 import subprocess
 
@@ -20,45 +19,74 @@ def _fake_run(results_dir, name, train_acc, val_acc, test_acc, epochs=4):
     for epoch in range(1, epochs + 1):
         ramp = epoch / epochs
         for metric, data_split, value in (
-            ("loss", "training", 1 - train_acc * ramp), ("acc", "training", train_acc * ramp),
-            ("loss", "validation", 1 - val_acc * ramp), ("acc", "validation", val_acc * ramp),
+            ("loss", "training", 1 - train_acc * ramp),
+            ("acc", "training", train_acc * ramp),
+            ("loss", "validation", 1 - val_acc * ramp),
+            ("acc", "validation", val_acc * ramp),
         ):
             rows.append((epoch, value, metric, data_split, 2.0 + epoch / 10))
     history = pd.DataFrame(rows, columns=records.HISTORY_COLUMNS)
     history.loc[history["epoch"] > epochs - 3, "value"] = history.loc[
-        history["epoch"] > epochs - 3].apply(
-        lambda r: {"acc": {"training": train_acc, "validation": val_acc}}.get(r.metric, {}).get(r.data, r.value),
-        axis=1)
+        history["epoch"] > epochs - 3
+    ].apply(
+        lambda r: {"acc": {"training": train_acc, "validation": val_acc}}.get(r.metric, {}).get(
+            r.data, r.value
+        ),
+        axis=1,
+    )
     records.write_csv(history, files.history)
     score = {"loss": 1 - test_acc, "acc": test_acc}
     records.write_csv(pd.DataFrame([score]), files.score)
     exercise = exercises.get_exercise(name)
     true = np.arange(20) % 10
-    predictions = pd.DataFrame({"index": np.arange(20), "true": true, "predicted": (true + (np.arange(20) % 3 == 0)) % 10})
+    predictions = pd.DataFrame(
+        {"index": np.arange(20), "true": true, "predicted": (true + (np.arange(20) % 3 == 0)) % 10}
+    )
     records.write_csv(predictions, files.predictions)
-    images = np.random.default_rng(0).random((20, 28, 28, 1) if exercise.dataset == "mnist" else (20, 32, 32, 3))
+    images = np.random.default_rng(0).random(
+        (20, 28, 28, 1) if exercise.dataset == "mnist" else (20, 32, 32, 3)
+    )
     classes = data.CLASS_NAMES[exercise.dataset]
     plots.save(plots.history(history), files.figure("history"))
     plots.save(plots.confusion(predictions, classes), files.figure("confusion"))
     plots.save(plots.misclassified(predictions, images, classes), files.figure("misclassified"))
     settings = exercises.settings_of(exercises.notebook_defaults(name))
-    checksums = {k: v for k, v in data.KNOWN_CHECKSUMS[exercise.dataset].items() if k in data.ARRAYS}
-    records.write_json({
-        "run_name": name, "exercise": name, "parameters": settings, "seed": settings["seed"],
-        "data": {"dataset": exercise.dataset, "checksums": checksums, "verified_against": "test"},
-        "versions": {"tensorflow": "2.x", "keras": "3.x", "python": "3.11"},
-        "machine": {"cpu": "test cpu", "cores": 2, "platform": "test"},
-        "git": {"commit": "0" * 40, "dirty": False}, "finished": "2026-01-01T00:00:00+00:00",
-        "train_seconds": 10.0, "epoch_seconds": [2.1, 2.2, 2.3, 2.4][:epochs], "score": score,
-    }, files.provenance)
+    checksums = {
+        k: v for k, v in data.KNOWN_CHECKSUMS[exercise.dataset].items() if k in data.ARRAYS
+    }
+    records.write_json(
+        {
+            "run_name": name,
+            "exercise": name,
+            "parameters": settings,
+            "seed": settings["seed"],
+            "data": {
+                "dataset": exercise.dataset,
+                "checksums": checksums,
+                "verified_against": "test",
+            },
+            "versions": {"tensorflow": "2.x", "keras": "3.x", "python": "3.11"},
+            "machine": {"cpu": "test cpu", "cores": 2, "platform": "test"},
+            "git": {"commit": "0" * 40, "dirty": False},
+            "finished": "2026-01-01T00:00:00+00:00",
+            "train_seconds": 10.0,
+            "epoch_seconds": [2.1, 2.2, 2.3, 2.4][:epochs],
+            "score": score,
+        },
+        files.provenance,
+    )
 
 
 @pytest.fixture
 def synthetic_results(tmp_path):
     """Five exercises; cnn_mnist overfits badly (training 0.999, validation 0.80)."""
-    accuracies = {"dense_mnist": (0.92, 0.918, 0.9187), "relu_mnist": (0.99, 0.975, 0.9776),
-                  "cnn_mnist": (0.999, 0.80, 0.8123), "cnn_dropout_mnist": (0.985, 0.984, 0.9861),
-                  "cifar10_cnn": (0.70, 0.69, 0.6512)}
+    accuracies = {
+        "dense_mnist": (0.92, 0.918, 0.9187),
+        "relu_mnist": (0.99, 0.975, 0.9776),
+        "cnn_mnist": (0.999, 0.80, 0.8123),
+        "cnn_dropout_mnist": (0.985, 0.984, 0.9861),
+        "cifar10_cnn": (0.70, 0.69, 0.6512),
+    }
     for name, (train, val, test) in accuracies.items():
         _fake_run(tmp_path, name, train, val, test)
     return tmp_path
@@ -67,19 +95,29 @@ def synthetic_results(tmp_path):
 def _execute_report(results_dir, out):
     import papermill
 
-    papermill.execute_notebook(str(runs.REPORT_NOTEBOOK), str(out), parameters={"results_dir": str(results_dir)},
-                               kernel_name="imagelab", progress_bar=False, cwd=str(runs.PROJECT_ROOT))
+    papermill.execute_notebook(
+        str(runs.REPORT_NOTEBOOK),
+        str(out),
+        parameters={"results_dir": str(results_dir)},
+        kernel_name="imagelab",
+        progress_bar=False,
+        cwd=str(runs.PROJECT_ROOT),
+    )
     import nbformat
 
     notebook = nbformat.read(out, as_version=4)
     return "\n".join(
-        output.get("data", {}).get("text/markdown", "") for cell in notebook.cells for output in cell.get("outputs", [])
+        output.get("data", {}).get("text/markdown", "")
+        for cell in notebook.cells
+        for output in cell.get("outputs", [])
     )
 
 
 def test_report_says_a_model_overfits_when_its_validation_lags(synthetic_results, tmp_path):
     text = _execute_report(synthetic_results, tmp_path / "report.ipynb")
-    cnn = text.split("## Convolutional network (MNIST)")[1].split("## Convolutional network with dropout")[0]
+    cnn = text.split("## Convolutional network (MNIST)")[1].split(
+        "## Convolutional network with dropout"
+    )[0]
     assert "The model overfits" in cnn and "0.9990" in cnn and "0.8000" in cnn
     dense = text.split("## Dense network, no activation")[1].split("## Dense network, ReLU")[0]
     assert "generalises well" in dense
@@ -102,15 +140,29 @@ def test_missing_exercise_leaves_a_note_not_an_error(synthetic_results, tmp_path
 
 @pytest.mark.skipif(not HAS_TOOLS, reason="needs xelatex, pandoc and poppler (make system-deps)")
 def test_pdf_has_every_test_accuracy_and_renders_to_png(synthetic_results, tmp_path):
-    pdf = runs.report(out_dir=tmp_path / "report", parameters={"results_dir": str(synthetic_results)})
+    pdf = runs.report(
+        out_dir=tmp_path / "report", parameters={"results_dir": str(synthetic_results)}
+    )
     assert (tmp_path / "report" / "report.html").stat().st_size > 100_000  # figures embedded
-    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
     for name in exercises.EXERCISES:
         acc = records.read_score(records.run_files(name, synthetic_results).score)["acc"]
         assert f"{acc:.4f}" in text, name
     assert "def " not in text and "import " not in text  # code cells are hidden
-    pages = int(next(line.split()[-1] for line in subprocess.run(
-        ["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout.splitlines() if line.startswith("Pages:")))
+    pages = int(
+        next(
+            line.split()[-1]
+            for line in subprocess.run(
+                ["pdfinfo", str(pdf)], capture_output=True, text=True, check=True
+            ).stdout.splitlines()
+            if line.startswith("Pages:")
+        )
+    )
     assert pages >= 8
-    subprocess.run(["pdftoppm", "-png", "-r", "30", "-f", "1", "-l", "2", str(pdf), str(tmp_path / "page")], check=True)
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "30", "-f", "1", "-l", "2", str(pdf), str(tmp_path / "page")],
+        check=True,
+    )
     assert len(list(tmp_path.glob("page-*.png"))) == 2

@@ -36,6 +36,39 @@ def _lab(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    from imagelab import sweeps
+
+    if args.dry_run:
+        print(sweeps.describe(sweeps.load(args.file), retry_failed=args.retry_failed))
+        return 0
+    outcome = sweeps.run(args.file, jobs=args.jobs, retry_failed=args.retry_failed)
+    for run_id, error in outcome.failed.items():
+        print(f"imagelab: run {run_id} failed: {error}", file=sys.stderr)
+    if outcome.failed:
+        print(
+            f"imagelab: {len(outcome.failed)} run(s) failed: {', '.join(outcome.failed)}; "
+            "their executed notebooks are kept; rerun them with --retry-failed",
+            file=sys.stderr,
+        )
+    return 1 if outcome.failed else 0
+
+
+def _seeds(args: argparse.Namespace) -> int:
+    from imagelab import runs
+
+    print(f"wrote {runs.collect_seeds()}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from imagelab import runs
+
+    runs.lab(missing_only=True)
+    runs.report()
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     main = argparse.ArgumentParser(prog="imagelab", description=__doc__)
@@ -51,7 +84,19 @@ def parser() -> argparse.ArgumentParser:
     lab = commands.add_parser("lab", help="run the canonical exercise notebooks (skips up-to-date)")
     lab.add_argument("exercises", nargs="*", help="exercise names (default: all five)")
     lab.add_argument("--force", action="store_true", help="rerun even if results are up to date")
-    lab.add_argument("--missing-only", action="store_true", help="run only exercises with no results")
+    lab.add_argument(
+        "--missing-only", action="store_true", help="run only exercises with no results"
+    )
+
+    sweep = commands.add_parser("sweep", help="run a sweep file (grid x seeds), resuming")
+    sweep.add_argument("file", help="sweep file, e.g. sweeps/cnn_dropout.yaml")
+    sweep.add_argument("--dry-run", action="store_true", help="print the plan, run nothing")
+    sweep.add_argument("--retry-failed", action="store_true", help="rerun only the failed runs")
+    sweep.add_argument("--jobs", type=int, default=1, help="runs at once (default 1)")
+    commands.add_parser("seeds", help="collect scores/seeds.csv from the canonical runs and sweeps")
+    commands.add_parser(
+        "report", help="render report/report.pdf and .html (runs missing exercises)"
+    )
     return main
 
 
@@ -59,7 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `imagelab` console script."""
     args = parser().parse_args(argv)
     handlers = {"info": _data_info, "import": _data_import}
-    handler = handlers[args.data_command] if args.command == "data" else {"lab": _lab}[args.command]
+    handler = (
+        handlers[args.data_command]
+        if args.command == "data"
+        else {"lab": _lab, "sweep": _sweep}[args.command]
+    )
     try:
         return handler(args)
     except (ValueError, RuntimeError) as error:  # DataError and validation: a message, no traceback

@@ -18,7 +18,6 @@ from importlib import metadata
 from pathlib import Path
 
 import nbformat
-import numpy as np
 import pandas as pd
 
 from imagelab import data as datasets
@@ -85,7 +84,9 @@ def notebook_defaults(exercise: str) -> dict[str, object]:
     assigned = {t.id for node in ast.parse(cell.source).body if isinstance(node, ast.Assign)
                 for t in node.targets if isinstance(t, ast.Name)}  # fmt: skip
     if assigned != set(found):  # papermill skips lines it cannot parse (an "=" in a comment)
-        raise ValueError(f"{path}: papermill cannot read parameters {sorted(assigned - set(found))}")
+        raise ValueError(
+            f"{path}: papermill cannot read parameters {sorted(assigned - set(found))}"
+        )
     return {name: ast.literal_eval(spec["default"]) for name, spec in found.items()}
 
 
@@ -320,7 +321,9 @@ def start_run(exercise: str, namespace: dict[str, object]) -> Run:
         flatten=exercise in ("dense_mnist", "relu_mnist"),
     )
     # Canonical runs need the full data: our built-in checksums, or keras.datasets' own download.
-    full_data = data.verified_against.startswith(("imagelab.data.KNOWN_CHECKSUMS", "keras.datasets"))
+    full_data = data.verified_against.startswith(
+        ("imagelab.data.KNOWN_CHECKSUMS", "keras.datasets")
+    )
     if params["run_name"] == exercise and not full_data:
         raise ValueError(
             f"run_name {exercise!r} is reserved for runs on the full, verified data set; this "

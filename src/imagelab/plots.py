@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.colors import LinearSegmentedColormap
 
 from imagelab.records import atomic_path
 
@@ -96,7 +97,118 @@ def comparison(table: pd.DataFrame) -> plt.Figure:
     ax.set_yticks(y, table["exercise"])
     ax.set_xlim(max(0.0, float(np.nanmin(table[["acc", "acc_2019"]].to_numpy())) - 0.1), 1.0)
     ax.set_xlabel("test accuracy")
-    ax.legend(loc="lower left", fontsize=8)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3, fontsize=8, frameon=False)
     ax.invert_yaxis()
+    fig.tight_layout()
+    return fig
+
+
+def sweep_summary(summary: pd.DataFrame, swept: list[str], title: str = "") -> plt.Figure:
+    """Test accuracy against the first swept parameter: every seed as a dot, the mean over seeds
+    with a bar of +-1 standard deviation; one colour per combination of the other parameters."""
+    complete = summary[summary["status"] == "complete"]
+    x_name, others = swept[0], swept[1:]
+    levels = list(dict.fromkeys(summary[x_name].tolist()))  # grid order, values may be text
+    fig, ax = plt.subplots(figsize=(6.5, 3.4))
+    groups = complete.groupby(others, sort=False) if others else [((), complete)]
+    for number, (key, rows) in enumerate(groups):
+        key = key if isinstance(key, tuple) else (key,)
+        label = ", ".join(f"{name}={value}" for name, value in zip(others, key, strict=True))
+        offset = (number - (len(groups) - 1) / 2) * 0.12 if others else 0.0
+        x = rows[x_name].map(levels.index).to_numpy(dtype=float) + offset
+        colour = f"C{number}"
+        ax.scatter(x, rows["test_acc"], s=14, color=colour, alpha=0.45)
+        stats = rows.groupby(x_name, sort=False)["test_acc"].agg(["mean", "std"])
+        positions = np.array([levels.index(v) for v in stats.index], dtype=float) + offset
+        ax.errorbar(positions, stats["mean"], yerr=stats["std"].fillna(0), fmt="o-", ms=6,
+                    capsize=4, color=colour, label=label or "mean +- sd over seeds")  # fmt: skip
+    ax.set_xticks(range(len(levels)), [str(v) for v in levels])
+    ax.set_xlabel(x_name)
+    ax.set_ylabel("test accuracy")
+    ax.legend(fontsize=8)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def close(fig: plt.Figure) -> None:
+    """Release a figure once shown or saved (notebooks would otherwise draw it twice)."""
+    plt.close(fig)
+
+
+# The Playground's colours: orange for label -1, blue for +1, white where the output is 0.
+PLAYGROUND_CMAP = LinearSegmentedColormap.from_list("playground", ["#f59322", "#e8eaeb", "#0877bd"])
+
+
+def decision_surface(
+    grid: tuple[np.ndarray, np.ndarray, np.ndarray],
+    train: tuple[np.ndarray, np.ndarray],
+    test: tuple[np.ndarray, np.ndarray],
+    title: str = "",
+) -> plt.Figure:
+    """The Playground's picture: the network's output (-1 to 1) as a heat map over the input
+    plane, training points with a white edge and test points with a black edge on top."""
+    grid_x1, grid_x2, output = grid
+    fig, ax = plt.subplots(figsize=(5.2, 4.6))
+    mesh = ax.pcolormesh(grid_x1, grid_x2, output, cmap=PLAYGROUND_CMAP, vmin=-1, vmax=1,
+                         shading="auto")  # fmt: skip
+    for (points, labels), edge, name in [(train, "white", "training"), (test, "black", "test")]:
+        ax.scatter(points[:, 0], points[:, 1], c=labels, cmap=PLAYGROUND_CMAP, vmin=-1.4, vmax=1.4,
+                   s=16, edgecolors=edge, linewidths=0.7, label=name)  # fmt: skip
+    fig.colorbar(mesh, ax=ax, label="network output")
+    ax.set(xlabel="x1", ylabel="x2", aspect="equal", title=title)
+    ax.legend(loc="lower left", fontsize=7, framealpha=0.8)
+    fig.tight_layout()
+    return fig
+
+
+def loss_curves(
+    frame: pd.DataFrame, switch_epoch: int | None = None, title: str = ""
+) -> plt.Figure:
+    """Training and test loss per epoch (log scale), as the Playground's loss chart, with the
+    epoch where the learning rate changed and the 0.1 goal marked."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.2))
+    colours = {"training": SPLIT_COLOURS["training"], "test": SPLIT_COLOURS["validation"]}
+    for split, rows in frame[frame["metric"] == "loss"].groupby("data"):
+        ax.plot(rows["epoch"], rows["value"], color=colours.get(split), label=split, lw=1.3)
+    ax.axhline(0.1, color="grey", ls=":", lw=1, label="goal: 0.1")
+    if switch_epoch:
+        ax.axvline(switch_epoch, color="black", ls="--", lw=0.8, label="learning rate lowered")
+    ax.set(yscale="log", xlabel="epoch", ylabel="loss (0.5 (output - label)²)", title=title)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def search_success(summary: pd.DataFrame) -> plt.Figure:
+    """Success rate (fraction of seeds with test loss < 0.1) per hidden-layer shape and feature
+    set, from ``playground.success_table``."""
+    rates = summary.pivot(index="feature_set", columns="hidden", values="success_rate")
+    rates = rates[list(dict.fromkeys(summary["hidden"]))]  # the table's order: by layers, size
+    fig, ax = plt.subplots(figsize=(1.0 + 0.55 * rates.shape[1], 1.2 + 0.5 * rates.shape[0]))
+    sns.heatmap(rates, annot=True, fmt=".2f", cmap="Blues", vmin=0, vmax=1, cbar=False, ax=ax,
+                linewidths=0.5)  # fmt: skip
+    ax.set(xlabel="hidden neurons per layer", ylabel="input features",
+           title="Fraction of seeds reaching test loss < 0.1")  # fmt: skip
+    fig.tight_layout()
+    return fig
+
+
+def benchmarks(results: pd.DataFrame) -> plt.Figure:
+    """Seconds per epoch per model, imagelab against bare Keras, and the share of matmul peak."""
+    value = results.set_index("name")["value"]
+    names = [n.split("/")[0] for n in results["name"] if n.endswith("/ratio")]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2), sharey=True)
+    y = np.arange(len(names))
+    for offset, path, colour in ((-0.2, "imagelab", "#2166ac"), (0.2, "bare", "#bbbbbb")):
+        left.barh(y + offset, [value[f"{n}/{path}_epoch"] for n in names], height=0.4,
+                  color=colour, label=path if path == "imagelab" else "bare Keras")  # fmt: skip
+    left.set_yticks(y, names)
+    left.set_xlabel("seconds per epoch")
+    left.legend(fontsize=8)
+    left.invert_yaxis()
+    right.barh(y, [value[f"{n}/matmul_pct"] for n in names], color="#2166ac")
+    right.set_xlabel("% of measured fp32 matmul GFLOP/s")
     fig.tight_layout()
     return fig

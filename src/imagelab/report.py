@@ -195,8 +195,10 @@ def answers(result: Result, results_dir: str | Path | None = None) -> list[tuple
                 + _time_versus(result, "cnn_mnist", results_dir),
                 "Q17": _test_versus(result, "cnn_mnist", results_dir, expected="better")}  # fmt: skip
     elif name == "cifar10_cnn":
-        ours = {"Q20": plateau_sentence(result.history),
-                "Q21": analysis.epoch_time_sentence(result.epoch_seconds, seconds_2019=120)}
+        ours = {
+            "Q20": plateau_sentence(result.history),
+            "Q21": analysis.epoch_time_sentence(result.epoch_seconds, seconds_2019=120),
+        }
     return [(q, said, ours.get(q.split(":")[0], "")) for q, said in QUESTIONS_2019[name]]
 
 
@@ -239,10 +241,12 @@ def plateau_sentence(history: pd.DataFrame) -> str:
     tail = min(5, len(values))
     slope = np.polyfit(epochs[-tail:], values[-tail:], 1)[0] if tail > 1 else 0.0
     state = "still rising" if slope > 0.002 else "flat"
-    return (f"Validation accuracy went from {values[0]:.4f} after epoch 1 to {values[-1]:.4f} "
-            f"after epoch {epochs[-1]} (best {values.max():.4f} at epoch {best_epoch}); over the "
-            f"last {tail} epochs it was {state} ({slope:+.4f} per epoch), so "
-            f"{'it had not plateaued yet: more epochs would help' if slope > 0.002 else 'it had plateaued'}.")  # noqa: E501
+    return (
+        f"Validation accuracy went from {values[0]:.4f} after epoch 1 to {values[-1]:.4f} "
+        f"after epoch {epochs[-1]} (best {values.max():.4f} at epoch {best_epoch}); over the "
+        f"last {tail} epochs it was {state} ({slope:+.4f} per epoch), so "
+        f"{'it had not plateaued yet: more epochs would help' if slope > 0.002 else 'it had plateaued'}."
+    )  # noqa: E501
 
 
 def summary_table(names: list[str], results_dir: str | Path | None = None) -> pd.DataFrame:
@@ -322,16 +326,22 @@ def show_exercise(name: str, results_dir: str | Path | None = None) -> None:
         _show(f"*{name}: no results yet (run `make lab`).*")
         return
     exercise = get_exercise(name)
-    _show(f"## {exercise.title}\n\n### Architecture\n\n{architecture_table(result)}\n\n"
-          f"### Hyperparameters\n\n{hyperparameter_table(result)}\n\n### Training history")
+    _show(
+        f"## {exercise.title}\n\n### Architecture\n\n{architecture_table(result)}\n\n"
+        f"### Hyperparameters\n\n{hyperparameter_table(result)}\n\n### Training history"
+    )
     _figure(result.files.figure("history"))
-    _show(f"{analysis.generalisation(result.history)}\n\n### Test score\n\n"
-          f"{score_table(result, results_dir)}\n\n{comparison_note(result, results_dir)}\n\n"
-          "### Where it goes wrong")
+    _show(
+        f"{analysis.generalisation(result.history)}\n\n### Test score\n\n"
+        f"{score_table(result, results_dir)}\n\n{comparison_note(result, results_dir)}\n\n"
+        "### Where it goes wrong"
+    )
     _figure(result.files.figure("confusion"))
     _figure(result.files.figure("misclassified"))
-    qa = "\n".join(f"- **{q}**\n  - *2019:* {said}\n  - *Now:* {ours}"
-                   for q, said, ours in answers(result, results_dir))
+    qa = "\n".join(
+        f"- **{q}**\n  - *2019:* {said}\n  - *Now:* {ours}"
+        for q, said, ours in answers(result, results_dir)
+    )
     _show(f"### The 2019 questions\n\n{qa}")
 
 
@@ -373,8 +383,81 @@ def show_question_22() -> None:
     _show(QUESTION_22)
 
 
+def playground_glossary(history: pd.DataFrame, params: dict, search: pd.DataFrame) -> pd.DataFrame:
+    """2019's settings glossary, each setting beside what our spiral runs show of it."""
+    from imagelab import playground
+
+    train = history.query("metric == 'loss' and data == 'training'").sort_values("epoch")
+    switch = params.get("switch_epoch")
+    change = train["value"].diff().abs()
+    if switch and switch <= train["epoch"].max():
+        before = change[(train["epoch"] < switch) & (train["epoch"] >= switch - 200)].mean()
+        after = change[train["epoch"] >= switch].mean()
+        lr = (f"{params['learning_rate']} until epoch {switch - 1}, then "
+              f"{params['later_learning_rate']}: the training loss moved {before:.2e} per epoch "
+              f"on average over the 200 epochs before the switch and {after:.2e} after it "
+              f"({'calmer' if after < before else 'not calmer'} after, as 2019 intended).")  # fmt: skip
+    else:
+        lr = f"{params['learning_rate']} throughout (no switch in this run)."
+    summary = playground.success_table(search)
+    best = summary.groupby("feature_set")["success_rate"].max()
+    solved = summary[summary["success_rate"] > 0].sort_values("neurons")
+    smallest = (f"{solved.iloc[0]['hidden']} ({solved.iloc[0]['feature_set']} features)"
+                if not solved.empty else "none")  # fmt: skip
+    rows = [
+        ("Learning rate", "how strongly each error changes the weights", lr),
+        ("Activation", "relation of a neuron's input to its output", f"{params['activation']} (not varied)"),
+        ("Regularisation, rate", "smooths the model, prevents overfitting",
+         f"{params['regularization'] or 'none'}, rate {params['regularization_rate']} (not varied)"),
+        ("Ratio training:test", "how much data trains, how much tests",
+         f"{params['train_ratio']:.0%} training (not varied)"),
+        ("Noise", "the irreducible error of the data", f"{params['noise']} (not varied)"),
+        ("Batch size", "points per weight update", f"{params['batch_size']} (not varied)"),
+        ("Input features", "what the network sees of x1, x2",
+         "best success rate " + ", ".join(f"{k}: {v:.0%}" for k, v in best.items())),
+        ("Hidden layers, neurons", "the network's size",
+         f"smallest network with test loss < 0.1 for any seed: {smallest}"),
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=["setting", "2019's description", "what our runs show"])
+
+
 def show_playground(results_dir: str | Path | None = None) -> None:
     """Exercise three (the Playground spiral), when its results exist."""
+    from imagelab import playground
+
+    result = load_result("playground_spiral", results_dir)
+    search_file = records.run_files("playground_search", results_dir).score
+    if result is None or not search_file.is_file():
+        return
+    search = playground.read_search(results_dir)
+    p, score = result.provenance["parameters"], result.provenance["score"]
+    _show(
+        "# Exercise three: play time (the TensorFlow Playground spiral)\n\n"
+        "2019 clicked through the Playground in a browser; here the same spiral, features, "
+        "tanh output and loss (the mean of 0.5 (output - label)^2) are rebuilt in Keras. "
+        f"Our run of 2019's network (hidden layers {p['hidden']}, all {len(p['features'])} "
+        f"features, learning rate {p['learning_rate']} then {p['later_learning_rate']} from "
+        f"epoch {p['switch_epoch']}, {p['epochs']} epochs, seed {p['seed']}) ended with "
+        f"training loss {score['train_loss']:.4f} and test loss {score['test_loss']:.4f}."
+    )
+    _figure(result.files.figure("surface"))
+    _figure(result.files.figure("loss"))
+    summary = playground.success_table(search)
+    rates = summary.pivot(index="feature_set", columns="hidden", values="success_rate")
+    rates = rates[list(dict.fromkeys(summary["hidden"]))]  # by size: 1, 2, ..., 2-2, 3-3
+    seeds = sorted(search["seed"].unique())
+    _show(
+        f"### The smallest network\n\nShare of seeds ({len(seeds)}: {seeds}) whose final test "
+        f"loss was below 0.1, over {len(search)} runs of {search['epochs'].iloc[0]} epochs:\n\n"
+        + _table(rates.reset_index())
+        + "\n\n"
+        + playground.claim_2019(search)
+    )
+    _figure(records.run_files("playground_search", results_dir).figure("success"))
+    _show(
+        "### The 2019 settings glossary, checked against the runs\n\n"
+        + _table(playground_glossary(result.history, p, search))
+    )
 
 
 def show_sweeps(sweeps_dir: str | Path | None = None) -> None:
@@ -383,3 +466,24 @@ def show_sweeps(sweeps_dir: str | Path | None = None) -> None:
 
 def show_benchmarks(path: str | Path | None = None) -> None:
     """How fast: seconds per epoch and the ratio to bare Keras, when benchmarks have run."""
+    path = Path(path or records.PROJECT_ROOT / "benchmarks" / "results.csv")
+    if not path.is_file():
+        return
+    results = pd.read_csv(path)
+    value = results.set_index("name")["value"]
+    names = [n.split("/")[0] for n in results["name"] if n.endswith("/ratio")]
+    table = pd.DataFrame({
+        "exercise": names,
+        "s/epoch": [value[f"{n}/imagelab_epoch"] for n in names],
+        "bare Keras s/epoch": [value[f"{n}/bare_epoch"] for n in names],
+        "ratio": [value[f"{n}/ratio"] for n in names],
+        "% of matmul": [value[f"{n}/matmul_pct"] for n in names],
+    })  # fmt: skip
+    cifar = (f"A CIFAR-10 epoch now takes {value['cifar10_cnn/imagelab_epoch']:.0f} s; in 2019 "
+             "each took more than 120 s. " if "cifar10_cnn/imagelab_epoch" in value else "")  # fmt: skip
+    row = results.set_index("name").loc[f"{names[0]}/imagelab_epoch"]
+    _show(f"## How fast\n\n{cifar}Seconds per epoch through imagelab and through a bare Keras "
+          f"script, side by side ({row['unit']}); the ratio is imagelab over bare; the last "
+          f"column is the achieved training GFLOP/s against the measured fp32 matmul "
+          f"({value['matmul_fp32']:.0f} GFLOP/s) on {row['machine']}, {row['date'][:10]}, "
+          f"commit {row['commit']}.\n\n{_table(table.round(2))}")  # fmt: skip

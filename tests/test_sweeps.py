@@ -1,0 +1,238 @@
+"""Sweeps: validation before anything runs, dry run, resume after a kill, failure isolation,
+and --jobs 2 giving the serial results. Runs the dense MNIST notebook on the test fixtures."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from imagelab import cli, params, records, sweeps
+
+FIXTURES = Path(__file__).parent / "fixtures"
+NOTEBOOK = "notebooks/01_dense_mnist.ipynb"
+TINY = {"data_limit": 200, "epochs": 1}
+
+
+def write_sweep(folder: Path, name: str = "tiny", **spec) -> Path:
+    spec = {
+        "notebook": NOTEBOOK,
+        "parameters": TINY,
+        "grid": {"units": [16]},
+        "seeds": [1, 2],
+    } | spec
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (
+            {"grid": {"activaton": ["relu"]}},
+            r"grid.activaton: .*no parameter 'activaton' \(did you mean 'activation'\?\)",
+        ),
+        (
+            {"parameters": {"units": "many"}},
+            r"parameters.units: units must be an integer >= 1; got 'many'",
+        ),
+        ({"grid": {"units": [16, 0]}}, r"grid.units\[1\]: units must be an integer >= 1; got 0"),
+        ({"grid": {}}, r"grid: must be a mapping of at least one parameter"),
+        ({"grid": {"units": []}}, r"grid.units: must be a non-empty list"),
+        ({"grid": {"units": [16, 16]}}, r"grid.units: value 16 appears more than once"),
+        ({"parameters": {"run_name": "mine"}}, r"parameters.run_name: set by the sweep"),
+        ({"seeds": []}, r"seeds: must be a non-empty list"),
+        ({"seeds": [1, -1]}, r"seeds\[1\]: seed must be an integer >= 0"),
+        ({"grdi": {}}, r"grdi: unknown key"),
+        (
+            {"notebook": "notebooks/99_missing.ipynb"},
+            r"notebook: notebooks/99_missing.ipynb does not exist",
+        ),
+    ],
+)
+def test_bad_sweep_file_is_refused_naming_the_key(tmp_path, spec, message):
+    with pytest.raises(ValueError, match=message):
+        sweeps.load(write_sweep(tmp_path, **spec))
+
+
+def test_misspelt_parameter_fails_in_seconds_without_tensorflow(tmp_path):
+    path = write_sweep(tmp_path, grid={"dropuot": [0.5]}, notebook="notebooks/03_cnn_mnist.ipynb")
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "imagelab", "sweep", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert time.perf_counter() - started < 5
+    assert done.returncode == 2
+    assert "grid.dropuot" in done.stderr and "did you mean 'dropout'" in done.stderr
+    assert not (tmp_path / "tiny").exists()
+    probe = (
+        "import sys; from imagelab import sweeps; sweeps.load(sys.argv[1]); "
+        "print(sorted(m for m in ('tensorflow', 'keras', 'papermill') if m in sys.modules))"
+    )
+    path = write_sweep(tmp_path, name="ok")
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe, str(path)], capture_output=True, text=True
+    )
+    assert loaded.stdout.strip() == "[]", loaded.stderr
+
+
+def test_dry_run_lists_every_run_with_a_stable_slug_id_and_writes_nothing(tmp_path, capsys):
+    path = write_sweep(tmp_path, grid={"units": [16, 32], "activation": ["relu"]}, seeds=[1, 2])
+    assert cli.main(["sweep", str(path), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    ids = [run.run_id for run in sweeps.plan(sweeps.load(path))]
+    assert ids == [run.run_id for run in sweeps.plan(sweeps.load(path))]
+    assert len(set(ids)) == 4 and all(params.RUN_NAME.match(i) for i in ids)
+    assert ids[0].startswith("units-16_activation-relu_seed1-")
+    assert all(f"{i}" in out for i in ids) and "4 of 4 runs to run" in out
+    assert not (tmp_path / "tiny").exists()
+
+
+# --- real runs (a few seconds of training each, on the fixture data) --------------------------
+
+
+@pytest.fixture(scope="module")
+def serial(tmp_path_factory):
+    """A two-run sweep (seeds 1 and 2), run serially once for the tests below."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("IMAGELAB_DATA", str(FIXTURES))
+        path = write_sweep(tmp_path_factory.mktemp("serial"))
+        outcome = sweeps.run(path)
+    return path, outcome
+
+
+@pytest.fixture
+def fixture_env(monkeypatch):
+    monkeypatch.setenv("IMAGELAB_DATA", str(FIXTURES))
+
+
+def copy_sweep(source: Path, folder: Path, **spec) -> Path:
+    """The sweep's finished folder beside a new sweep file (same name, so the same run ids)."""
+    shutil.copytree(source.parent / source.stem, folder / source.stem)
+    return write_sweep(folder, name=source.stem, **spec)
+
+
+def scores(path: Path) -> dict[str, str]:
+    folder = path.parent / path.stem
+    return {p.name: p.read_text() for p in sorted((folder / "scores").glob("*seed?-*.csv"))}
+
+
+def test_serial_sweep_writes_results_summary_and_figure(serial):
+    path, outcome = serial
+    folder = path.parent / path.stem
+    assert len(outcome.ran) == 2 and not outcome.failed and not outcome.skipped
+    summary = pd.read_csv(folder / "summary.csv")
+    assert list(summary["status"]) == ["complete", "complete"]
+    assert list(summary["seed"]) == [1, 2] and list(summary["units"]) == [16, 16]
+    assert (
+        summary[["train_acc", "val_acc", "test_acc", "test_loss", "wall_seconds"]]
+        .notna()
+        .all()
+        .all()
+    )
+    assert list(summary["best_epoch"]) == [1, 1]
+    assert (folder / "summary.png").is_file()
+    for run_id in outcome.ran:
+        assert (folder / "notebooks" / f"{run_id}.ipynb").is_file()
+        assert json.loads((folder / "state" / f"{run_id}.json").read_text())["status"] == "complete"
+        assert not records.run_files(run_id).provenance.exists()  # canonical results untouched
+    assert not list(folder.rglob("*.tmp"))
+
+
+def test_jobs_2_gives_the_same_scores_as_serial(serial, tmp_path, fixture_env):
+    path = write_sweep(tmp_path)
+    outcome = sweeps.run(path, jobs=2)
+    assert sorted(outcome.ran) == sorted(serial[1].ran)
+    assert scores(path) == scores(serial[0])
+    for run_id in outcome.ran:
+        ours = pd.read_csv(tmp_path / "tiny" / "histories" / f"{run_id}.csv")
+        theirs = pd.read_csv(serial[0].parent / "tiny" / "histories" / f"{run_id}.csv")
+        pd.testing.assert_frame_equal(ours.drop(columns="seconds"), theirs.drop(columns="seconds"))
+
+
+def test_sweep_interrupted_midway_resumes_running_each_run_exactly_once(
+    serial, tmp_path, fixture_env
+):
+    path = copy_sweep(serial[0], tmp_path)
+    folder = tmp_path / "tiny"
+    first, second = serial[1].ran
+    kept, before = records.run_files(first, folder).provenance.read_text(), scores(path)
+    records.run_files(second, folder).provenance.unlink()  # as if it never finished
+    # Ctrl-C while the second run is executing.
+    sweep = subprocess.Popen(
+        [sys.executable, "-m", "imagelab", "sweep", str(path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    partial = folder / "notebooks" / ".partial" / f"{second}.ipynb"
+    deadline = time.time() + 120
+    while not partial.exists() and time.time() < deadline and sweep.poll() is None:
+        time.sleep(0.2)
+    sweep.send_signal(signal.SIGINT)
+    assert sweep.wait(timeout=120) != 0
+    assert not records.run_files(second, folder).provenance.exists()
+    summary = pd.read_csv(folder / "summary.csv").set_index("run_id")
+    assert summary.loc[second, "status"] == "interrupted"
+    # What a kill -9 would leave on top: a half-written temp file of an atomic write.
+    (folder / "scores" / f".{second}.csv.123.tmp").write_text("half")
+    assert "[skip, complete]" in sweeps.describe(sweeps.load(path))
+
+    outcome = sweeps.run(path)
+    assert (outcome.ran, outcome.skipped) == ([second], [first])
+    assert records.run_files(first, folder).provenance.read_text() == kept
+    assert {k: v for k, v in scores(path).items() if ".json" not in k} == before
+    assert not list(folder.rglob("*.tmp")) and not list(folder.glob("notebooks/.partial/*"))
+    assert sweeps.run(path).ran == []
+
+
+def test_failing_run_is_recorded_kept_and_the_others_go_on(
+    serial, tmp_path, fixture_env, monkeypatch, capsys
+):
+    # units=0 passes the sweep's check (patched here) but the notebook's own check refuses it.
+    monkeypatch.setitem(params.RULES, "units", ((int,), lambda v: True, "anything"))
+    path = copy_sweep(serial[0], tmp_path, grid={"units": [0, 16]}, seeds=[1])
+    folder = tmp_path / "tiny"
+    outcome = sweeps.run(path)
+    (bad,) = outcome.ran
+    assert list(outcome.failed) == [bad] and "units must be an integer >= 1" in outcome.failed[bad]
+    assert outcome.skipped == [serial[1].ran[0]]  # the good run, already complete
+    assert (folder / "notebooks" / f"{bad}.ipynb").is_file()  # kept for debugging
+    assert not list((folder / "notebooks").glob(".partial/*"))
+    summary = pd.read_csv(folder / "summary.csv").set_index("run_id")
+    assert summary.loc[bad, "status"] == "failed" and "units" in summary.loc[bad, "error"]
+
+    assert cli.main(["sweep", str(path)]) == 1  # failures are not rerun, but still reported
+    assert bad in capsys.readouterr().err
+    plan = sweeps.describe(sweeps.load(path), retry_failed=True)
+    assert f"{bad}" in plan and "1 of 2 runs to run" in plan
+    assert os.environ.get(sweeps.THREADS_ENV) is None
+
+
+def test_summary_figure_shows_every_swept_value_with_failed_runs_left_out():
+    table = pd.DataFrame(
+        {
+            "dropout": [0.0, 0.0, 0.5, 0.5, 0.0, 0.5],
+            "units": [16, 16, 16, 16, 32, 32],
+            "seed": [1, 2, 1, 2, 1, 1],
+            "status": ["complete", "complete", "complete", "failed", "complete", "complete"],
+            "test_acc": [0.9, 0.92, 0.95, None, 0.93, 0.96],
+        }
+    )
+    from imagelab import plots
+
+    fig = plots.sweep_summary(table, ["dropout", "units"], title="t")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0.0", "0.5"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["units=16", "units=32"]
