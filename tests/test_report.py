@@ -166,3 +166,28 @@ def test_pdf_has_every_test_accuracy_and_renders_to_png(synthetic_results, tmp_p
         check=True,
     )
     assert len(list(tmp_path.glob("page-*.png"))) == 2
+
+
+def test_seeds_table_collects_canonical_settings_from_sweeps(synthetic_results, tmp_path):
+    sweep_scores = tmp_path / "sweeps" / "some_sweep" / "scores"
+    settings = exercises.settings_of(exercises.notebook_defaults("cnn_mnist"))
+    for seed, acc in ((1, 0.985), (2, 0.987)):
+        records.write_json(
+            {
+                "parameters": settings | {"seed": seed},
+                "seed": seed,
+                "score": {"loss": 0.05, "acc": acc},
+            },
+            sweep_scores / f"run{seed}.json",
+        )
+    other = settings | {"seed": 3, "dropout": 0.25}  # not a canonical setting: left out
+    records.write_json(
+        {"parameters": other, "seed": 3, "score": {"loss": 0.1, "acc": 0.5}},
+        sweep_scores / "x.json",
+    )
+    table = pd.read_csv(runs.collect_seeds(tmp_path / "sweeps", synthetic_results))
+    cnn = table[table["run"] == "cnn_mnist"]
+    assert sorted(cnn["seed"]) == [1, 2, 2019] and 0.5 not in set(cnn["acc"])
+    assert set(table["run"]) == set(exercises.EXERCISES)
+    text = _execute_report(synthetic_results, tmp_path / "report.ipynb")
+    assert "test accuracy over 3 seeds" in text

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import json
+import os
 import platform
 import time
 from dataclasses import dataclass, field
@@ -193,6 +194,8 @@ class Run:
     files: records.RunFiles
     data: datasets.Dataset
     cached: bool
+    git: dict = field(default_factory=records.git_state)  # the code as the run started
+    load_at_start: list = field(default_factory=lambda: list(os.getloadavg()))
     result: object = None  # training.FitResult once fitted or loaded
 
     @property
@@ -264,9 +267,11 @@ class Run:
             },
             "model": {"name": model.name, "params": int(model.count_params())},
             "fingerprint": fingerprint(self.exercise.name),
-            "git": records.git_state(),
+            "git": self.git,
             "versions": versions | {"python": platform.python_version()},
             "machine": {"cpu": _cpu_name(), "cores": _cores(), "platform": platform.platform()},
+            # Other processes on the machine slow the epochs down: 1-minute load averages.
+            "load_average": {"start": self.load_at_start, "end": list(os.getloadavg())},
             "epoch_seconds": self.result.epoch_seconds,
             "train_seconds": self.result.train_seconds,
             "wall_seconds": time.time() - started.timestamp(),
@@ -364,6 +369,4 @@ def _cpu_name() -> str:
 
 
 def _cores() -> int:
-    import os
-
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()

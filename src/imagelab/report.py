@@ -100,15 +100,18 @@ def seed_spread(name: str, results_dir: str | Path | None = None) -> dict[str, f
 
 
 def _table(frame: pd.DataFrame) -> str:
-    return frame.to_markdown(index=False, floatfmt=".4f", missingval="-")
+    shown = frame.astype(object).where(frame.notna(), None)  # missing values print as "-"
+    return shown.to_markdown(index=False, floatfmt=".4f", missingval="-")
 
 
 def architecture_table(result: Result) -> str:
     """The model's layers (output shape, parameters), built from the run's parameters."""
-    from imagelab import models, quiet_tensorflow
-    from imagelab.exercises import _build
+    from imagelab import quiet_tensorflow
 
     quiet_tensorflow()
+    from imagelab import models
+    from imagelab.exercises import _build
+
     table = pd.DataFrame(models.layer_table(_build(result.provenance["exercise"],
                                                    result.provenance["parameters"])))  # fmt: skip
     total = int(table["params"].sum())
@@ -258,6 +261,7 @@ def summary_table(names: list[str], results_dir: str | Path | None = None) -> pd
             continue
         reference = get_exercise(name).result_2019
         spread = seed_spread(name, results_dir) or {}
+        load = result.provenance.get("load_average")
         rows.append({
             "exercise": name,
             "acc_2019": reference.get("acc", np.nan),
@@ -268,6 +272,7 @@ def summary_table(names: list[str], results_dir: str | Path | None = None) -> pd
             "loss_2019": reference.get("loss", np.nan),
             "loss": result.score["loss"],
             "s_per_epoch": float(np.median(result.epoch_seconds[1:] or result.epoch_seconds)),
+            "load": float(np.mean([*load["start"], *load["end"]][::3])) if load else np.nan,
         })  # fmt: skip
     return pd.DataFrame(rows)
 
@@ -356,6 +361,13 @@ def show_summary(names: list[str], results_dir: str | Path | None = None) -> Non
     _show("## Summary: 2019 against now\n\n" + _table(table.rename(columns={
         "acc_2019": "2019 acc", "acc": "acc", "seed_mean": "seeds mean", "seed_min": "seeds min",
         "seed_max": "seeds max", "loss_2019": "2019 loss", "s_per_epoch": "s/epoch"})))  # fmt: skip
+    cores = load_result(table["exercise"].iloc[0], results_dir).provenance["machine"]["cores"]
+    _show(
+        f"s/epoch is the median time of a run's epochs after the first, as measured during the "
+        f"run; load is the machine's 1-minute load average at the run's start and end (where "
+        f"recorded; {cores} cores): a load above {cores} means other jobs shared the cores and "
+        "slowed the epochs down."
+    )
     figure = plots.comparison(table)
     from IPython.display import display
 
@@ -445,7 +457,7 @@ def show_playground(results_dir: str | Path | None = None) -> None:
     summary = playground.success_table(search)
     rates = summary.pivot(index="feature_set", columns="hidden", values="success_rate")
     rates = rates[list(dict.fromkeys(summary["hidden"]))]  # by size: 1, 2, ..., 2-2, 3-3
-    seeds = sorted(search["seed"].unique())
+    seeds = sorted(int(seed) for seed in search["seed"].unique())
     _show(
         f"### The smallest network\n\nShare of seeds ({len(seeds)}: {seeds}) whose final test "
         f"loss was below 0.1, over {len(search)} runs of {search['epochs'].iloc[0]} epochs:\n\n"
@@ -460,8 +472,58 @@ def show_playground(results_dir: str | Path | None = None) -> None:
     )
 
 
+def sweep_digest(summary: pd.DataFrame, swept: list[str]) -> tuple[pd.DataFrame, str]:
+    """Per grid point: runs, test accuracy (mean, sd, range) and train-validation gap; and one
+    sentence naming the best setting by test accuracy and by gap."""
+    done = summary[summary["status"] == "complete"].assign(
+        gap=lambda t: t["train_acc"] - t["val_acc"]
+    )
+    if done.empty:
+        return pd.DataFrame(), "No run of this sweep has finished yet."
+    table = done.groupby(swept, sort=False).agg(
+        runs=("seed", "count"), test_acc_mean=("test_acc", "mean"), test_acc_sd=("test_acc", "std"),
+        test_acc_min=("test_acc", "min"), test_acc_max=("test_acc", "max"),
+        gap_mean=("gap", "mean"), wall_s=("wall_seconds", "mean"),
+    ).reset_index()  # fmt: skip
+    best = table.loc[table["test_acc_mean"].idxmax()]
+    tightest = table.loc[table["gap_mean"].abs().idxmin()]
+    label = lambda row: ", ".join(f"{k}={row[k]}" for k in swept)  # noqa: E731
+    text = (f"Highest mean test accuracy: {label(best)} ({best['test_acc_mean']:.4f} over "
+            f"{best['runs']} seeds). Smallest train-validation gap: {label(tightest)} "
+            f"({tightest['gap_mean']:+.4f}).")  # fmt: skip
+    failed = summary[summary["status"] == "failed"]
+    pending = summary[~summary["status"].isin(["complete", "failed"])]
+    if len(failed):
+        text += f" {len(failed)} run(s) failed: {', '.join(failed['run_id'])}."
+    if len(pending):
+        text += f" {len(pending)} of {len(summary)} runs have not finished."
+    return table, text
+
+
 def show_sweeps(sweeps_dir: str | Path | None = None) -> None:
     """The sweeps' summaries, when any sweep has run."""
+    import yaml
+
+    folder = Path(sweeps_dir) if sweeps_dir else records.PROJECT_ROOT / "sweeps"
+    found = sorted(p for p in folder.glob("*/summary.csv"))
+    if not found:
+        return
+    _show(
+        "# Sweeps\n\nBatch runs of the exercise notebooks over a grid of settings and "
+        "seeds (`imagelab sweep`), each summarised from its runs' score and history files."
+    )
+    for path in found:
+        spec_file = path.parent.with_suffix(".yaml")
+        spec = yaml.safe_load(spec_file.read_text()) if spec_file.is_file() else {}
+        swept = list(spec.get("grid", {})) or ["seed"]
+        table, text = sweep_digest(pd.read_csv(path), swept)
+        _show(
+            f"## Sweep {path.parent.name}\n\n{spec.get('description', '')}; notebook "
+            f"`{spec.get('notebook', '?')}`, seeds {spec.get('seeds', '?')}.\n\n"
+            + (_table(table) if not table.empty else "")
+            + f"\n\n{text}"
+        )
+        _figure(path.parent / "summary.png")
 
 
 def show_benchmarks(path: str | Path | None = None) -> None:

@@ -43,13 +43,18 @@ def execute(notebook: Path, output: Path, parameters: dict[str, object]) -> None
     )  # fmt: skip
 
 
-def lab(names: list[str] | None = None, force: bool = False, missing_only: bool = False) -> list[str]:  # noqa: E501
+def lab(
+    names: list[str] | None = None, force: bool = False, missing_only: bool = False
+) -> list[str]:
     """Run the canonical exercises whose results are missing or stale; return those run.
+
+    Without ``names`` this is the whole lab: the five exercises, then the Playground spiral
+    (exercise three) when its results are missing.
 
     ``force`` reruns every one; ``missing_only`` runs only those with no results at all (what
     ``make report`` needs), leaving stale ones alone.
     """
-    names = names or list(EXERCISES)
+    names_given, names = bool(names), names or list(EXERCISES)
     for name in names:
         get_exercise(name)
     show_progress()
@@ -66,8 +71,25 @@ def lab(names: list[str] | None = None, force: bool = False, missing_only: bool 
               f"notebooks/{get_exercise(name).notebook} ({elapsed} elapsed)", flush=True)  # fmt: skip
         execute(get_exercise(name).notebook_path, BUILD / f"{name}.ipynb", {"force": force})
         ran.append(name)
+    if not names_given and (force or not _playground_done()):
+        print("== playground_spiral: results missing, running notebooks/06_playground_spiral.ipynb "
+              "with its search (a few minutes)", flush=True)  # fmt: skip
+        execute(PLAYGROUND, BUILD / "playground_spiral.ipynb", {"search": True})
+        ran.append("playground_spiral")
     print(f"== lab done in {time.perf_counter() - started:.0f}s: ran {ran or 'nothing'}")
     return ran
+
+
+PLAYGROUND = PROJECT_ROOT / "notebooks" / "06_playground_spiral.ipynb"
+
+
+def _playground_done() -> bool:
+    """Exercise three is run when its results are missing (it has no fingerprint check)."""
+    from imagelab.records import run_files
+
+    return all(
+        run_files(name).provenance.is_file() for name in ("playground_spiral", "playground_search")
+    )
 
 
 REPORT_NOTEBOOK = PROJECT_ROOT / "notebooks" / "report.ipynb"
@@ -84,17 +106,25 @@ def report(out_dir: Path = PROJECT_ROOT / "report", parameters: dict | None = No
     started = time.perf_counter()
     execute(REPORT_NOTEBOOK, executed, parameters or {})
     notebook = read(executed, as_version=4)
+    for cell in notebook.cells:  # the reader gets results; logs stay in the executed notebook
+        cell["outputs"] = [o for o in cell.get("outputs", []) if o.get("name") != "stderr"]
     out_dir.mkdir(parents=True, exist_ok=True)
-    for exporter, name in ((PDFExporter(exclude_input=True), "report.pdf"),
-                           (HTMLExporter(exclude_input=True, embed_images=True), "report.html")):
+    for exporter, name in (
+        (PDFExporter(exclude_input=True), "report.pdf"),
+        (HTMLExporter(exclude_input=True, embed_images=True), "report.html"),
+    ):
         body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": "report"}})
         with atomic_path(out_dir / name) as tmp:
             tmp.write_bytes(body if isinstance(body, bytes) else body.encode())
-    print(f"== report: {out_dir / 'report.pdf'} and report.html in {time.perf_counter() - started:.0f}s")
+    print(
+        f"== report: {out_dir / 'report.pdf'} and report.html in {time.perf_counter() - started:.0f}s"
+    )
     return out_dir / "report.pdf"
 
 
-def collect_seeds(sweeps_dir: Path = PROJECT_ROOT / "sweeps") -> Path:
+def collect_seeds(
+    sweeps_dir: Path = PROJECT_ROOT / "sweeps", results_dir: Path | None = None
+) -> Path:
     """Write scores/seeds.csv: every finished run whose settings are an exercise's canonical
     ones but for the seed (from the sweeps and the canonical runs), with its test score."""
     import pandas as pd
@@ -106,7 +136,7 @@ def collect_seeds(sweeps_dir: Path = PROJECT_ROOT / "sweeps") -> Path:
         name: {k: v for k, v in settings_of(notebook_defaults(name)).items() if k != "seed"}
         for name in EXERCISES
     }
-    candidates = [run_files(name).provenance for name in EXERCISES]
+    candidates = [run_files(name, results_dir).provenance for name in EXERCISES]
     candidates += sorted(sweeps_dir.glob("*/scores/*.json"))
     rows = []
     for path in filter(Path.is_file, candidates):
@@ -116,7 +146,11 @@ def collect_seeds(sweeps_dir: Path = PROJECT_ROOT / "sweeps") -> Path:
             if settings == wanted:
                 rows.append({"run": name, "seed": provenance["seed"],
                              "loss": provenance["score"]["loss"], "acc": provenance["score"]["acc"],
-                             "source": str(path.relative_to(PROJECT_ROOT))})  # fmt: skip
+                             "source": _relative(path)})  # fmt: skip
     table = pd.DataFrame(rows, columns=["run", "seed", "loss", "acc", "source"])
     table = table.drop_duplicates(["run", "seed"]).sort_values(["run", "seed"])
-    return write_csv(table, run_files("seeds").score)
+    return write_csv(table, run_files("seeds", results_dir).score)
+
+
+def _relative(path: Path) -> str:
+    return str(path.relative_to(PROJECT_ROOT)) if path.is_relative_to(PROJECT_ROOT) else str(path)
