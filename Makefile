@@ -16,7 +16,7 @@ DEBIAN_PACKAGES := texlive-xetex texlive-fonts-recommended texlive-plain-generic
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test lint lab sweep all clean bench bench-smoke
+.PHONY: help setup system-deps test lint lab seeds sweep report all notebook clean bench bench-smoke
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -42,8 +42,8 @@ system-deps: ## install LaTeX, pandoc and poppler from Debian, only those missin
 	fi
 
 lint: setup ## check code style with ruff
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
 
 test: setup system-deps lint ## lint, then run the test suite on tiny fixture data
 	$(BIN)/pytest
@@ -70,7 +70,7 @@ bench-smoke: setup ## the benchmark on fixture data, seconds; writes to build/be
 	$(BIN)/python benchmarks/bench.py --smoke --out build/bench-smoke
 
 notebook: setup ## start JupyterLab from .venv with the 'imagelab' kernel
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 clean: ## remove build products (executed notebooks, report, caches), keep results
 	rm -rf build report .pytest_cache .ruff_cache

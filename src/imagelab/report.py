@@ -536,16 +536,17 @@ def show_benchmarks(path: str | Path | None = None) -> None:
     names = [n.split("/")[0] for n in results["name"] if n.endswith("/ratio")]
     table = pd.DataFrame({
         "exercise": names,
-        "s/epoch": [value[f"{n}/imagelab_epoch"] for n in names],
-        "bare Keras s/epoch": [value[f"{n}/bare_epoch"] for n in names],
-        "ratio": [value[f"{n}/ratio"] for n in names],
-        "% of matmul": [value[f"{n}/matmul_pct"] for n in names],
+        "imagelab": [f"{value[f'{n}/imagelab_epoch']:.1f} s" for n in names],
+        "bare Keras": [f"{value[f'{n}/bare_epoch']:.1f} s" for n in names],
+        "ratio": [f"{value[f'{n}/ratio']:.2f}x" for n in names],
+        "share of matmul": [f"{value[f'{n}/matmul_pct']:.0f} %" for n in names],
     })  # fmt: skip
     cifar = (f"A CIFAR-10 epoch now takes {value['cifar10_cnn/imagelab_epoch']:.0f} s; in 2019 "
              "each took more than 120 s. " if "cifar10_cnn/imagelab_epoch" in value else "")  # fmt: skip
-    row = results.set_index("name").loc[f"{names[0]}/imagelab_epoch"]
+    row = results.iloc[0]
     _show(f"## How fast\n\n{cifar}Seconds per epoch through imagelab and through a bare Keras "
-          f"script, side by side ({row['unit']}); the ratio is imagelab over bare; the last "
-          f"column is the achieved training GFLOP/s against the measured fp32 matmul "
-          f"({value['matmul_fp32']:.0f} GFLOP/s) on {row['machine']}, {row['date'][:10]}, "
-          f"commit {row['commit']}.\n\n{_table(table.round(2))}")  # fmt: skip
+          "script, measured side by side (a slice of each epoch timed and scaled to a full one; "
+          "the minimum of repeats, see `benchmarks/README.md`); the ratio is imagelab over bare, "
+          "the last column the achieved training GFLOP/s as a share of the measured fp32 matmul "
+          f"({value['matmul_fp32']:.0f} GFLOP/s). {row['machine']}, {row['date'][:10]}, "
+          f"commit {row['commit']}.\n\n{_table(table)}")  # fmt: skip

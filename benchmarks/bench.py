@@ -1,0 +1,346 @@
+"""How fast is imagelab? Side by side with bare Keras, against this machine's matmul peak.
+
+Usage: ``python benchmarks/bench.py [--smoke] [--out DIR]`` (``make bench``, ``make bench-smoke``).
+
+Two worker processes, one per code path, train each canonical model in turn, alternating
+imagelab/bare repeat by repeat so background load hits both alike:
+
+- imagelab: ``imagelab.data.load``, ``training.set_seed``, the ``imagelab.models`` builder and
+  ``training.fit``, the code ``run.fit`` calls in the notebooks;
+- bare: the same architecture, arrays, batch size and optimizer, with plain ``np.load``,
+  ``compile`` and ``fit`` (and a two-line epoch timer), nothing else.
+
+Each repeat trains two epochs on a slice of the data holding ``BATCHES`` training batches (the
+first epoch traces the graph) and times the second; the time is scaled to a full epoch by the
+number of samples. Timings are minima over ``REPEATS``. Then papermill is timed against running
+the same notebook cells in a fresh process, and ``make lab`` and ``make report`` are read from
+the last real run (they are never rerun here). Everything lands in ``results.csv``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import functools
+import gc
+import io
+import math
+import multiprocessing
+import os
+import platform
+import re
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from imagelab import records
+from imagelab.data import DATA_ENV
+from imagelab.exercises import EXERCISES, _build, _cpu_name, notebook_defaults
+
+ROOT = records.PROJECT_ROOT
+FIXTURES = ROOT / "tests" / "fixtures"
+# Batches timed per repeat: about 3 s of training each on this 2-core machine.
+BATCHES = {"dense_mnist": 60, "relu_mnist": 60, "cnn_mnist": 10, "cnn_dropout_mnist": 10,
+           "cifar10_cnn": 30}  # fmt: skip
+REPEATS, MATMUL_SIZE = 3, 2048
+SMOKE_BATCHES = {"dense_mnist": 1, "cifar10_cnn": 2}  # one model per data set and layer type
+FLAT = ("dense_mnist", "relu_mnist")  # the dense exercises take 784-pixel rows
+PAPERMILL_PARAMS = {"data_limit": 100, "epochs": 1, "run_name": "bench-papermill", "force": True}
+
+
+# --- in the workers -----------------------------------------------------------------------
+
+
+def _slice(n_train: int, n_test: int, p: dict, batches: int) -> dict[str, int]:
+    """Samples of the slice holding ``batches`` training batches, and of a full epoch."""
+    trained = n_train if p.get("validate_on_test") else int(n_train * (1 - p["validation_split"]))
+    full = math.ceil(trained / p["batch_size"])
+    share = min(1.0, batches / full)
+    return {"n": round(share * n_train), "n_test": max(1, round(share * n_test)), "full": full,
+            "trained": trained, "validated": n_test if p.get("validate_on_test") else n_train - trained}  # fmt: skip
+
+
+def imagelab_epoch(exercise: str, batches: int) -> dict:
+    """Seconds per full epoch through imagelab's code path, and the epoch's training FLOPs."""
+    from imagelab import data as datasets
+    from imagelab import training
+
+    p = notebook_defaults(exercise)
+    training.configure_threads()
+    training.set_seed(p["seed"])
+    data = datasets.load(EXERCISES[exercise].dataset, flatten=exercise in FLAT)
+    s = _slice(len(data.x_train), len(data.x_test), p, batches)
+    part = replace(data, x_train=data.x_train[: s["n"]], y_train=data.y_train[: s["n"]],
+                   x_test=data.x_test[: s["n_test"]], y_test=data.y_test[: s["n_test"]])  # fmt: skip
+    model = _build(exercise, p)
+    with contextlib.redirect_stdout(io.StringIO()):  # EpochLog's progress lines
+        result = training.fit(
+            model, part, optimizer=p["optimizer"], learning_rate=p["learning_rate"],
+            decay=p["decay"], epochs=2, batch_size=p["batch_size"],
+            validation_split=p["validation_split"], shuffle=p["shuffle"],
+            validate_on_test=p.get("validate_on_test", False),
+        )  # fmt: skip
+    return {  # training ~ 3x forward (backward is twice the forward); validation forward only
+        "seconds": result.epoch_seconds[1] * len(data.x_train) / s["n"],
+        "flops": forward_flops(model) * (3 * s["trained"] + s["validated"]),
+        "timed": f"{min(batches, s['full'])} of {s['full']} batches",
+    }
+
+
+@functools.lru_cache(maxsize=1)
+def _bare_arrays(dataset: str, flatten: bool) -> tuple[np.ndarray, ...]:
+    with np.load(Path(os.environ[DATA_ENV]) / f"{dataset}.npz") as npz:
+        x, y, x_test, y_test = (npz[k] for k in ("x_train", "y_train", "x_test", "y_test"))
+
+    def images(x: np.ndarray) -> np.ndarray:
+        x = x.astype("float32") / 255
+        return x.reshape(len(x), -1) if flatten else x.reshape(*x.shape[:3], -1)
+
+    def one_hot(y: np.ndarray) -> np.ndarray:
+        return np.eye(10, dtype="float32")[y.reshape(-1)]
+
+    return images(x), one_hot(y), images(x_test), one_hot(y_test)
+
+
+def bare_epoch(exercise: str, batches: int) -> float:
+    """Seconds per full epoch of a bare Keras script: same model, data, batch size, optimizer."""
+    import keras
+
+    from imagelab.models import KERAS2_DEFAULTS
+
+    p = notebook_defaults(exercise)
+    keras.utils.set_random_seed(p["seed"])
+    x, y, x_test, y_test = _bare_arrays(EXERCISES[exercise].dataset, exercise in FLAT)
+    s = _slice(len(x), len(x_test), p, batches)
+    settings = KERAS2_DEFAULTS[p["optimizer"]] | (
+        {"learning_rate": p["learning_rate"]} if p["learning_rate"] else {})  # fmt: skip
+    if p["decay"]:
+        settings["learning_rate"] = keras.optimizers.schedules.InverseTimeDecay(
+            settings["learning_rate"], decay_steps=1, decay_rate=p["decay"]
+        )
+    model = _build(exercise, p)  # plain keras.Sequential
+    model.compile(
+        loss="categorical_crossentropy", metrics=["accuracy"],
+        optimizer=keras.optimizers.get({"class_name": p["optimizer"], "config": settings}),
+    )  # fmt: skip
+    validation = ({"validation_data": (x_test[: s["n_test"]], y_test[: s["n_test"]])}
+                  if p.get("validate_on_test") else {"validation_split": p["validation_split"]})  # fmt: skip
+    marks = []  # the bare script's only addition: the clock at each epoch's start and end
+    clock = keras.callbacks.LambdaCallback(on_epoch_begin=lambda *_: marks.append(time.perf_counter()),
+                                           on_epoch_end=lambda *_: marks.append(time.perf_counter()))  # fmt: skip
+    model.fit(x[: s["n"]], y[: s["n"]], batch_size=p["batch_size"], epochs=2, shuffle=p["shuffle"],
+              verbose=0, callbacks=[clock], **validation)  # fmt: skip
+    return (marks[3] - marks[2]) * len(x) / s["n"]
+
+
+def forward_flops(model: object) -> float:
+    """Forward FLOPs per sample: 2 x the multiply-adds of the Dense and Conv2D layers."""
+    import keras
+
+    macs = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Dense):
+            macs += math.prod(layer.kernel.shape)
+        elif isinstance(layer, keras.layers.Conv2D):
+            macs += math.prod(layer.output.shape[1:]) * math.prod(layer.kernel.shape[:3])
+    return 2.0 * macs
+
+
+def matmul_gflops(size: int) -> float:
+    """Best of three fp32 ``tf.matmul`` of two size x size matrices, in GFLOP/s."""
+    import tensorflow as tf
+
+    a, b = tf.random.normal((size, size)), tf.random.normal((size, size))
+    tf.matmul(a, b).numpy()  # warm-up
+    seconds = []
+    for _ in range(3):
+        began = time.perf_counter()
+        tf.matmul(a, b).numpy()
+        seconds.append(time.perf_counter() - began)
+    return 2 * size**3 / min(seconds) / 1e9
+
+
+def reset_peak() -> None:
+    """Start a new peak-resident-memory window (Linux: clear_refs 5 resets VmHWM)."""
+    gc.collect()
+    Path("/proc/self/clear_refs").write_text("5")
+
+
+def peak_mib() -> float:
+    """Peak resident memory since ``reset_peak``, in MiB."""
+    status = Path("/proc/self/status").read_text()
+    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024
+
+
+def _serve(conn: object, data_dir: str) -> None:
+    """Worker loop: call the named function of this module with the arguments received."""
+    os.environ[DATA_ENV] = data_dir
+    from imagelab import quiet_tensorflow
+
+    quiet_tensorflow()
+    import tensorflow as tf
+
+    tf.get_logger().setLevel("ERROR")  # each repeat builds a new model: retracing is expected
+    while (job := conn.recv()) is not None:
+        name, args = job
+        conn.send(globals()[name](*args))
+
+
+def _notebook_cells(notebook: str, params: dict, data_dir: str) -> None:
+    """The notebook's code cells run in this (fresh) process, parameters injected as papermill
+    would: the in-process counterpart of one papermill run."""
+    import nbformat
+
+    os.environ[DATA_ENV], os.environ["MPLBACKEND"] = data_dir, "Agg"
+    namespace: dict = {}
+    with contextlib.redirect_stdout(io.StringIO()):
+        for cell in nbformat.read(notebook, as_version=4).cells:
+            if cell.cell_type == "code":
+                exec(cell.source, namespace)
+                if "parameters" in cell.metadata.get("tags", []):
+                    namespace.update(params)
+
+
+# --- in the main process -------------------------------------------------------------------
+
+
+class Worker:
+    """A process of its own that runs this module's functions on request."""
+
+    def __init__(self, data_dir: str) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=_serve, args=(child, data_dir), daemon=True)
+        self.process.start()
+
+    def __call__(self, name: str, *args: object) -> object:
+        self.conn.send((name, args))
+        return self.conn.recv()
+
+    def close(self) -> None:
+        self.conn.send(None)
+        self.process.join()
+
+
+def time_models(data_dir: str, batches: dict[str, int], repeats: int, size: int) -> list[tuple]:
+    """Seconds per epoch (imagelab and bare), GFLOP/s, % of matmul and peak memory per model."""
+    paths = {"imagelab": Worker(data_dir), "bare": Worker(data_dir)}
+    rows, peak = [], 0.0
+    for exercise, n in batches.items():
+        peak = max(peak, paths["bare"]("matmul_gflops", size))
+        for worker in paths.values():
+            worker("reset_peak")
+        best = {"imagelab": math.inf, "bare": math.inf}
+        for repeat in range(repeats):
+            for path in list(paths)[:: 1 if repeat % 2 == 0 else -1]:  # alternate who goes first
+                if path == "imagelab":
+                    measured = paths[path]("imagelab_epoch", exercise, n)
+                    best[path] = min(best[path], measured["seconds"])
+                else:
+                    best[path] = min(best[path], paths[path]("bare_epoch", exercise, n))
+        how = f"s per epoch (min of N={repeats}; {measured['timed']} timed, scaled)"
+        gflops = measured["flops"] / best["imagelab"] / 1e9
+        rows += [(f"{exercise}/imagelab_epoch", best["imagelab"], how),
+                 (f"{exercise}/bare_epoch", best["bare"], how),
+                 (f"{exercise}/ratio", best["imagelab"] / best["bare"], "imagelab / bare"),
+                 (f"{exercise}/gflops", gflops, "GFLOP/s (imagelab; training 3x forward)"),
+                 (f"{exercise}/matmul_pct", 100 * gflops / peak, "% of matmul GFLOP/s"),
+                 *((f"{exercise}/{p}_peak_rss", w("peak_mib"),
+                    "MiB peak RSS (full data loaded, slice trained)") for p, w in paths.items())]  # fmt: skip
+        print(f"{exercise}: imagelab {best['imagelab']:.2f} s, bare {best['bare']:.2f} s per epoch, "
+              f"{gflops:.1f} GFLOP/s", flush=True)  # fmt: skip
+    for worker in paths.values():
+        worker.close()
+    return [("matmul_fp32", peak, f"GFLOP/s ({size}x{size} tf.matmul, best of {len(batches)}x3)"),
+            *rows]  # fmt: skip
+
+
+def time_papermill(repeats: int) -> list[tuple]:
+    """One tiny run of notebook 01 through papermill against its cells in a fresh process."""
+    from imagelab.runs import execute
+
+    notebook = EXERCISES["dense_mnist"].notebook_path
+    os.environ[DATA_ENV] = str(FIXTURES)  # inherited by the kernel
+    context = multiprocessing.get_context("spawn")
+    best = {"papermill": math.inf, "in_process": math.inf}
+    with tempfile.TemporaryDirectory() as tmp:
+        params = PAPERMILL_PARAMS | {"results_dir": tmp}
+        for repeat in range(repeats):
+            for how in list(best)[:: 1 if repeat % 2 == 0 else -1]:
+                began = time.perf_counter()
+                if how == "papermill":
+                    execute(notebook, Path(tmp) / "executed.ipynb", params)
+                else:
+                    process = context.Process(target=_notebook_cells,
+                                              args=(str(notebook), params, str(FIXTURES)))  # fmt: skip
+                    process.start()
+                    process.join()
+                    assert process.exitcode == 0, "the notebook's cells failed in-process"
+                best[how] = min(best[how], time.perf_counter() - began)
+    unit = f"s per notebook (min of N={repeats}; 01_dense_mnist, fixtures, 1 epoch)"
+    return [("papermill/notebook", best["papermill"], unit),
+            ("papermill/in_process", best["in_process"], unit + ", fresh process"),
+            ("papermill/overhead", best["papermill"] - best["in_process"], "s per notebook")]  # fmt: skip
+
+
+def last_real_run() -> list[tuple]:
+    """``make lab`` and ``make report`` wall times read from the last real run (never rerun)."""
+    rows = []
+    runs = [records.read_provenance(f) for e in EXERCISES
+            if (f := records.run_files(e).provenance).is_file()]  # fmt: skip
+    if runs:
+        commits = ",".join(sorted({str(r["git"]["commit"])[:10] for r in runs}))
+        rows.append(("make_lab/wall_seconds_sum", sum(r["wall_seconds"] for r in runs),
+                     f"s, last real run: sum of wall_seconds of {len(runs)}/{len(EXERCISES)} "
+                     "canonical runs' provenance", commits))  # fmt: skip
+    log = ROOT / "lab.log"
+    text = log.read_text(errors="replace") if log.is_file() else ""
+    for name, pattern in (("make_lab/log", r"== lab done in (\d+)s"),
+                          ("make_report/log", r"== report: .* in (\d+)s")):  # fmt: skip
+        if found := re.findall(pattern, text):
+            rows.append((name, float(found[-1]), "s, last real run (lab.log)", None))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> Path:
+    """Run the benchmark; write results.csv and results.png to ``--out``; return the CSV path."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="fixture data, 2 models, N=1")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks")
+    args = parser.parse_args(argv)
+    began = time.perf_counter()
+    if args.smoke:
+        data_dir, batches, repeats, size = str(FIXTURES), SMOKE_BATCHES, 1, 256
+    else:
+        data_dir = os.environ.get(DATA_ENV) or sys.exit(f"set {DATA_ENV} to the full data")
+        batches, repeats, size = BATCHES, REPEATS, MATMUL_SIZE
+    with ThreadPoolExecutor() as pool:  # smoke: overlap the two parts, its timings mean nothing
+        papermill = pool.submit(time_papermill, repeats) if args.smoke else None
+        rows = time_models(data_dir, batches, repeats, size)
+        rows += papermill.result() if papermill else time_papermill(repeats)
+    git = records.git_state()
+    commit = f"{str(git['commit'])[:10]}{'-dirty' if git['dirty'] else ''}"
+    table = pd.DataFrame([(*row, commit) for row in rows] + last_real_run(),
+                         columns=["name", "value", "unit", "commit"])  # fmt: skip
+    table["commit"] = table["commit"].fillna(commit)
+    table.insert(3, "machine", f"{_cpu_name()}, {os.cpu_count()} cores, {platform.machine()}")
+    table.insert(4, "date", dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+    table = table[["name", "value", "unit", "machine", "date", "commit"]]
+    path = records.write_csv(table, args.out / "results.csv")
+    from imagelab import plots
+
+    plots.save(plots.benchmarks(table), args.out / "results.png")
+    print(table[["name", "value", "unit"]].to_string(index=False))
+    print(f"wrote {path} and results.png in {time.perf_counter() - began:.0f} s")
+    return path
+
+
+if __name__ == "__main__":
+    main()
