@@ -23,7 +23,9 @@ def test_mnist_is_preprocessed_as_in_2019(fixture_data):
     images = data.load_mnist()
     assert flat.x_train.shape == (300, 784) and flat.x_test.shape == (100, 784)
     assert images.x_train.shape == (300, 28, 28, 1)
-    assert flat.x_train.dtype == np.float32 and 0.0 <= flat.x_train.min() < flat.x_train.max() <= 1.0
+    assert (
+        flat.x_train.dtype == np.float32 and 0.0 <= flat.x_train.min() < flat.x_train.max() <= 1.0
+    )
     raw, *_ = data.load_raw("mnist", str(fixture_data))
     np.testing.assert_allclose(flat.x_train[0] * 255, raw["x_train"][0].reshape(784), atol=1e-4)
     assert flat.y_train.shape == (300, 10) and (flat.y_train.sum(axis=1) == 1).all()
@@ -75,8 +77,12 @@ def test_truncated_npz_is_refused(fixture_data, data_folder):
 
 
 def test_wrong_dtype_is_refused(data_folder):
-    arrays = {"x_train": np.zeros((4, 28, 28), np.float32), "y_train": np.zeros(4, np.uint8),
-              "x_test": np.zeros((2, 28, 28), np.uint8), "y_test": np.zeros(2, np.uint8)}
+    arrays = {
+        "x_train": np.zeros((4, 28, 28), np.float32),
+        "y_train": np.zeros(4, np.uint8),
+        "x_test": np.zeros((2, 28, 28), np.uint8),
+        "y_test": np.zeros(2, np.uint8),
+    }
     np.savez(data_folder / "mnist.npz", **arrays)
     with pytest.raises(data.DataError, match="must be uint8"):
         data.load_mnist()
@@ -106,8 +112,12 @@ def _idx(magic: int, array: np.ndarray) -> bytes:
 
 def _write_mnist_idx(folder: Path, gz: bool, n_train: int = 12, n_test: int = 5) -> dict:
     rng = np.random.default_rng(0)
-    arrays = {"x_train": rng.integers(0, 256, (n_train, 28, 28)), "y_train": rng.integers(0, 10, n_train),
-              "x_test": rng.integers(0, 256, (n_test, 28, 28)), "y_test": rng.integers(0, 10, n_test)}
+    arrays = {
+        "x_train": rng.integers(0, 256, (n_train, 28, 28)),
+        "y_train": rng.integers(0, 10, n_train),
+        "x_test": rng.integers(0, 256, (n_test, 28, 28)),
+        "y_test": rng.integers(0, 10, n_test),
+    }
     for key, (stem, magic) in data.IDX_FILES.items():
         blob = _idx(magic, arrays[key])
         path = folder / (stem + (".gz" if gz else ""))
@@ -149,8 +159,10 @@ def _cifar_tarball(path: Path, per_batch: int = 4, truncate: bool = False) -> No
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
         for member in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-            batch = {b"data": rng.integers(0, 256, (per_batch, 3072)).astype(np.uint8),
-                     b"labels": [int(v) for v in rng.integers(0, 10, per_batch)]}
+            batch = {
+                b"data": rng.integers(0, 256, (per_batch, 3072)).astype(np.uint8),
+                b"labels": [int(v) for v in rng.integers(0, 10, per_batch)],
+            }
             blob = pickle.dumps(batch)
             info = tarfile.TarInfo(f"cifar-10-batches-py/{member}")
             info.size = len(blob)

@@ -57,8 +57,14 @@ def test_decay_follows_keras2_inverse_time_formula():
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: models.make_optimizer("adagrad"), r"optimizer must be one of 'rmsprop', 'adadelta'"),
-        (lambda: models.dense(activation="rellu"), r"activation must be one of 'linear', 'relu'.*got 'rellu'"),
+        (
+            lambda: models.make_optimizer("adagrad"),
+            r"optimizer must be one of 'rmsprop', 'adadelta'",
+        ),
+        (
+            lambda: models.dense(activation="rellu"),
+            r"activation must be one of 'linear', 'relu'.*got 'rellu'",
+        ),
     ],
 )
 def test_unknown_names_list_the_valid_ones(call, message):

@@ -16,10 +16,19 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
 def _execute(exercise, tmp_path, **parameters):
-    parameters = {"run_name": "smoke", "results_dir": str(tmp_path), "epochs": 1, "data_limit": 64} | parameters
+    parameters = {
+        "run_name": "smoke",
+        "results_dir": str(tmp_path),
+        "epochs": 1,
+        "data_limit": 64,
+    } | parameters
     papermill.execute_notebook(
-        str(exercises.get_exercise(exercise).notebook_path), str(tmp_path / "out.ipynb"),
-        parameters=parameters, kernel_name="imagelab", progress_bar=False, cwd=str(ROOT),
+        str(exercises.get_exercise(exercise).notebook_path),
+        str(tmp_path / "out.ipynb"),
+        parameters=parameters,
+        kernel_name="imagelab",
+        progress_bar=False,
+        cwd=str(ROOT),
     )
 
 
@@ -27,8 +36,13 @@ def _execute(exercise, tmp_path, **parameters):
 def test_notebook_runs_on_fixture_data_and_writes_its_files(exercise, fixture_data, tmp_path):
     _execute(exercise, tmp_path)
     files = exercises.records.run_files("smoke", tmp_path)
-    for path in (files.history, files.score, files.provenance, files.predictions,
-                 *map(files.figure, exercises.FIGURES)):
+    for path in (
+        files.history,
+        files.score,
+        files.provenance,
+        files.predictions,
+        *map(files.figure, exercises.FIGURES),
+    ):
         assert path.is_file() and path.stat().st_size > 0, path
 
 
@@ -45,7 +59,9 @@ def test_notebook_runs_on_fixture_data_and_writes_its_files(exercise, fixture_da
         ({"run_name": "cnn_mnist"}, "reserved for the canonical 2019 settings.*epochs=1"),
     ],
 )
-def test_bad_parameters_stop_in_the_first_cell_before_training(parameters, message, fixture_data, tmp_path):
+def test_bad_parameters_stop_in_the_first_cell_before_training(
+    parameters, message, fixture_data, tmp_path
+):
     with pytest.raises(papermill.PapermillExecutionError, match=message) as error:
         _execute("cnn_mnist", tmp_path, **parameters)
     assert "start_run" in error.value.source  # the first cell after the parameters
@@ -68,7 +84,11 @@ def test_source_notebooks_carry_no_outputs(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_each_notebook_has_one_parameters_cell_papermill_can_read(path):
-    tagged = [c for c in nbformat.read(path, as_version=4).cells if "parameters" in c.metadata.get("tags", [])]
+    tagged = [
+        c
+        for c in nbformat.read(path, as_version=4).cells
+        if "parameters" in c.metadata.get("tags", [])
+    ]
     assert len(tagged) == 1
     assert papermill.inspect_notebook(str(path))  # and every line of it parses
 
@@ -78,12 +98,40 @@ def test_canonical_defaults_are_the_2019_settings(exercise):
     defaults = exercises.notebook_defaults(exercise)
     assert defaults["run_name"] == exercise and defaults["data_limit"] is None
     expected = {
-        "dense_mnist": {"optimizer": "rmsprop", "batch_size": 128, "epochs": 12, "activation": "linear"},
-        "relu_mnist": {"optimizer": "rmsprop", "batch_size": 128, "epochs": 12, "activation": "relu"},
-        "cnn_mnist": {"optimizer": "adadelta", "learning_rate": None, "batch_size": 128, "epochs": 6, "dropout": 0.0},
-        "cnn_dropout_mnist": {"optimizer": "adadelta", "batch_size": 128, "epochs": 6, "dropout": 0.5},
-        "cifar10_cnn": {"optimizer": "rmsprop", "learning_rate": 1e-4, "decay": 1e-6, "batch_size": 32,
-                        "epochs": 20, "validate_on_test": True, "shuffle": True},
+        "dense_mnist": {
+            "optimizer": "rmsprop",
+            "batch_size": 128,
+            "epochs": 12,
+            "activation": "linear",
+        },
+        "relu_mnist": {
+            "optimizer": "rmsprop",
+            "batch_size": 128,
+            "epochs": 12,
+            "activation": "relu",
+        },
+        "cnn_mnist": {
+            "optimizer": "adadelta",
+            "learning_rate": None,
+            "batch_size": 128,
+            "epochs": 6,
+            "dropout": 0.0,
+        },
+        "cnn_dropout_mnist": {
+            "optimizer": "adadelta",
+            "batch_size": 128,
+            "epochs": 6,
+            "dropout": 0.5,
+        },
+        "cifar10_cnn": {
+            "optimizer": "rmsprop",
+            "learning_rate": 1e-4,
+            "decay": 1e-6,
+            "batch_size": 32,
+            "epochs": 20,
+            "validate_on_test": True,
+            "shuffle": True,
+        },
     }[exercise]
     assert {key: defaults[key] for key in expected} == expected
 
@@ -95,10 +143,14 @@ COMMITTED = sorted((ROOT / "scores").glob("*.json"))
 def test_committed_results_have_provenance_in_this_repository(path):
     provenance = json.loads(path.read_text())
     commit = provenance["git"]["commit"]
-    known = subprocess.run(["git", "cat-file", "-e", f"{commit}^{{commit}}"], cwd=ROOT).returncode == 0
+    known = (
+        subprocess.run(["git", "cat-file", "-e", f"{commit}^{{commit}}"], cwd=ROOT).returncode == 0
+    )
     assert known, f"{path.name}: commit {commit} is not in this repository"
     dataset = provenance["data"]["dataset"]
-    assert provenance["data"]["checksums"] == {k: v for k, v in KNOWN_CHECKSUMS[dataset].items() if k != "description"}
+    assert provenance["data"]["checksums"] == {
+        k: v for k, v in KNOWN_CHECKSUMS[dataset].items() if k != "description"
+    }
     run = provenance["run_name"]
     for folder, name in (("histories", f"{run}.csv"), ("scores", f"{run}.csv")):
         assert (ROOT / folder / name).is_file()

@@ -9,12 +9,20 @@ from imagelab import records
 
 
 def test_history_has_2019_tidy_shape_and_round_trips(tmp_path):
-    keras_history = {"loss": [0.4, 0.3], "accuracy": [0.88, 0.91],
-                     "val_loss": [0.29, 0.30], "val_accuracy": [0.92, 0.918]}
+    keras_history = {
+        "loss": [0.4, 0.3],
+        "accuracy": [0.88, 0.91],
+        "val_loss": [0.29, 0.30],
+        "val_accuracy": [0.92, 0.918],
+    }
     frame = records.history_frame(keras_history, [3.5, 2.0])
     assert list(frame.columns) == ["epoch", "value", "metric", "data", "seconds"]
     assert list(frame[["metric", "data"]].drop_duplicates().itertuples(index=False, name=None)) == [
-        ("loss", "training"), ("acc", "training"), ("loss", "validation"), ("acc", "validation")]
+        ("loss", "training"),
+        ("acc", "training"),
+        ("loss", "validation"),
+        ("acc", "validation"),
+    ]
     path = records.write_csv(frame, tmp_path / "histories" / "x.csv")
     pd.testing.assert_frame_equal(records.read_history(path), frame)
 

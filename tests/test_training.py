@@ -9,8 +9,11 @@ from imagelab import data, exercises
 
 
 def _run(results_dir, exercise="dense_mnist", **overrides):
-    params = exercises.notebook_defaults(exercise) | {
-        "run_name": "t", "results_dir": str(results_dir), "epochs": 1} | overrides
+    params = (
+        exercises.notebook_defaults(exercise)
+        | {"run_name": "t", "results_dir": str(results_dir), "epochs": 1}
+        | overrides
+    )
     run = exercises.start_run(exercise, params)
     run.fit(run.build_model())
     return run
@@ -28,7 +31,8 @@ def test_one_epoch_fit_writes_history_score_and_provenance(fixture_data, tmp_pat
     provenance = json.loads(run.files.provenance.read_text())
     assert provenance["parameters"]["epochs"] == 2 and provenance["seed"] == 2019
     assert provenance["data"]["checksums"]["x_train"] == data.array_sha256(
-        data.load_raw("mnist", str(fixture_data))[0]["x_train"])
+        data.load_raw("mnist", str(fixture_data))[0]["x_train"]
+    )
     for key in ("git", "versions", "machine", "wall_seconds", "started", "finished", "fingerprint"):
         assert provenance[key], key
     assert provenance["versions"]["keras"].startswith("3.")
@@ -66,5 +70,7 @@ def test_up_to_date_results_are_shown_not_retrained(fixture_data, tmp_path, caps
 
 def test_a_run_name_holding_other_settings_is_not_overwritten(fixture_data, tmp_path):
     _run(tmp_path)
-    with pytest.raises(ValueError, match=r"already holds the results of a run with other settings.*epochs"):
+    with pytest.raises(
+        ValueError, match=r"already holds the results of a run with other settings.*epochs"
+    ):
         _run(tmp_path, epochs=2)

@@ -25,14 +25,20 @@ def generalisation(history: pd.DataFrame, last: int = 3) -> str:
         f"validation accuracy {final['val_acc']:.4f} (gap {final['gap']:+.4f})"
     )
     if final["gap"] > OVERFIT_GAP:
-        return (f"The model overfits: {numbers}, more than the {OVERFIT_GAP} we allow, so it "
-                "does better on data it was trained on than on data it has not seen.")  # fmt: skip
+        return (
+            f"The model overfits: {numbers}, more than the {OVERFIT_GAP} we allow, so it "
+            "does better on data it was trained on than on data it has not seen."
+        )
     if final["gap"] < -OVERFIT_GAP:
-        return (f"No sign of overfitting: {numbers}; validation accuracy is the higher, as "
-                "happens while a model is still learning or when dropout is active only in "
-                "training.")  # fmt: skip
-    return (f"The model generalises well: {numbers}, within {OVERFIT_GAP}, so it does as well on "
-            "data it has not seen as on its training data.")  # fmt: skip
+        return (
+            f"No sign of overfitting: {numbers}; validation accuracy is the higher, as "
+            "happens while a model is still learning or when dropout is active only in "
+            "training."
+        )
+    return (
+        f"The model generalises well: {numbers}, within {OVERFIT_GAP}, so it does as well on "
+        "data it has not seen as on its training data."
+    )
 
 
 def score_sentence(score: dict[str, float], exercise: object) -> str:
@@ -64,7 +70,13 @@ def compare_with(run: object, other: str) -> str:
     theirs, ours = _stored_score(run, other), run.result.score
     if theirs is None:
         return f"No stored results of {other!r} to compare with yet (run it first)."
-    verdict = "better" if ours["acc"] > theirs["acc"] else "worse" if ours["acc"] < theirs["acc"] else "the same"  # noqa: E501
+    verdict = (
+        "better"
+        if ours["acc"] > theirs["acc"]
+        else "worse"
+        if ours["acc"] < theirs["acc"]
+        else "the same"
+    )
     return (
         f"{run.name} scores {ours['acc']:.4f} on the test set against {theirs['acc']:.4f} for "
         f"{other}: {verdict} ({ours['acc'] - theirs['acc']:+.4f})."
@@ -95,5 +107,5 @@ def epoch_time_sentence(epoch_seconds: list[float], seconds_2019: float | None =
         f"range {min(steady):.1f}-{max(steady):.1f} s; the first took {epoch_seconds[0]:.1f} s)."
     )
     if seconds_2019:
-        text += f" 2019: more than {seconds_2019:.0f} s, {seconds_2019 / np.median(steady):.1f}x as long."  # noqa: E501
+        text += f" 2019: more than {seconds_2019:.0f} s, {seconds_2019 / np.median(steady):.1f}x as long."
     return text

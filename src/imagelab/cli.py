@@ -24,8 +24,10 @@ def _data_import(args: argparse.Namespace) -> int:
 
     out = Path(args.out or data.data_dir() or "data")
     written = data.import_data(Path(args.path), out)
-    print(f"wrote {', '.join(f'{name}.npz' for name in written)} and {data.MANIFEST} to {out}; "
-          f"use it with {data.DATA_ENV}={out}")  # fmt: skip
+    print(
+        f"wrote {', '.join(f'{name}.npz' for name in written)} and {data.MANIFEST} to {out}; "
+        f"use it with {data.DATA_ENV}={out}"
+    )
     return 0
 
 

@@ -51,18 +51,38 @@ class Exercise:
 EXERCISES = {
     exercise.name: exercise
     for exercise in [
-        Exercise("dense_mnist", "01_dense_mnist.ipynb", "Dense network, no activation (MNIST)",
-                 "mnist"),
-        Exercise("relu_mnist", "02_relu_mnist.ipynb", "Dense network, ReLU (MNIST)", "mnist",
-                 {"loss": 0.0779087, "acc": 0.9801}),
-        Exercise("cnn_mnist", "03_cnn_mnist.ipynb", "Convolutional network (MNIST)", "mnist",
-                 {"loss": 0.0459091, "acc": 0.9867}),
-        Exercise("cnn_dropout_mnist", "04_cnn_dropout_mnist.ipynb",
-                 "Convolutional network with dropout (MNIST)", "mnist"),
-        Exercise("cifar10_cnn", "05_cifar10.ipynb", "Convolutional network (CIFAR-10)", "cifar10",
-                 {"loss": 1.007252, "acc": 0.6429}),
+        Exercise(
+            "dense_mnist", "01_dense_mnist.ipynb", "Dense network, no activation (MNIST)", "mnist"
+        ),
+        Exercise(
+            "relu_mnist",
+            "02_relu_mnist.ipynb",
+            "Dense network, ReLU (MNIST)",
+            "mnist",
+            {"loss": 0.0779087, "acc": 0.9801},
+        ),
+        Exercise(
+            "cnn_mnist",
+            "03_cnn_mnist.ipynb",
+            "Convolutional network (MNIST)",
+            "mnist",
+            {"loss": 0.0459091, "acc": 0.9867},
+        ),
+        Exercise(
+            "cnn_dropout_mnist",
+            "04_cnn_dropout_mnist.ipynb",
+            "Convolutional network with dropout (MNIST)",
+            "mnist",
+        ),
+        Exercise(
+            "cifar10_cnn",
+            "05_cifar10.ipynb",
+            "Convolutional network (CIFAR-10)",
+            "cifar10",
+            {"loss": 1.007252, "acc": 0.6429},
+        ),
     ]
-}  # fmt: skip
+}
 
 
 def get_exercise(name: str) -> Exercise:
@@ -80,10 +100,18 @@ def notebook_defaults(exercise: str) -> dict[str, object]:
 
     path = get_exercise(exercise).notebook_path
     found = papermill.inspect_notebook(str(path))
-    cell = next(c for c in nbformat.read(path, as_version=4).cells
-                if "parameters" in c.metadata.get("tags", []))  # fmt: skip
-    assigned = {t.id for node in ast.parse(cell.source).body if isinstance(node, ast.Assign)
-                for t in node.targets if isinstance(t, ast.Name)}  # fmt: skip
+    cell = next(
+        c
+        for c in nbformat.read(path, as_version=4).cells
+        if "parameters" in c.metadata.get("tags", [])
+    )
+    assigned = {
+        t.id
+        for node in ast.parse(cell.source).body
+        if isinstance(node, ast.Assign)
+        for t in node.targets
+        if isinstance(t, ast.Name)
+    }
     if assigned != set(found):  # papermill skips lines it cannot parse (an "=" in a comment)
         raise ValueError(
             f"{path}: papermill cannot read parameters {sorted(assigned - set(found))}"
@@ -217,11 +245,18 @@ class Run:
         started = dt.datetime.now(dt.timezone.utc)
         p = self.params
         self.result = training.fit(
-            model, self.data, optimizer=p["optimizer"], learning_rate=p["learning_rate"],
-            decay=p["decay"], epochs=p["epochs"], batch_size=p["batch_size"],
-            validation_split=p["validation_split"], shuffle=p["shuffle"],
-            validate_on_test=p.get("validate_on_test", False), label=self.name,
-        )  # fmt: skip
+            model,
+            self.data,
+            optimizer=p["optimizer"],
+            learning_rate=p["learning_rate"],
+            decay=p["decay"],
+            epochs=p["epochs"],
+            batch_size=p["batch_size"],
+            validation_split=p["validation_split"],
+            shuffle=p["shuffle"],
+            validate_on_test=p.get("validate_on_test", False),
+            label=self.name,
+        )
         records.write_csv(self.result.history, self.files.history)
         records.write_csv(pd.DataFrame([self.result.score]), self.files.score)
         records.write_csv(self.result.predictions, self.files.predictions)
@@ -288,8 +323,11 @@ class Run:
 
     def plot_confusion(self):  # noqa: ANN201
         """The test-set confusion matrix, saved as figures/<run>_confusion.png."""
-        fig = plots.confusion(self.result.predictions, self.data.class_names,
-                              title=f"{self.name}: confusion matrix (test set)")  # fmt: skip
+        fig = plots.confusion(
+            self.result.predictions,
+            self.data.class_names,
+            title=f"{self.name}: confusion matrix (test set)",
+        )
         plots.save(fig, self.files.figure("confusion"))
         return fig
 
@@ -338,8 +376,10 @@ def start_run(exercise: str, namespace: dict[str, object]) -> Run:
     cached = state == "up-to-date" and same_data and not params["force"]
     files = records.run_files(params["run_name"], params["results_dir"])
     if cached:
-        print(f"[{files.run_name}] results are up to date (trained {stored['finished']}, "
-              f"commit {str(stored['git']['commit'])[:10]}); not retraining.")  # fmt: skip
+        print(
+            f"[{files.run_name}] results are up to date (trained {stored['finished']}, "
+            f"commit {str(stored['git']['commit'])[:10]}); not retraining."
+        )
     else:
         from imagelab import quiet_tensorflow
 
@@ -348,8 +388,10 @@ def start_run(exercise: str, namespace: dict[str, object]) -> Run:
 
         training.configure_threads()
         training.set_seed(params["seed"])
-        print(f"[{files.run_name}] {len(data.x_train)} training and {len(data.x_test)} test "
-              f"images from {data.source} (verified against {data.verified_against})")  # fmt: skip
+        print(
+            f"[{files.run_name}] {len(data.x_train)} training and {len(data.x_test)} test "
+            f"images from {data.source} (verified against {data.verified_against})"
+        )
     return Run(get_exercise(exercise), dict(params), files, data, cached)
 
 

@@ -65,5 +65,3 @@ def check_parameter(name: str, value: object) -> None:
         raise ValueError(f"{name} must be {allowed}; got {value!r} ({type(value).__name__})")
     if name == "run_name":
         check_run_name(value)
-
-

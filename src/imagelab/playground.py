@@ -47,15 +47,38 @@ NOTEBOOK = "notebooks/06_playground_spiral.ipynb"
 SUCCESS_LOSS = 0.1  # 2019's goal: a test loss below 0.1
 HISTORY_KEYS = [("loss", "training"), ("loss", "test"), ("acc", "training"), ("acc", "test")]
 SEARCH_COLUMNS = [
-    "feature_set", "features", "hidden", "neurons", "learning_rate", "later_learning_rate",
-    "switch_epoch", "epochs", "seed", "train_loss", "test_loss", "test_acc", "success", "seconds",
-]  # fmt: skip
+    "feature_set",
+    "features",
+    "hidden",
+    "neurons",
+    "learning_rate",
+    "later_learning_rate",
+    "switch_epoch",
+    "epochs",
+    "seed",
+    "train_loss",
+    "test_loss",
+    "test_acc",
+    "success",
+    "seconds",
+]
 
 
 SETTINGS = (
-    "features", "hidden", "activation", "learning_rate", "later_learning_rate", "switch_epoch",
-    "regularization", "regularization_rate", "noise", "batch_size", "train_ratio", "epochs", "seed",
-)  # fmt: skip
+    "features",
+    "hidden",
+    "activation",
+    "learning_rate",
+    "later_learning_rate",
+    "switch_epoch",
+    "regularization",
+    "regularization_rate",
+    "noise",
+    "batch_size",
+    "train_ratio",
+    "epochs",
+    "seed",
+)
 
 
 # --- parameters ------------------------------------------------------------------------
@@ -92,9 +115,10 @@ def check_settings(
     sizes_ok = (
         isinstance(hidden, (list, tuple))
         and len(hidden) <= MAX_LAYERS
-        and all(isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= MAX_NEURONS
-                for n in hidden)
-    )  # fmt: skip
+        and all(
+            isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= MAX_NEURONS for n in hidden
+        )
+    )
     if not sizes_ok:
         raise ValueError(
             f"hidden must be a list of at most {MAX_LAYERS} layer sizes, each an integer from 1 "
@@ -202,9 +226,14 @@ def feature_matrix(points: np.ndarray, features: list[str]) -> np.ndarray:
     """The chosen input features of each point, as the network's float32 input matrix."""
     x1, x2 = points[:, 0], points[:, 1]
     columns = {
-        "x1": x1, "x2": x2, "x1^2": x1 * x1, "x2^2": x2 * x2, "x1*x2": x1 * x2,
-        "sin(x1)": np.sin(x1), "sin(x2)": np.sin(x2),
-    }  # fmt: skip
+        "x1": x1,
+        "x2": x2,
+        "x1^2": x1 * x1,
+        "x2^2": x2 * x2,
+        "x1*x2": x1 * x2,
+        "sin(x1)": np.sin(x1),
+        "sin(x2)": np.sin(x2),
+    }
     return np.column_stack([columns[name] for name in features]).astype("float32")
 
 
@@ -234,10 +263,13 @@ def build_model(
 
     def dense(units: int, act: str, name: str) -> layers.Dense:
         return layers.Dense(
-            units, activation=act, name=name, kernel_regularizer=penalty,
+            units,
+            activation=act,
+            name=name,
+            kernel_regularizer=penalty,
             kernel_initializer=keras.initializers.RandomUniform(-0.5, 0.5),
             bias_initializer=keras.initializers.Constant(0.1),
-        )  # fmt: skip
+        )
 
     shape = "-".join(map(str, hidden)) or "none"
     return keras.Sequential(
@@ -328,13 +360,17 @@ def train(
             curves[key].append(float(value))
         seconds.append(time.perf_counter() - epoch_started)
     history = pd.DataFrame(
-        [(epoch_number, value, metric, split, seconds[epoch_number - 1])
-         for (metric, split), values in curves.items()
-         for epoch_number, value in enumerate(values, start=1)],
+        [
+            (epoch_number, value, metric, split, seconds[epoch_number - 1])
+            for (metric, split), values in curves.items()
+            for epoch_number, value in enumerate(values, start=1)
+        ],
         columns=records.HISTORY_COLUMNS,
-    )  # fmt: skip
-    final = {f"{'train' if split == 'training' else 'test'}_{metric}": values[-1]
-             for (metric, split), values in curves.items()}  # fmt: skip
+    )
+    final = {
+        f"{'train' if split == 'training' else 'test'}_{metric}": values[-1]
+        for (metric, split), values in curves.items()
+    }
     return PlaygroundResult(history, final, seconds, time.perf_counter() - started)
 
 
@@ -369,31 +405,51 @@ def run(
     started = dt.datetime.now(dt.timezone.utc)
     training.set_seed(s["seed"])
     data = spiral(s["noise"], s["train_ratio"], s["seed"])
-    model = build_model(len(s["features"]), s["hidden"], s["activation"], s["regularization"],
-                        s["regularization_rate"])  # fmt: skip
+    model = build_model(
+        len(s["features"]),
+        s["hidden"],
+        s["activation"],
+        s["regularization"],
+        s["regularization_rate"],
+    )
     result = train(
-        model, data, s["features"], learning_rate=s["learning_rate"], epochs=s["epochs"],
-        batch_size=s["batch_size"], later_learning_rate=s["later_learning_rate"],
+        model,
+        data,
+        s["features"],
+        learning_rate=s["learning_rate"],
+        epochs=s["epochs"],
+        batch_size=s["batch_size"],
+        later_learning_rate=s["later_learning_rate"],
         switch_epoch=s["switch_epoch"],
-    )  # fmt: skip
+    )
     score = result.score
-    print(f"[{run_name or 'search'}] features {len(s['features'])}, hidden {s['hidden']}, "
-          f"seed {s['seed']}: train loss {score['train_loss']:.4f}, test loss "
-          f"{score['test_loss']:.4f} ({result.train_seconds:.1f}s)", flush=True)  # fmt: skip
+    print(
+        f"[{run_name or 'search'}] features {len(s['features'])}, hidden {s['hidden']}, "
+        f"seed {s['seed']}: train loss {score['train_loss']:.4f}, test loss "
+        f"{score['test_loss']:.4f} ({result.train_seconds:.1f}s)",
+        flush=True,
+    )
     if run_name:
         files = records.run_files(run_name, results_dir)
         records.write_csv(result.history, files.history)
         test_score = {"loss": score["test_loss"], "acc": score["test_acc"]}
         records.write_csv(pd.DataFrame([test_score]), files.score)
         provenance = {
-            "run_name": run_name, "exercise": "playground_spiral", "notebook": NOTEBOOK,
-            "parameters": settings, "seed": s["seed"],
-            "data": {"dataset": "playground spiral", "n_train": len(data.x_train),
-                     "n_test": len(data.x_test)},
+            "run_name": run_name,
+            "exercise": "playground_spiral",
+            "notebook": NOTEBOOK,
+            "parameters": settings,
+            "seed": s["seed"],
+            "data": {
+                "dataset": "playground spiral",
+                "n_train": len(data.x_train),
+                "n_test": len(data.x_test),
+            },
             "model": {"name": model.name, "params": int(model.count_params())},
-            "epoch_seconds": result.epoch_seconds, "train_seconds": result.train_seconds,
+            "epoch_seconds": result.epoch_seconds,
+            "train_seconds": result.train_seconds,
             "score": score,
-        }  # fmt: skip
+        }
         records.write_json(_provenance(started) | provenance, files.provenance)
         print(f"[{run_name}] wrote {files.history}, {files.score} and {files.provenance.name}")
     return model, data, result
@@ -424,33 +480,51 @@ def search(
     for feature_set in feature_sets:
         for shape in hidden_shapes:
             for seed in seeds:
-                s = settings | {"features": list(FEATURE_SETS[feature_set]), "hidden": shape,
-                                "seed": seed}  # fmt: skip
+                s = settings | {
+                    "features": list(FEATURE_SETS[feature_set]),
+                    "hidden": shape,
+                    "seed": seed,
+                }
                 _, _, result = run(s)
-                rows.append({
-                    "feature_set": feature_set, "features": " ".join(s["features"]),
-                    "hidden": "-".join(map(str, shape)), "neurons": sum(shape),
-                    "learning_rate": s["learning_rate"],
-                    "later_learning_rate": s["later_learning_rate"],
-                    "switch_epoch": s["switch_epoch"], "epochs": s["epochs"], "seed": seed,
-                    "train_loss": result.score["train_loss"],
-                    "test_loss": result.score["test_loss"], "test_acc": result.score["test_acc"],
-                    "success": result.score["test_loss"] < SUCCESS_LOSS,
-                    "seconds": result.train_seconds,
-                })  # fmt: skip
+                rows.append(
+                    {
+                        "feature_set": feature_set,
+                        "features": " ".join(s["features"]),
+                        "hidden": "-".join(map(str, shape)),
+                        "neurons": sum(shape),
+                        "learning_rate": s["learning_rate"],
+                        "later_learning_rate": s["later_learning_rate"],
+                        "switch_epoch": s["switch_epoch"],
+                        "epochs": s["epochs"],
+                        "seed": seed,
+                        "train_loss": result.score["train_loss"],
+                        "test_loss": result.score["test_loss"],
+                        "test_acc": result.score["test_acc"],
+                        "success": result.score["test_loss"] < SUCCESS_LOSS,
+                        "seconds": result.train_seconds,
+                    }
+                )
                 records.write_csv(pd.DataFrame(rows, columns=SEARCH_COLUMNS), files.score)
     table = pd.DataFrame(rows, columns=SEARCH_COLUMNS)
     records.write_json(
-        _provenance(started) | {
-            "run_name": "playground_search", "notebook": NOTEBOOK,
-            "parameters": {k: v for k, v in settings.items() if k not in ("features", "hidden", "seed")},
-            "grid": {"feature_sets": {k: list(FEATURE_SETS[k]) for k in feature_sets},
-                     "hidden": hidden_shapes, "seeds": seeds},
-            "success": f"test_loss < {SUCCESS_LOSS}", "runs": len(table),
+        _provenance(started)
+        | {
+            "run_name": "playground_search",
+            "notebook": NOTEBOOK,
+            "parameters": {
+                k: v for k, v in settings.items() if k not in ("features", "hidden", "seed")
+            },
+            "grid": {
+                "feature_sets": {k: list(FEATURE_SETS[k]) for k in feature_sets},
+                "hidden": hidden_shapes,
+                "seeds": seeds,
+            },
+            "success": f"test_loss < {SUCCESS_LOSS}",
+            "runs": len(table),
             "train_seconds": float(table["seconds"].sum()),
         },
         files.provenance,
-    )  # fmt: skip
+    )
     return table
 
 
@@ -466,9 +540,12 @@ def success_table(table: pd.DataFrame) -> pd.DataFrame:
     """Success rate (fraction of seeds with test loss < 0.1) and median test loss per network."""
     grouped = table.groupby(["feature_set", "hidden"], sort=False)
     summary = grouped.agg(
-        neurons=("neurons", "first"), seeds=("seed", "count"), success_rate=("success", "mean"),
-        median_test_loss=("test_loss", "median"), best_test_loss=("test_loss", "min"),
-    ).reset_index()  # fmt: skip
+        neurons=("neurons", "first"),
+        seeds=("seed", "count"),
+        success_rate=("success", "mean"),
+        median_test_loss=("test_loss", "median"),
+        best_test_loss=("test_loss", "min"),
+    ).reset_index()
     layers = summary["hidden"].str.count("-") + 1
     return (
         summary.assign(layers=layers)

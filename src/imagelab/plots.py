@@ -29,10 +29,18 @@ def history(frame: pd.DataFrame, title: str = "") -> plt.Figure:
     for ax, metric in zip(np.atleast_1d(axes), metrics, strict=True):
         for split, rows in frame[frame["metric"] == metric].groupby("data"):
             sns.regplot(
-                data=rows, x="epoch", y="value", ax=ax, lowess=len(rows) > 3, ci=None,
-                color=SPLIT_COLOURS.get(split), label=split, truncate=True,
-                scatter_kws={"s": 18}, line_kws={"linewidth": 1.5},
-            )  # fmt: skip
+                data=rows,
+                x="epoch",
+                y="value",
+                ax=ax,
+                lowess=len(rows) > 3,
+                ci=None,
+                color=SPLIT_COLOURS.get(split),
+                label=split,
+                truncate=True,
+                scatter_kws={"s": 18},
+                line_kws={"linewidth": 1.5},
+            )
         ax.set(ylabel=metric, xlabel="")
         ax.grid(alpha=0.3)
     axes = np.atleast_1d(axes)
@@ -52,9 +60,16 @@ def confusion(predictions: pd.DataFrame, class_names: list[str], title: str = ""
     )
     fig, ax = plt.subplots(figsize=(6.4, 5.4))
     sns.heatmap(
-        counts, annot=True, fmt="d", cmap="Blues", cbar=False, ax=ax,
-        xticklabels=class_names, yticklabels=class_names, annot_kws={"fontsize": 7},
-    )  # fmt: skip
+        counts,
+        annot=True,
+        fmt="d",
+        cmap="Blues",
+        cbar=False,
+        ax=ax,
+        xticklabels=class_names,
+        yticklabels=class_names,
+        annot_kws={"fontsize": 7},
+    )
     ax.set(xlabel="predicted", ylabel="true", title=title or "Confusion matrix (test set)")
     fig.tight_layout()
     return fig
@@ -77,8 +92,9 @@ def misclassified(
         ax.imshow(image.squeeze(), cmap="gray_r" if image.shape[-1] == 1 else None)
         ax.set_title(
             f"true {class_names[row['true']]}\npred {class_names[row['predicted']]}",
-            fontsize=7, color="#b2182b",
-        )  # fmt: skip
+            fontsize=7,
+            color="#b2182b",
+        )
     total = int((predictions["true"] != predictions["predicted"]).sum())
     fig.suptitle(f"First {len(wrong)} of {total} misclassified test images", fontsize=9)
     fig.tight_layout()
@@ -92,8 +108,14 @@ def comparison(table: pd.DataFrame) -> plt.Figure:
     ax.barh(y + 0.2, table["acc_2019"], height=0.4, color="#bbbbbb", label="2019")
     ax.barh(y - 0.2, table["acc"], height=0.4, color="#2166ac", label="now (canonical seed)")
     if {"seed_min", "seed_max"} <= set(table.columns):
-        ax.hlines(y - 0.2, table["seed_min"], table["seed_max"], color="black", lw=2,
-                  label="now, range over seeds")  # fmt: skip
+        ax.hlines(
+            y - 0.2,
+            table["seed_min"],
+            table["seed_max"],
+            color="black",
+            lw=2,
+            label="now, range over seeds",
+        )
     ax.set_yticks(y, table["exercise"])
     ax.set_xlim(max(0.0, float(np.nanmin(table[["acc", "acc_2019"]].to_numpy())) - 0.1), 1.0)
     ax.set_xlabel("test accuracy")
@@ -120,8 +142,16 @@ def sweep_summary(summary: pd.DataFrame, swept: list[str], title: str = "") -> p
         ax.scatter(x, rows["test_acc"], s=14, color=colour, alpha=0.45)
         stats = rows.groupby(x_name, sort=False)["test_acc"].agg(["mean", "std"])
         positions = np.array([levels.index(v) for v in stats.index], dtype=float) + offset
-        ax.errorbar(positions, stats["mean"], yerr=stats["std"].fillna(0), fmt="o-", ms=6,
-                    capsize=4, color=colour, label=label or "mean +- sd over seeds")  # fmt: skip
+        ax.errorbar(
+            positions,
+            stats["mean"],
+            yerr=stats["std"].fillna(0),
+            fmt="o-",
+            ms=6,
+            capsize=4,
+            color=colour,
+            label=label or "mean +- sd over seeds",
+        )
     ax.set_xticks(range(len(levels)), [str(v) for v in levels])
     ax.set_xlabel(x_name)
     ax.set_ylabel("test accuracy")
@@ -150,11 +180,22 @@ def decision_surface(
     plane, training points with a white edge and test points with a black edge on top."""
     grid_x1, grid_x2, output = grid
     fig, ax = plt.subplots(figsize=(5.2, 4.6))
-    mesh = ax.pcolormesh(grid_x1, grid_x2, output, cmap=PLAYGROUND_CMAP, vmin=-1, vmax=1,
-                         shading="auto")  # fmt: skip
+    mesh = ax.pcolormesh(
+        grid_x1, grid_x2, output, cmap=PLAYGROUND_CMAP, vmin=-1, vmax=1, shading="auto"
+    )
     for (points, labels), edge, name in [(train, "white", "training"), (test, "black", "test")]:
-        ax.scatter(points[:, 0], points[:, 1], c=labels, cmap=PLAYGROUND_CMAP, vmin=-1.4, vmax=1.4,
-                   s=16, edgecolors=edge, linewidths=0.7, label=name)  # fmt: skip
+        ax.scatter(
+            points[:, 0],
+            points[:, 1],
+            c=labels,
+            cmap=PLAYGROUND_CMAP,
+            vmin=-1.4,
+            vmax=1.4,
+            s=16,
+            edgecolors=edge,
+            linewidths=0.7,
+            label=name,
+        )
     fig.colorbar(mesh, ax=ax, label="network output")
     ax.set(xlabel="x1", ylabel="x2", aspect="equal", title=title)
     ax.legend(loc="lower left", fontsize=7, framealpha=0.8)
@@ -187,10 +228,22 @@ def search_success(summary: pd.DataFrame) -> plt.Figure:
     rates = summary.pivot(index="feature_set", columns="hidden", values="success_rate")
     rates = rates[list(dict.fromkeys(summary["hidden"]))]  # the table's order: by layers, size
     fig, ax = plt.subplots(figsize=(1.0 + 0.55 * rates.shape[1], 1.2 + 0.5 * rates.shape[0]))
-    sns.heatmap(rates, annot=True, fmt=".2f", cmap="Blues", vmin=0, vmax=1, cbar=False, ax=ax,
-                linewidths=0.5)  # fmt: skip
-    ax.set(xlabel="hidden neurons per layer", ylabel="input features",
-           title="Fraction of seeds reaching test loss < 0.1")  # fmt: skip
+    sns.heatmap(
+        rates,
+        annot=True,
+        fmt=".2f",
+        cmap="Blues",
+        vmin=0,
+        vmax=1,
+        cbar=False,
+        ax=ax,
+        linewidths=0.5,
+    )
+    ax.set(
+        xlabel="hidden neurons per layer",
+        ylabel="input features",
+        title="Fraction of seeds reaching test loss < 0.1",
+    )
     fig.tight_layout()
     return fig
 
@@ -202,8 +255,13 @@ def benchmarks(results: pd.DataFrame) -> plt.Figure:
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2), sharey=True)
     y = np.arange(len(names))
     for offset, path, colour in ((-0.2, "imagelab", "#2166ac"), (0.2, "bare", "#bbbbbb")):
-        left.barh(y + offset, [value[f"{n}/{path}_epoch"] for n in names], height=0.4,
-                  color=colour, label=path if path == "imagelab" else "bare Keras")  # fmt: skip
+        left.barh(
+            y + offset,
+            [value[f"{n}/{path}_epoch"] for n in names],
+            height=0.4,
+            color=colour,
+            label=path if path == "imagelab" else "bare Keras",
+        )
     left.set_yticks(y, names)
     left.set_xlabel("seconds per epoch")
     left.legend(fontsize=8)

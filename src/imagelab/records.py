@@ -103,7 +103,9 @@ def run_files(run_name: str, results_dir: str | Path | None = None) -> RunFiles:
     return RunFiles(Path(results_dir) if results_dir else PROJECT_ROOT, check_run_name(run_name))
 
 
-def history_frame(keras_history: dict[str, list[float]], epoch_seconds: list[float]) -> pd.DataFrame:
+def history_frame(
+    keras_history: dict[str, list[float]], epoch_seconds: list[float]
+) -> pd.DataFrame:
     """Keras's history dict as 2019's tidy table: one row per epoch, metric and data split."""
     rows = [
         (epoch, float(value), metric, data, float(epoch_seconds[epoch - 1]))
@@ -157,6 +159,9 @@ def git_state(root: Path = PROJECT_ROOT) -> dict[str, object]:
         ).stdout.strip()
 
     try:
-        return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain", "--", *CODE_PATHS))}
+        return {
+            "commit": git("rev-parse", "HEAD"),
+            "dirty": bool(git("status", "--porcelain", "--", *CODE_PATHS)),
+        }
     except (OSError, subprocess.CalledProcessError):
         return {"commit": None, "dirty": None}

@@ -21,37 +21,60 @@ from imagelab.exercises import EXERCISES, get_exercise
 QUESTIONS_2019 = {
     "dense_mnist": [
         ("Q2: how long does an epoch take?", "'See output at Xs Yus/sample' (no number given)."),
-        ("Q4-5: does the model generalise?", "'The model performs similar on training and out of "
-         "training data. It generalises well.'"),
-        ("Q6: is the accuracy high enough?", "'Not high enough for applications that can have big "
-         "consequences ... for less precise tasks the accuracy may suffice.'"),
+        (
+            "Q4-5: does the model generalise?",
+            "'The model performs similar on training and out of "
+            "training data. It generalises well.'",
+        ),
+        (
+            "Q6: is the accuracy high enough?",
+            "'Not high enough for applications that can have big "
+            "consequences ... for less precise tasks the accuracy may suffice.'",
+        ),
     ],
     "relu_mnist": [
-        ("Q9: does it generalise?", "'The performance on the validation set is a lot lower than "
-         "the performance on the training set. Probably this model does not generalise as well "
-         "as the previous model.'"),
-        ("Q10: will it do worse on the test set than the previous model?", "'Probably this will "
-         "perform worse on the test set than the previous model.'"),
+        (
+            "Q9: does it generalise?",
+            "'The performance on the validation set is a lot lower than "
+            "the performance on the training set. Probably this model does not generalise as well "
+            "as the previous model.'",
+        ),
+        (
+            "Q10: will it do worse on the test set than the previous model?",
+            "'Probably this will perform worse on the test set than the previous model.'",
+        ),
     ],
     "cnn_mnist": [
-        ("Q12-13: does it generalise?", "'The performance on the training set and the validation "
-         "set are very similar ... It generalises better than the previous model.'"),
-        ("Q14: is the accuracy sufficient?", "'Sufficient ... for applications for which 1 mistake "
-         "in 100 digits is acceptable.'"),
+        (
+            "Q12-13: does it generalise?",
+            "'The performance on the training set and the validation "
+            "set are very similar ... It generalises better than the previous model.'",
+        ),
+        (
+            "Q14: is the accuracy sufficient?",
+            "'Sufficient ... for applications for which 1 mistake in 100 digits is acceptable.'",
+        ),
     ],
     "cnn_dropout_mnist": [
-        ("Q16: how do the histories compare?", "'History of the training and validation sets are "
-         "even closer than in the previous models. Training time was about 10 seconds longer on "
-         "average.'"),
-        ("Q17: which model generalises better?", "'The models should generalise well, the 2nd one "
-         "slightly better than the first.'"),
+        (
+            "Q16: how do the histories compare?",
+            "'History of the training and validation sets are "
+            "even closer than in the previous models. Training time was about 10 seconds longer on "
+            "average.'",
+        ),
+        (
+            "Q17: which model generalises better?",
+            "'The models should generalise well, the 2nd one slightly better than the first.'",
+        ),
     ],
     "cifar10_cnn": [
-        ("Q20: how do the curves behave?", "'The accuracy and loss function seem to take more "
-         "epochs before they plateau.'"),
+        (
+            "Q20: how do the curves behave?",
+            "'The accuracy and loss function seem to take more epochs before they plateau.'",
+        ),
         ("Q21: how long does an epoch take?", "'Each epoch took more than 2 minutes.'"),
     ],
-}  # fmt: skip
+}
 
 QUESTION_22 = (
     "**Question 22: Yamins et al. (2014), summarised as in 2019.** *Goal:* build models that "
@@ -83,8 +106,13 @@ def load_result(name: str, results_dir: str | Path | None = None) -> Result | No
     files = records.run_files(name, results_dir)
     if not (files.provenance.is_file() and files.history.is_file() and files.score.is_file()):
         return None
-    return Result(name, records.read_history(files.history), records.read_score(files.score),
-                  records.read_provenance(files.provenance), files)  # fmt: skip
+    return Result(
+        name,
+        records.read_history(files.history),
+        records.read_score(files.score),
+        records.read_provenance(files.provenance),
+        files,
+    )
 
 
 def seed_spread(name: str, results_dir: str | Path | None = None) -> dict[str, float] | None:
@@ -95,8 +123,13 @@ def seed_spread(name: str, results_dir: str | Path | None = None) -> dict[str, f
     rows = pd.read_csv(path).query("run == @name")
     if rows.empty:
         return None
-    return {"n": len(rows), "mean": rows["acc"].mean(), "min": rows["acc"].min(),
-            "max": rows["acc"].max(), "std": rows["acc"].std(ddof=1)}  # fmt: skip
+    return {
+        "n": len(rows),
+        "mean": rows["acc"].mean(),
+        "min": rows["acc"].min(),
+        "max": rows["acc"].max(),
+        "std": rows["acc"].std(ddof=1),
+    }
 
 
 def _table(frame: pd.DataFrame) -> str:
@@ -112,8 +145,9 @@ def architecture_table(result: Result) -> str:
     from imagelab import models
     from imagelab.exercises import _build
 
-    table = pd.DataFrame(models.layer_table(_build(result.provenance["exercise"],
-                                                   result.provenance["parameters"])))  # fmt: skip
+    table = pd.DataFrame(
+        models.layer_table(_build(result.provenance["exercise"], result.provenance["parameters"]))
+    )
     total = int(table["params"].sum())
     return _table(table) + f"\n\nTotal parameters: {total:,}."
 
@@ -121,23 +155,38 @@ def architecture_table(result: Result) -> str:
 def hyperparameter_table(result: Result) -> str:
     """The run's settings as a two-column table."""
     params = result.provenance["parameters"]
-    shown = {k: ("Keras 2 default" if v is None and k == "learning_rate" else v)
-             for k, v in params.items() if k != "data_limit" or v is not None}  # fmt: skip
+    shown = {
+        k: ("Keras 2 default" if v is None and k == "learning_rate" else v)
+        for k, v in params.items()
+        if k != "data_limit" or v is not None
+    }
     return _table(pd.DataFrame({"setting": list(shown), "value": [str(v) for v in shown.values()]}))
 
 
 def score_table(result: Result, results_dir: str | Path | None = None) -> str:
     """Test loss and accuracy now against 2019, with the spread over seeds when known."""
     reference = get_exercise(result.provenance["exercise"]).result_2019
-    rows = [{"": "test loss", "now": f"{result.score['loss']:.4f}",
-             "2019": f"{reference['loss']:.4f}" if reference else "not reported"},
-            {"": "test accuracy", "now": f"{result.score['acc']:.4f}",
-             "2019": f"{reference['acc']:.4f}" if reference else "not reported"}]  # fmt: skip
+    rows = [
+        {
+            "": "test loss",
+            "now": f"{result.score['loss']:.4f}",
+            "2019": f"{reference['loss']:.4f}" if reference else "not reported",
+        },
+        {
+            "": "test accuracy",
+            "now": f"{result.score['acc']:.4f}",
+            "2019": f"{reference['acc']:.4f}" if reference else "not reported",
+        },
+    ]
     spread = seed_spread(result.name, results_dir)
     if spread:
-        rows.append({"": f"test accuracy over {spread['n']} seeds",
-                     "now": f"mean {spread['mean']:.4f}, {spread['min']:.4f}-{spread['max']:.4f}",
-                     "2019": "one run"})  # fmt: skip
+        rows.append(
+            {
+                "": f"test accuracy over {spread['n']} seeds",
+                "now": f"mean {spread['mean']:.4f}, {spread['min']:.4f}-{spread['max']:.4f}",
+                "2019": "one run",
+            }
+        )
     return _table(pd.DataFrame(rows))
 
 
@@ -188,15 +237,22 @@ def answers(result: Result, results_dir: str | Path | None = None) -> list[tuple
     if name == "dense_mnist":
         ours = {"Q2": speed, "Q4-5": gen, "Q6": analysis.score_sentence(result.score, None)}
     elif name == "relu_mnist":
-        ours = {"Q9": gen + " " + _gap_versus(result, "dense_mnist", results_dir),
-                "Q10": _test_versus(result, "dense_mnist", results_dir, expected="worse")}  # fmt: skip
+        ours = {
+            "Q9": gen + " " + _gap_versus(result, "dense_mnist", results_dir),
+            "Q10": _test_versus(result, "dense_mnist", results_dir, expected="worse"),
+        }
     elif name == "cnn_mnist":
-        ours = {"Q12-13": gen + " " + _gap_versus(result, "relu_mnist", results_dir),
-                "Q14": analysis.score_sentence(result.score, None)}  # fmt: skip
+        ours = {
+            "Q12-13": gen + " " + _gap_versus(result, "relu_mnist", results_dir),
+            "Q14": analysis.score_sentence(result.score, None),
+        }
     elif name == "cnn_dropout_mnist":
-        ours = {"Q16": _gap_versus(result, "cnn_mnist", results_dir) + " "
-                + _time_versus(result, "cnn_mnist", results_dir),
-                "Q17": _test_versus(result, "cnn_mnist", results_dir, expected="better")}  # fmt: skip
+        ours = {
+            "Q16": _gap_versus(result, "cnn_mnist", results_dir)
+            + " "
+            + _time_versus(result, "cnn_mnist", results_dir),
+            "Q17": _test_versus(result, "cnn_mnist", results_dir, expected="better"),
+        }
     elif name == "cifar10_cnn":
         ours = {
             "Q20": plateau_sentence(result.history),
@@ -212,8 +268,10 @@ def _gap_versus(result: Result, other: str, results_dir: str | Path | None) -> s
     ours_gap = analysis.final_accuracy(result.history)["gap"]
     their_gap = analysis.final_accuracy(theirs.history)["gap"]
     closer = "smaller" if abs(ours_gap) < abs(their_gap) else "larger"
-    return (f"Its train-validation gap ({ours_gap:+.4f}) is {closer} than that of {other} "
-            f"({their_gap:+.4f}).")  # fmt: skip
+    return (
+        f"Its train-validation gap ({ours_gap:+.4f}) is {closer} than that of {other} "
+        f"({their_gap:+.4f})."
+    )
 
 
 def _test_versus(result: Result, other: str, results_dir: str | Path | None, expected: str) -> str:
@@ -223,8 +281,10 @@ def _test_versus(result: Result, other: str, results_dir: str | Path | None, exp
     diff = result.score["acc"] - theirs.score["acc"]
     actual = "better" if diff > 0 else "worse" if diff < 0 else "the same"
     verdict = "as 2019 expected" if actual == expected else f"not {expected}, as 2019 expected"
-    return (f"Test accuracy {result.score['acc']:.4f} against {theirs.score['acc']:.4f} for "
-            f"{other}: {actual} ({diff:+.4f}), {verdict}.")  # fmt: skip
+    return (
+        f"Test accuracy {result.score['acc']:.4f} against {theirs.score['acc']:.4f} for "
+        f"{other}: {actual} ({diff:+.4f}), {verdict}."
+    )
 
 
 def _time_versus(result: Result, other: str, results_dir: str | Path | None) -> str:
@@ -232,8 +292,10 @@ def _time_versus(result: Result, other: str, results_dir: str | Path | None) -> 
     if theirs is None:
         return ""
     ours_s, their_s = np.median(result.epoch_seconds[1:]), np.median(theirs.epoch_seconds[1:])
-    return (f"A training epoch took {ours_s:.1f} s against {their_s:.1f} s without dropout "
-            f"({ours_s - their_s:+.1f} s; medians of epochs 2 onwards).")  # fmt: skip
+    return (
+        f"A training epoch took {ours_s:.1f} s against {their_s:.1f} s without dropout "
+        f"({ours_s - their_s:+.1f} s; medians of epochs 2 onwards)."
+    )
 
 
 def plateau_sentence(history: pd.DataFrame) -> str:
@@ -249,7 +311,7 @@ def plateau_sentence(history: pd.DataFrame) -> str:
         f"after epoch {epochs[-1]} (best {values.max():.4f} at epoch {best_epoch}); over the "
         f"last {tail} epochs it was {state} ({slope:+.4f} per epoch), so "
         f"{'it had not plateaued yet: more epochs would help' if slope > 0.002 else 'it had plateaued'}."
-    )  # noqa: E501
+    )
 
 
 def summary_table(names: list[str], results_dir: str | Path | None = None) -> pd.DataFrame:
@@ -262,18 +324,20 @@ def summary_table(names: list[str], results_dir: str | Path | None = None) -> pd
         reference = get_exercise(name).result_2019
         spread = seed_spread(name, results_dir) or {}
         load = result.provenance.get("load_average")
-        rows.append({
-            "exercise": name,
-            "acc_2019": reference.get("acc", np.nan),
-            "acc": result.score["acc"],
-            "seed_mean": spread.get("mean", np.nan),
-            "seed_min": spread.get("min", np.nan),
-            "seed_max": spread.get("max", np.nan),
-            "loss_2019": reference.get("loss", np.nan),
-            "loss": result.score["loss"],
-            "s_per_epoch": float(np.median(result.epoch_seconds[1:] or result.epoch_seconds)),
-            "load": float(np.mean([*load["start"], *load["end"]][::3])) if load else np.nan,
-        })  # fmt: skip
+        rows.append(
+            {
+                "exercise": name,
+                "acc_2019": reference.get("acc", np.nan),
+                "acc": result.score["acc"],
+                "seed_mean": spread.get("mean", np.nan),
+                "seed_min": spread.get("min", np.nan),
+                "seed_max": spread.get("max", np.nan),
+                "loss_2019": reference.get("loss", np.nan),
+                "loss": result.score["loss"],
+                "s_per_epoch": float(np.median(result.epoch_seconds[1:] or result.epoch_seconds)),
+                "load": float(np.mean([*load["start"], *load["end"]][::3])) if load else np.nan,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -282,19 +346,30 @@ def environment_table(names: list[str], results_dir: str | Path | None = None) -
     results = [r for r in (load_result(n, results_dir) for n in names) if r is not None]
     if not results:
         return "No runs."
-    runs = pd.DataFrame([{
-        "run": r.name, "commit": str(r.provenance["git"]["commit"])[:10],
-        "finished (UTC)": r.provenance["finished"][:16].replace("T", " "),
-        "training (s)": round(r.provenance["train_seconds"]),
-    } for r in results])  # fmt: skip
+    runs = pd.DataFrame(
+        [
+            {
+                "run": r.name,
+                "commit": str(r.provenance["git"]["commit"])[:10],
+                "finished (UTC)": r.provenance["finished"][:16].replace("T", " "),
+                "training (s)": round(r.provenance["train_seconds"]),
+            }
+            for r in results
+        ]
+    )
     first = results[0].provenance
     versions = ", ".join(f"{k} {v}" for k, v in sorted(first["versions"].items()))
     checksums = {
         (r.provenance["data"]["dataset"], key): value
-        for r in results for key, value in r.provenance["data"]["checksums"].items()
-    }  # fmt: skip
-    data = pd.DataFrame([{"data set": d, "array": a, "sha256 (first 24 hex digits)": v[:24]}
-                         for (d, a), v in sorted(checksums.items())])  # fmt: skip
+        for r in results
+        for key, value in r.provenance["data"]["checksums"].items()
+    }
+    data = pd.DataFrame(
+        [
+            {"data set": d, "array": a, "sha256 (first 24 hex digits)": v[:24]}
+            for (d, a), v in sorted(checksums.items())
+        ]
+    )
     verified = sorted({r.provenance["data"]["verified_against"] for r in results})
     return (
         f"{_table(runs)}\n\nVersions: {versions}.\n\nMachine: {first['machine']['cpu']}, "
@@ -358,9 +433,22 @@ def show_summary(names: list[str], results_dir: str | Path | None = None) -> Non
     if table.empty:
         _show("*No results yet.*")
         return
-    _show("## Summary: 2019 against now\n\n" + _table(table.rename(columns={
-        "acc_2019": "2019 acc", "acc": "acc", "seed_mean": "seeds mean", "seed_min": "seeds min",
-        "seed_max": "seeds max", "loss_2019": "2019 loss", "s_per_epoch": "s/epoch"})))  # fmt: skip
+    _show(
+        "## Summary: 2019 against now\n\n"
+        + _table(
+            table.rename(
+                columns={
+                    "acc_2019": "2019 acc",
+                    "acc": "acc",
+                    "seed_mean": "seeds mean",
+                    "seed_min": "seeds min",
+                    "seed_max": "seeds max",
+                    "loss_2019": "2019 loss",
+                    "s_per_epoch": "s/epoch",
+                }
+            )
+        )
+    )
     cores = load_result(table["exercise"].iloc[0], results_dir).provenance["machine"]["cores"]
     _show(
         f"s/epoch is the median time of a run's epochs after the first, as measured during the "
@@ -405,31 +493,52 @@ def playground_glossary(history: pd.DataFrame, params: dict, search: pd.DataFram
     if switch and switch <= train["epoch"].max():
         before = change[(train["epoch"] < switch) & (train["epoch"] >= switch - 200)].mean()
         after = change[train["epoch"] >= switch].mean()
-        lr = (f"{params['learning_rate']} until epoch {switch - 1}, then "
-              f"{params['later_learning_rate']}: the training loss moved {before:.2e} per epoch "
-              f"on average over the 200 epochs before the switch and {after:.2e} after it "
-              f"({'calmer' if after < before else 'not calmer'} after, as 2019 intended).")  # fmt: skip
+        lr = (
+            f"{params['learning_rate']} until epoch {switch - 1}, then "
+            f"{params['later_learning_rate']}: the training loss moved {before:.2e} per epoch "
+            f"on average over the 200 epochs before the switch and {after:.2e} after it "
+            f"({'calmer' if after < before else 'not calmer'} after, as 2019 intended)."
+        )
     else:
         lr = f"{params['learning_rate']} throughout (no switch in this run)."
     summary = playground.success_table(search)
     best = summary.groupby("feature_set")["success_rate"].max()
     solved = summary[summary["success_rate"] > 0].sort_values("neurons")
-    smallest = (f"{solved.iloc[0]['hidden']} ({solved.iloc[0]['feature_set']} features)"
-                if not solved.empty else "none")  # fmt: skip
+    smallest = (
+        f"{solved.iloc[0]['hidden']} ({solved.iloc[0]['feature_set']} features)"
+        if not solved.empty
+        else "none"
+    )
     rows = [
         ("Learning rate", "how strongly each error changes the weights", lr),
-        ("Activation", "relation of a neuron's input to its output", f"{params['activation']} (not varied)"),
-        ("Regularisation, rate", "smooths the model, prevents overfitting",
-         f"{params['regularization'] or 'none'}, rate {params['regularization_rate']} (not varied)"),
-        ("Ratio training:test", "how much data trains, how much tests",
-         f"{params['train_ratio']:.0%} training (not varied)"),
+        (
+            "Activation",
+            "relation of a neuron's input to its output",
+            f"{params['activation']} (not varied)",
+        ),
+        (
+            "Regularisation, rate",
+            "smooths the model, prevents overfitting",
+            f"{params['regularization'] or 'none'}, rate {params['regularization_rate']} (not varied)",
+        ),
+        (
+            "Ratio training:test",
+            "how much data trains, how much tests",
+            f"{params['train_ratio']:.0%} training (not varied)",
+        ),
         ("Noise", "the irreducible error of the data", f"{params['noise']} (not varied)"),
         ("Batch size", "points per weight update", f"{params['batch_size']} (not varied)"),
-        ("Input features", "what the network sees of x1, x2",
-         "best success rate " + ", ".join(f"{k}: {v:.0%}" for k, v in best.items())),
-        ("Hidden layers, neurons", "the network's size",
-         f"smallest network with test loss < 0.1 for any seed: {smallest}"),
-    ]  # fmt: skip
+        (
+            "Input features",
+            "what the network sees of x1, x2",
+            "best success rate " + ", ".join(f"{k}: {v:.0%}" for k, v in best.items()),
+        ),
+        (
+            "Hidden layers, neurons",
+            "the network's size",
+            f"smallest network with test loss < 0.1 for any seed: {smallest}",
+        ),
+    ]
     return pd.DataFrame(rows, columns=["setting", "2019's description", "what our runs show"])
 
 
@@ -480,17 +589,27 @@ def sweep_digest(summary: pd.DataFrame, swept: list[str]) -> tuple[pd.DataFrame,
     )
     if done.empty:
         return pd.DataFrame(), "No run of this sweep has finished yet."
-    table = done.groupby(swept, sort=False).agg(
-        runs=("seed", "count"), test_acc_mean=("test_acc", "mean"), test_acc_sd=("test_acc", "std"),
-        test_acc_min=("test_acc", "min"), test_acc_max=("test_acc", "max"),
-        gap_mean=("gap", "mean"), wall_s=("wall_seconds", "mean"),
-    ).reset_index()  # fmt: skip
+    table = (
+        done.groupby(swept, sort=False)
+        .agg(
+            runs=("seed", "count"),
+            test_acc_mean=("test_acc", "mean"),
+            test_acc_sd=("test_acc", "std"),
+            test_acc_min=("test_acc", "min"),
+            test_acc_max=("test_acc", "max"),
+            gap_mean=("gap", "mean"),
+            wall_s=("wall_seconds", "mean"),
+        )
+        .reset_index()
+    )
     best = table.loc[table["test_acc_mean"].idxmax()]
     tightest = table.loc[table["gap_mean"].abs().idxmin()]
     label = lambda row: ", ".join(f"{k}={row[k]}" for k in swept)  # noqa: E731
-    text = (f"Highest mean test accuracy: {label(best)} ({best['test_acc_mean']:.4f} over "
-            f"{best['runs']} seeds). Smallest train-validation gap: {label(tightest)} "
-            f"({tightest['gap_mean']:+.4f}).")  # fmt: skip
+    text = (
+        f"Highest mean test accuracy: {label(best)} ({best['test_acc_mean']:.4f} over "
+        f"{best['runs']} seeds). Smallest train-validation gap: {label(tightest)} "
+        f"({tightest['gap_mean']:+.4f})."
+    )
     failed = summary[summary["status"] == "failed"]
     pending = summary[~summary["status"].isin(["complete", "failed"])]
     if len(failed):
@@ -534,19 +653,27 @@ def show_benchmarks(path: str | Path | None = None) -> None:
     results = pd.read_csv(path)
     value = results.set_index("name")["value"]
     names = [n.split("/")[0] for n in results["name"] if n.endswith("/ratio")]
-    table = pd.DataFrame({
-        "exercise": names,
-        "imagelab": [f"{value[f'{n}/imagelab_epoch']:.1f} s" for n in names],
-        "bare Keras": [f"{value[f'{n}/bare_epoch']:.1f} s" for n in names],
-        "ratio": [f"{value[f'{n}/ratio']:.2f}x" for n in names],
-        "share of matmul": [f"{value[f'{n}/matmul_pct']:.0f} %" for n in names],
-    })  # fmt: skip
-    cifar = (f"A CIFAR-10 epoch now takes {value['cifar10_cnn/imagelab_epoch']:.0f} s; in 2019 "
-             "each took more than 120 s. " if "cifar10_cnn/imagelab_epoch" in value else "")  # fmt: skip
+    table = pd.DataFrame(
+        {
+            "exercise": names,
+            "imagelab": [f"{value[f'{n}/imagelab_epoch']:.1f} s" for n in names],
+            "bare Keras": [f"{value[f'{n}/bare_epoch']:.1f} s" for n in names],
+            "ratio": [f"{value[f'{n}/ratio']:.2f}x" for n in names],
+            "share of matmul": [f"{value[f'{n}/matmul_pct']:.0f} %" for n in names],
+        }
+    )
+    cifar = (
+        f"A CIFAR-10 epoch now takes {value['cifar10_cnn/imagelab_epoch']:.0f} s; in 2019 "
+        "each took more than 120 s. "
+        if "cifar10_cnn/imagelab_epoch" in value
+        else ""
+    )
     row = results.iloc[0]
-    _show(f"## How fast\n\n{cifar}Seconds per epoch through imagelab and through a bare Keras "
-          "script, measured side by side (a slice of each epoch timed and scaled to a full one; "
-          "the minimum of repeats, see `benchmarks/README.md`); the ratio is imagelab over bare, "
-          "the last column the achieved training GFLOP/s as a share of the measured fp32 matmul "
-          f"({value['matmul_fp32']:.0f} GFLOP/s). {row['machine']}, {row['date'][:10]}, "
-          f"commit {row['commit']}.\n\n{_table(table)}")  # fmt: skip
+    _show(
+        f"## How fast\n\n{cifar}Seconds per epoch through imagelab and through a bare Keras "
+        "script, measured side by side (a slice of each epoch timed and scaled to a full one; "
+        "the minimum of repeats, see `benchmarks/README.md`); the ratio is imagelab over bare, "
+        "the last column the achieved training GFLOP/s as a share of the measured fp32 matmul "
+        f"({value['matmul_fp32']:.0f} GFLOP/s). {row['machine']}, {row['date'][:10]}, "
+        f"commit {row['commit']}.\n\n{_table(table)}"
+    )

@@ -38,9 +38,14 @@ def execute(notebook: Path, output: Path, parameters: dict[str, object]) -> None
 
     output.parent.mkdir(parents=True, exist_ok=True)
     papermill.execute_notebook(
-        str(notebook), str(output), parameters=parameters, kernel_name=KERNEL,
-        log_output=True, progress_bar=False, cwd=str(PROJECT_ROOT),
-    )  # fmt: skip
+        str(notebook),
+        str(output),
+        parameters=parameters,
+        kernel_name=KERNEL,
+        log_output=True,
+        progress_bar=False,
+        cwd=str(PROJECT_ROOT),
+    )
 
 
 def lab(
@@ -67,13 +72,19 @@ def lab(
         if skip and not force:
             print(f"== [{number}/{len(names)}] {name}: results {state}, skipped ({elapsed})")
             continue
-        print(f"== [{number}/{len(names)}] {name}: results {state}, running "
-              f"notebooks/{get_exercise(name).notebook} ({elapsed} elapsed)", flush=True)  # fmt: skip
+        print(
+            f"== [{number}/{len(names)}] {name}: results {state}, running "
+            f"notebooks/{get_exercise(name).notebook} ({elapsed} elapsed)",
+            flush=True,
+        )
         execute(get_exercise(name).notebook_path, BUILD / f"{name}.ipynb", {"force": force})
         ran.append(name)
     if not names_given and (force or not _playground_done()):
-        print("== playground_spiral: results missing, running notebooks/06_playground_spiral.ipynb "
-              "with its search (a few minutes)", flush=True)  # fmt: skip
+        print(
+            "== playground_spiral: results missing, running notebooks/06_playground_spiral.ipynb "
+            "with its search (a few minutes)",
+            flush=True,
+        )
         execute(PLAYGROUND, BUILD / "playground_spiral.ipynb", {"search": True})
         ran.append("playground_spiral")
     print(f"== lab done in {time.perf_counter() - started:.0f}s: ran {ran or 'nothing'}")
@@ -144,9 +155,15 @@ def collect_seeds(
         settings = {k: v for k, v in provenance["parameters"].items() if k != "seed"}
         for name, wanted in canonical.items():
             if settings == wanted:
-                rows.append({"run": name, "seed": provenance["seed"],
-                             "loss": provenance["score"]["loss"], "acc": provenance["score"]["acc"],
-                             "source": _relative(path)})  # fmt: skip
+                rows.append(
+                    {
+                        "run": name,
+                        "seed": provenance["seed"],
+                        "loss": provenance["score"]["loss"],
+                        "acc": provenance["score"]["acc"],
+                        "source": _relative(path),
+                    }
+                )
     table = pd.DataFrame(rows, columns=["run", "seed", "loss", "acc", "source"])
     table = table.drop_duplicates(["run", "seed"]).sort_values(["run", "seed"])
     return write_csv(table, run_files("seeds", results_dir).score)

@@ -156,24 +156,37 @@ def _notebook(value: object) -> tuple[Path, str, set[str]]:
     sees exactly these names.
     """
     if not isinstance(value, str):
-        raise ValueError(f"notebook: must be a notebook path like notebooks/01_dense_mnist.ipynb; "
-                         f"got {value!r}")  # fmt: skip
+        raise ValueError(
+            f"notebook: must be a notebook path like notebooks/01_dense_mnist.ipynb; got {value!r}"
+        )
     path = Path(value) if Path(value).is_absolute() else records.PROJECT_ROOT / value
     if not path.is_file():
         raise ValueError(f"notebook: {value} does not exist")
     try:
-        cells = [("".join(c["source"]) if isinstance(c["source"], list) else c["source"],
-                  c.get("metadata", {}).get("tags", []))
-                 for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]  # fmt: skip
+        cells = [
+            (
+                "".join(c["source"]) if isinstance(c["source"], list) else c["source"],
+                c.get("metadata", {}).get("tags", []),
+            )
+            for c in json.loads(path.read_text())["cells"]
+            if c["cell_type"] == "code"
+        ]
     except (ValueError, KeyError, TypeError) as error:
         raise ValueError(f"notebook: {value} is not a readable notebook ({error})") from None
     exercise = next((m.group(1) for source, _ in cells if (m := _START_RUN.search(source))), None)
     parameters = next((source for source, tags in cells if "parameters" in tags), None)
     if exercise is None or parameters is None:
-        raise ValueError(f"notebook: {value} is not an exercise notebook "
-                         "(no tagged parameters cell or no start_run call)")  # fmt: skip
-    known = {target.id for node in ast.parse(parameters).body if isinstance(node, ast.Assign)
-             for target in node.targets if isinstance(target, ast.Name)}  # fmt: skip
+        raise ValueError(
+            f"notebook: {value} is not an exercise notebook "
+            "(no tagged parameters cell or no start_run call)"
+        )
+    known = {
+        target.id
+        for node in ast.parse(parameters).body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
     return path, exercise, known
 
 
@@ -193,8 +206,10 @@ def _check_name(where: str, name: str, known: set[str], notebook: Path) -> None:
     if name not in known:
         close = difflib.get_close_matches(name, sorted(known), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ValueError(f"{where}: {notebook.name} has no parameter {name!r}{hint}; "
-                         f"its parameters are {', '.join(sorted(known - set(RESERVED)))}")  # fmt: skip
+        raise ValueError(
+            f"{where}: {notebook.name} has no parameter {name!r}{hint}; "
+            f"its parameters are {', '.join(sorted(known - set(RESERVED)))}"
+        )
 
 
 def _check_value(where: str, name: str, value: object) -> None:
@@ -222,9 +237,16 @@ def plan(sweep: Sweep) -> list[SweepRun]:
         swept = dict(zip(names, values, strict=True))
         for seed in sweep.seeds:
             run_id = run_id_of(sweep, swept, seed)
-            parameters = sweep.parameters | swept | {
-                "seed": seed, "run_name": run_id, "results_dir": str(sweep.folder), "force": True,
-            }  # fmt: skip
+            parameters = (
+                sweep.parameters
+                | swept
+                | {
+                    "seed": seed,
+                    "run_name": run_id,
+                    "results_dir": str(sweep.folder),
+                    "force": True,
+                }
+            )
             runs.append(SweepRun(run_id, swept, seed, parameters))
     return runs
 
@@ -235,8 +257,11 @@ def run_id_of(sweep: Sweep, swept: dict[str, object], seed: int) -> str:
     notebook = sweep.notebook.resolve()
     with contextlib.suppress(ValueError):
         notebook = notebook.relative_to(records.PROJECT_ROOT)
-    identity = {"notebook": notebook.as_posix(), "parameters": sweep.parameters | swept,
-                "seed": seed}  # fmt: skip
+    identity = {
+        "notebook": notebook.as_posix(),
+        "parameters": sweep.parameters | swept,
+        "seed": seed,
+    }
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:8]
     readable = "_".join(f"{name}-{_token(value)}" for name, value in swept.items())
     return f"{readable[:48]}_seed{seed}-{digest}".lstrip("_-")
@@ -275,8 +300,14 @@ def status(sweep: Sweep, run: SweepRun) -> str:
 
 
 def _write_state(sweep: Sweep, run: SweepRun, state: str, **fields: object) -> None:
-    record = {"run_id": run.run_id, "status": state, "swept": run.swept, "seed": run.seed,
-              "parameters": run.parameters, "notebook": str(_notebook_path(sweep, run))}  # fmt: skip
+    record = {
+        "run_id": run.run_id,
+        "status": state,
+        "swept": run.swept,
+        "seed": run.seed,
+        "parameters": run.parameters,
+        "notebook": str(_notebook_path(sweep, run)),
+    }
     records.write_json(record | fields, _state_path(sweep, run))
 
 
@@ -287,9 +318,11 @@ def describe(sweep: Sweep, retry_failed: bool = False) -> str:
     """The plan as text (for ``--dry-run``): every run id, its values, status and action."""
     runs = plan(sweep)
     fixed = "".join(f"{k}={v!r}, " for k, v in sweep.parameters.items())
-    lines = [f"sweep {sweep.name}: {sweep.notebook.name} ({sweep.exercise}), {fixed}"
-             "other parameters as in the notebook",
-             f"  grid {sweep.grid}, seeds {sweep.seeds}: {len(runs)} runs into {sweep.folder}"]  # fmt: skip
+    lines = [
+        f"sweep {sweep.name}: {sweep.notebook.name} ({sweep.exercise}), {fixed}"
+        "other parameters as in the notebook",
+        f"  grid {sweep.grid}, seeds {sweep.seeds}: {len(runs)} runs into {sweep.folder}",
+    ]
     actions = {run.run_id: _action(status(sweep, run), retry_failed) for run in runs}
     for run in runs:
         values = ", ".join(f"{k}={v!r}" for k, v in run.swept.items())
@@ -322,8 +355,11 @@ def run(path: str | Path, jobs: int = 1, retry_failed: bool = False) -> Outcome:
     defaults, todo, skipped = notebook_defaults(sweep.exercise), [], []
     for item in plan(sweep):
         state = status(sweep, item)
-        stored = "up-to-date" if state != "complete" else run_state(
-            sweep.exercise, defaults | item.parameters)[0]  # fmt: skip
+        stored = (
+            "up-to-date"
+            if state != "complete"
+            else run_state(sweep.exercise, defaults | item.parameters)[0]
+        )
         if stored != "up-to-date":
             state = "pending"  # stale: older code or notebook, or outputs missing
         if _action(state, retry_failed) == "run":
@@ -338,15 +374,26 @@ def run(path: str | Path, jobs: int = 1, retry_failed: bool = False) -> Outcome:
             for item, error, seconds in _execute_all(sweep, todo, jobs, progress):
                 ran.append(item.run_id)
                 state = "failed" if error else "complete"
-                _write_state(sweep, item, state, error=error, wall_seconds=seconds,
-                             finished=time.strftime("%Y-%m-%dT%H:%M:%S"))  # fmt: skip
+                _write_state(
+                    sweep,
+                    item,
+                    state,
+                    error=error,
+                    wall_seconds=seconds,
+                    finished=time.strftime("%Y-%m-%dT%H:%M:%S"),
+                )
                 progress.finished(item.run_id, error, seconds)
     finally:
         summary = write_summary(sweep)
-    failed = {i.run_id: _record(sweep, i).get("error", "") for i in plan(sweep)
-              if status(sweep, i) == "failed"}  # fmt: skip
-    print(f"== sweep {sweep.name}: ran {len(ran)}, skipped {len(skipped)}, failed "
-          f"{len(failed)} in {_duration(time.time() - started)}; summary {summary}")  # fmt: skip
+    failed = {
+        i.run_id: _record(sweep, i).get("error", "")
+        for i in plan(sweep)
+        if status(sweep, i) == "failed"
+    }
+    print(
+        f"== sweep {sweep.name}: ran {len(ran)}, skipped {len(skipped)}, failed "
+        f"{len(failed)} in {_duration(time.time() - started)}; summary {summary}"
+    )
     return Outcome(ran, skipped, failed, summary)
 
 
@@ -362,8 +409,10 @@ def _execute_all(
     sweep: Sweep, todo: list[SweepRun], jobs: int, progress: _Progress
 ) -> Iterator[tuple[SweepRun, str | None, float]]:
     """Run the notebooks, ``jobs`` at a time; yield each run with its error (or None)."""
-    args = {item.run_id: (str(sweep.notebook), str(_notebook_path(sweep, item)), item.parameters)
-            for item in todo}  # fmt: skip
+    args = {
+        item.run_id: (str(sweep.notebook), str(_notebook_path(sweep, item)), item.parameters)
+        for item in todo
+    }
     if jobs == 1:
         for item in todo:
             progress.starting(item.run_id)
@@ -371,8 +420,9 @@ def _execute_all(
             yield (item, *execute(*args[item.run_id]))
         return
     context = multiprocessing.get_context("spawn")  # a fresh interpreter per worker, no forks
-    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context,
-                                                initializer=_init_worker) as pool:  # fmt: skip
+    with concurrent.futures.ProcessPoolExecutor(
+        jobs, mp_context=context, initializer=_init_worker
+    ) as pool:
         futures = {}
         for item in todo:
             _write_state(sweep, item, "running")  # queued or running: rerun if killed now
@@ -446,15 +496,22 @@ class _Progress:
         self.failed += bool(error)
         self.seconds.append(seconds)
         result = f"FAILED ({error.splitlines()[0][:200]})" if error else "complete"
-        print(f"== sweep {self.name}: {run_id} {result} in {_duration(seconds)}; {self._line()}",
-              flush=True)  # fmt: skip
+        print(
+            f"== sweep {self.name}: {run_id} {result} in {_duration(seconds)}; {self._line()}",
+            flush=True,
+        )
 
     def _line(self) -> str:
         left = self.total - self.done
-        eta = (_duration(sum(self.seconds) / len(self.seconds) * left / self.jobs)
-               if self.seconds else "?")  # fmt: skip
-        return (f"{self.done}/{self.total} done, {self.failed} failed, "
-                f"{_duration(time.time() - self.started)} elapsed, ETA {eta}")  # fmt: skip
+        eta = (
+            _duration(sum(self.seconds) / len(self.seconds) * left / self.jobs)
+            if self.seconds
+            else "?"
+        )
+        return (
+            f"{self.done}/{self.total} done, {self.failed} failed, "
+            f"{_duration(time.time() - self.started)} elapsed, ETA {eta}"
+        )
 
 
 def _duration(seconds: float) -> str:
@@ -475,12 +532,26 @@ def summary_table(sweep: Sweep) -> pd.DataFrame:
         row = {"run_id": item.run_id, **item.swept, "seed": item.seed, "status": state}
         if state == "complete":
             row |= _measures(files)
-            row["wall_seconds"] = record.get("wall_seconds",
-                                             records.read_provenance(files.provenance)["wall_seconds"])  # fmt: skip
+            row["wall_seconds"] = record.get(
+                "wall_seconds", records.read_provenance(files.provenance)["wall_seconds"]
+            )
         row["error"] = record.get("error") if state == "failed" else None
         rows.append(row)
-    columns = ["run_id", *sweep.grid, "seed", "status", "train_acc", "train_loss", "val_acc",
-               "val_loss", "test_acc", "test_loss", "best_epoch", "wall_seconds", "error"]  # fmt: skip
+    columns = [
+        "run_id",
+        *sweep.grid,
+        "seed",
+        "status",
+        "train_acc",
+        "train_loss",
+        "val_acc",
+        "val_loss",
+        "test_acc",
+        "test_loss",
+        "best_epoch",
+        "wall_seconds",
+        "error",
+    ]
     return pd.DataFrame(rows).reindex(columns=columns)
 
 
@@ -507,7 +578,10 @@ def write_summary(sweep: Sweep) -> Path:
     table = summary_table(sweep)
     path = records.write_csv(table, sweep.folder / "summary.csv")
     if (table["status"] == "complete").any():
-        figure = plots.sweep_summary(table, list(sweep.grid), title=f"sweep {sweep.name}: "
-                                     f"{sweep.exercise}, {len(sweep.seeds)} seeds")  # fmt: skip
+        figure = plots.sweep_summary(
+            table,
+            list(sweep.grid),
+            title=f"sweep {sweep.name}: {sweep.exercise}, {len(sweep.seeds)} seeds",
+        )
         plots.save(figure, sweep.folder / "summary.png")
     return path
