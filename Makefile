@@ -42,8 +42,8 @@ system-deps: ## install LaTeX, pandoc and poppler from Debian, only those missin
 	fi
 
 lint: setup ## check code style with ruff
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks studies
+	$(BIN)/ruff format --check src tests benchmarks studies
 
 test: setup system-deps lint ## lint, then run the test suite on tiny fixture data
 	$(BIN)/pytest
