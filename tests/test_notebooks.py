@@ -46,31 +46,50 @@ def test_notebook_runs_on_fixture_data_and_writes_its_files(exercise, fixture_da
         assert path.is_file() and path.stat().st_size > 0, path
 
 
-@pytest.mark.parametrize(
-    ("parameters", "message"),
-    [
-        ({"optimizer": "adagrad"}, "optimizer must be one of"),
-        ({"epochs": 0}, "epochs must be an integer >= 1; got 0"),
-        ({"epochs": 2.5}, "epochs must be an integer >= 1; got 2.5"),
-        ({"dropout": 1.0}, r"dropout must be a number in \[0, 1\)"),
-        ({"data_limit": 10**6}, "data_limit must be between 1 and the 300 training samples"),
-        ({"run_name": "../x"}, "run_name must be a plain slug"),
-        ({"run_name": "/tmp/abs"}, "run_name must be a plain slug"),
-        ({"run_name": "cnn_mnist"}, "reserved for the canonical 2019 settings.*epochs=1"),
-    ],
-)
-def test_bad_parameters_stop_in_the_first_cell_before_training(
-    parameters, message, fixture_data, tmp_path
-):
-    with pytest.raises(papermill.PapermillExecutionError, match=message) as error:
-        _execute("cnn_mnist", tmp_path, **parameters)
-    assert "start_run" in error.value.source  # the first cell after the parameters
+BAD_PARAMETERS = [
+    ({"optimizer": "adagrad"}, "optimizer must be one of"),
+    ({"epochs": 0}, "epochs must be an integer >= 1; got 0"),
+    ({"epochs": 2.5}, "epochs must be an integer >= 1; got 2.5"),
+    ({"epochs": "2"}, "epochs must be an integer >= 1; got '2'"),
+    ({"dropout": 1.0}, r"dropout must be a number in \[0, 1\)"),
+    ({"data_limit": 10**6}, "data_limit must be between 1 and the 300 training samples"),
+    ({"run_name": "../x"}, "run_name must be a plain slug"),
+    ({"run_name": "/tmp/abs"}, "run_name must be a plain slug"),
+    ({"run_name": "cnn_mnist"}, "reserved for the canonical 2019 settings.*epochs=1"),
+]
+
+
+@pytest.mark.parametrize(("parameters", "message"), BAD_PARAMETERS)
+def test_bad_parameters_are_refused_before_training(parameters, message, fixture_data, tmp_path):
+    namespace = (
+        exercises.notebook_defaults("cnn_mnist")
+        | {
+            "run_name": "smoke",
+            "results_dir": str(tmp_path),
+            "epochs": 1,
+            "data_limit": 64,
+        }
+        | parameters
+    )
+    with pytest.raises(ValueError, match=message):
+        exercises.start_run("cnn_mnist", namespace)
     assert not (tmp_path / "histories").exists()
 
 
-def test_activation_is_validated_in_the_dense_notebook(fixture_data, tmp_path):
-    with pytest.raises(papermill.PapermillExecutionError, match="activation must be one of"):
-        _execute("dense_mnist", tmp_path, activation="rellu")
+@pytest.mark.parametrize(
+    ("exercise", "parameters", "message"),
+    [
+        ("cnn_mnist", {"run_name": "../x"}, "run_name must be a plain slug"),
+        ("dense_mnist", {"activation": "rellu"}, "activation must be one of"),
+    ],
+)
+def test_bad_parameters_stop_the_notebook_in_its_first_cell(
+    exercise, parameters, message, fixture_data, tmp_path
+):
+    with pytest.raises(papermill.PapermillExecutionError, match=message) as error:
+        _execute(exercise, tmp_path, **parameters)
+    assert "start_run" in error.value.source  # the first cell after the parameters
+    assert not (tmp_path / "histories").exists() and not (tmp_path.parent / "x").exists()
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

@@ -3,6 +3,7 @@
 import shutil
 import subprocess
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -50,6 +51,7 @@ def _fake_run(results_dir, name, train_acc, val_acc, test_acc, epochs=4):
     plots.save(plots.history(history), files.figure("history"))
     plots.save(plots.confusion(predictions, classes), files.figure("confusion"))
     plots.save(plots.misclassified(predictions, images, classes), files.figure("misclassified"))
+    plt.close("all")
     settings = exercises.settings_of(exercises.notebook_defaults(name))
     checksums = {
         k: v for k, v in data.KNOWN_CHECKSUMS[exercise.dataset].items() if k in data.ARRAYS
@@ -77,19 +79,32 @@ def _fake_run(results_dir, name, train_acc, val_acc, test_acc, epochs=4):
     )
 
 
+ACCURACIES = {  # train, validation, test; cnn_mnist overfits badly (0.999 against 0.80)
+    "dense_mnist": (0.92, 0.918, 0.9187),
+    "relu_mnist": (0.99, 0.975, 0.9776),
+    "cnn_mnist": (0.999, 0.80, 0.8123),
+    "cnn_dropout_mnist": (0.985, 0.984, 0.9861),
+    "cifar10_cnn": (0.70, 0.69, 0.6512),
+}
+
+
+def _synthetic(folder):
+    for name, accuracies in ACCURACIES.items():
+        _fake_run(folder, name, *accuracies)
+    return folder
+
+
 @pytest.fixture
 def synthetic_results(tmp_path):
-    """Five exercises; cnn_mnist overfits badly (training 0.999, validation 0.80)."""
-    accuracies = {
-        "dense_mnist": (0.92, 0.918, 0.9187),
-        "relu_mnist": (0.99, 0.975, 0.9776),
-        "cnn_mnist": (0.999, 0.80, 0.8123),
-        "cnn_dropout_mnist": (0.985, 0.984, 0.9861),
-        "cifar10_cnn": (0.70, 0.69, 0.6512),
-    }
-    for name, (train, val, test) in accuracies.items():
-        _fake_run(tmp_path, name, train, val, test)
-    return tmp_path
+    """Five exercises' results, made up but well-formed (see ACCURACIES)."""
+    return _synthetic(tmp_path / "results")
+
+
+@pytest.fixture(scope="module")
+def report_text(tmp_path_factory):
+    """The markdown the report notebook renders from the synthetic results (executed once)."""
+    folder = tmp_path_factory.mktemp("report")
+    return _execute_report(_synthetic(folder / "results"), folder / "report.ipynb")
 
 
 def _execute_report(results_dir, out):
@@ -113,8 +128,8 @@ def _execute_report(results_dir, out):
     )
 
 
-def test_report_says_a_model_overfits_when_its_validation_lags(synthetic_results, tmp_path):
-    text = _execute_report(synthetic_results, tmp_path / "report.ipynb")
+def test_report_says_a_model_overfits_when_its_validation_lags(report_text):
+    text = report_text
     cnn = text.split("## Convolutional network (MNIST)")[1].split(
         "## Convolutional network with dropout"
     )[0]
@@ -123,8 +138,8 @@ def test_report_says_a_model_overfits_when_its_validation_lags(synthetic_results
     assert "generalises well" in dense
 
 
-def test_report_compares_with_2019_and_flags_the_jpeg_cifar(synthetic_results, tmp_path):
-    text = _execute_report(synthetic_results, tmp_path / "report.ipynb")
+def test_report_compares_with_2019_and_flags_the_jpeg_cifar(report_text):
+    text = report_text
     assert "0.9801" in text and "0.9867" in text and "0.6429" in text  # the 2019 numbers
     assert "decoded from JPEG files" in text
     # 2019 expected ReLU to do worse on the test set than the linear network; here it did better.
