@@ -198,3 +198,13 @@ def test_data_info_reports_source_and_status(fixture_data, capsys):
     assert main(["data", "info"]) == 0
     out = capsys.readouterr().out
     assert "mnist: verified" in out and "cifar10: verified" in out and "checksums.json" in out
+
+
+def test_every_command_has_a_handler():
+    from imagelab.cli import parser
+
+    commands = parser()._subparsers._group_actions[0].choices
+    for name, sub in commands.items():
+        if name == "data":
+            continue
+        assert sub.get_default("handler") is not None, name

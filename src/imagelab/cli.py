@@ -78,12 +78,16 @@ def parser() -> argparse.ArgumentParser:
 
     data_cmd = commands.add_parser("data", help="import or inspect the data sets")
     data_sub = data_cmd.add_subparsers(dest="data_command", required=True)
-    data_sub.add_parser("info", help="what data is present, its source and checksum status")
+    data_sub.add_parser(
+        "info", help="what data is present, its source and checksum status"
+    ).set_defaults(handler=_data_info)
     imp = data_sub.add_parser("import", help="build the data folder from the original files")
+    imp.set_defaults(handler=_data_import)
     imp.add_argument("path", help="folder with the MNIST IDX files and/or cifar-10-python.tar.gz")
     imp.add_argument("--out", help="data folder to write (default: $IMAGELAB_DATA or ./data)")
 
     lab = commands.add_parser("lab", help="run the canonical exercise notebooks (skips up-to-date)")
+    lab.set_defaults(handler=_lab)
     lab.add_argument("exercises", nargs="*", help="exercise names (default: all five)")
     lab.add_argument("--force", action="store_true", help="rerun even if results are up to date")
     lab.add_argument(
@@ -91,28 +95,25 @@ def parser() -> argparse.ArgumentParser:
     )
 
     sweep = commands.add_parser("sweep", help="run a sweep file (grid x seeds), resuming")
+    sweep.set_defaults(handler=_sweep)
     sweep.add_argument("file", help="sweep file, e.g. sweeps/cnn_dropout.yaml")
     sweep.add_argument("--dry-run", action="store_true", help="print the plan, run nothing")
     sweep.add_argument("--retry-failed", action="store_true", help="rerun only the failed runs")
     sweep.add_argument("--jobs", type=int, default=1, help="runs at once (default 1)")
-    commands.add_parser("seeds", help="collect scores/seeds.csv from the canonical runs and sweeps")
+    commands.add_parser(
+        "seeds", help="collect scores/seeds.csv from the canonical runs and sweeps"
+    ).set_defaults(handler=_seeds)
     commands.add_parser(
         "report", help="render report/report.pdf and .html (runs missing exercises)"
-    )
+    ).set_defaults(handler=_report)
     return main
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `imagelab` console script."""
     args = parser().parse_args(argv)
-    handlers = {"info": _data_info, "import": _data_import}
-    handler = (
-        handlers[args.data_command]
-        if args.command == "data"
-        else {"lab": _lab, "sweep": _sweep}[args.command]
-    )
     try:
-        return handler(args)
+        return args.handler(args)
     except (ValueError, RuntimeError) as error:  # DataError and validation: a message, no traceback
         print(f"imagelab: error: {error}", file=sys.stderr)
         return 2
