@@ -42,6 +42,10 @@ _KERAS_KEYS = {
 }
 
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds."""
@@ -49,6 +53,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(handle)
+    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp's 0600 would make results private to their writer
     try:
         yield Path(tmp)
         os.replace(tmp, path)
