@@ -121,7 +121,7 @@ def seed_spread(name: str, results_dir: str | Path | None = None) -> dict[str, f
     if not path.is_file():
         return None
     rows = pd.read_csv(path).query("run == @name")
-    if rows.empty:
+    if len(rows) < 2:  # one run is no spread
         return None
     return {
         "n": len(rows),
