@@ -58,6 +58,11 @@ def score_sentence(score: dict[str, float], exercise: object) -> str:
     return text
 
 
+def direction(difference: float) -> str:
+    """'better', 'worse' or 'the same', for a difference in accuracy (ours minus theirs)."""
+    return "better" if difference > 0 else "worse" if difference < 0 else "the same"
+
+
 def _stored_score(run: object, other: str) -> dict[str, float] | None:
     from imagelab import records
 
@@ -70,16 +75,9 @@ def compare_with(run: object, other: str) -> str:
     theirs, ours = _stored_score(run, other), run.result.score
     if theirs is None:
         return f"No stored results of {other!r} to compare with yet (run it first)."
-    verdict = (
-        "better"
-        if ours["acc"] > theirs["acc"]
-        else "worse"
-        if ours["acc"] < theirs["acc"]
-        else "the same"
-    )
     return (
         f"{run.name} scores {ours['acc']:.4f} on the test set against {theirs['acc']:.4f} for "
-        f"{other}: {verdict} ({ours['acc'] - theirs['acc']:+.4f})."
+        f"{other}: {direction(ours['acc'] - theirs['acc'])} ({ours['acc'] - theirs['acc']:+.4f})."
     )
 
 

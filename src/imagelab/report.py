@@ -279,7 +279,7 @@ def _test_versus(result: Result, other: str, results_dir: str | Path | None, exp
     if theirs is None:
         return f"({other} has no results to compare with.)"
     diff = result.score["acc"] - theirs.score["acc"]
-    actual = "better" if diff > 0 else "worse" if diff < 0 else "the same"
+    actual = analysis.direction(diff)
     verdict = "as 2019 expected" if actual == expected else f"not {expected}, as 2019 expected"
     return (
         f"Test accuracy {result.score['acc']:.4f} against {theirs.score['acc']:.4f} for "
