@@ -51,9 +51,9 @@ test: setup system-deps lint ## lint, then run the test suite on tiny fixture da
 lab: setup ## run the five exercises on the full data (skips up-to-date ones; FORCE=1 reruns)
 	$(BIN)/imagelab lab $(if $(FORCE),--force)
 
-sweep: setup ## run a sweep file: make sweep SWEEP=sweeps/<name>.yaml [JOBS=2] (resumes)
-	@test -n "$(SWEEP)" || { echo "usage: make sweep SWEEP=sweeps/<name>.yaml [JOBS=N]"; exit 2; }
-	$(BIN)/imagelab sweep $(SWEEP) $(if $(JOBS),--jobs $(JOBS))
+sweep: setup ## run a sweep file: make sweep SWEEP=sweeps/<name>.yaml [JOBS=2] [EXECUTOR=dask] [SCHEDULER=tcp://HOST:8786]
+	@test -n "$(SWEEP)" || { echo "usage: make sweep SWEEP=sweeps/<name>.yaml [JOBS=N] [EXECUTOR=dask] [SCHEDULER=ADDRESS]"; exit 2; }
+	$(BIN)/imagelab sweep $(SWEEP) $(if $(JOBS),--jobs $(JOBS)) $(if $(EXECUTOR),--executor $(EXECUTOR)) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
 seeds: setup ## collect scores/seeds.csv from the canonical runs and the sweeps
 	$(BIN)/imagelab seeds

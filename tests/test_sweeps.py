@@ -3,6 +3,7 @@ and --jobs 2 giving the serial results. Runs the dense MNIST notebook on the tes
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -218,6 +219,46 @@ def test_failing_run_is_recorded_kept_and_the_others_go_on(
     plan = sweeps.describe(sweeps.load(path), retry_failed=True)
     assert f"{bad}" in plan and "1 of 2 runs to run" in plan
     assert os.environ.get(sweeps.THREADS_ENV) is None
+
+
+def test_dask_local_cluster_runs_isolates_failures_resumes_and_matches_serial(
+    serial, tmp_path, fixture_env, monkeypatch
+):
+    # Two worker processes of a dask LocalCluster; units=0 fails in the notebook (as above).
+    monkeypatch.setitem(params.RULES, "units", ((int,), lambda v: True, "anything"))
+    path = write_sweep(tmp_path, grid={"units": [0, 16]}, seeds=[1])
+    outcome = sweeps.run(path, jobs=2, executor="dask")
+    good = serial[1].ran[0]  # same notebook, parameters and seed as serial's first run
+    (bad,) = outcome.failed
+    assert sorted(outcome.ran) == sorted([bad, good])
+    assert "units must be an integer >= 1" in outcome.failed[bad]
+    assert (tmp_path / "tiny" / "notebooks" / f"{bad}.ipynb").is_file()
+    ours = tmp_path / "tiny" / "scores" / f"{good}.csv"
+    assert ours.read_text() == (serial[0].parent / "tiny" / "scores" / f"{good}.csv").read_text()
+    summary = pd.read_csv(tmp_path / "tiny" / "summary.csv").set_index("run_id")
+    assert summary.loc[good, "status"] == "complete" and summary.loc[bad, "status"] == "failed"
+    again = sweeps.run(path, jobs=2, executor="dask")
+    assert again.ran == [] and sorted(again.skipped) == sorted([bad, good])
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"executor": "slurm"}, "unknown executor 'slurm'; choose one of local, dask"),
+        ({"scheduler": "tcp://127.0.0.1:8786"}, "a scheduler address needs executor 'dask'"),
+        (
+            {"executor": "dask", "scheduler": "tcp://127.0.0.1:8786", "jobs": 2},
+            "the cluster's workers set the parallelism",
+        ),
+        ({"jobs": 0}, "jobs must be an integer >= 1; got 0"),
+        ({"jobs": "2"}, "jobs must be an integer >= 1; got '2'"),
+    ],
+)
+def test_bad_executor_options_are_refused_before_anything_runs(tmp_path, options, message):
+    path = write_sweep(tmp_path)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        sweeps.run(path, **options)
+    assert not (tmp_path / "tiny").exists()
 
 
 def test_summary_figure_shows_every_swept_value_with_failed_runs_left_out():

@@ -44,7 +44,13 @@ def _sweep(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(sweeps.describe(sweeps.load(args.file), retry_failed=args.retry_failed))
         return 0
-    outcome = sweeps.run(args.file, jobs=args.jobs, retry_failed=args.retry_failed)
+    outcome = sweeps.run(
+        args.file,
+        jobs=args.jobs,
+        retry_failed=args.retry_failed,
+        executor=args.executor,
+        scheduler=args.scheduler,
+    )
     for run_id, error in outcome.failed.items():
         print(f"imagelab: run {run_id} failed: {error}", file=sys.stderr)
     if outcome.failed:
@@ -99,7 +105,19 @@ def parser() -> argparse.ArgumentParser:
     sweep.add_argument("file", help="sweep file, e.g. sweeps/cnn_dropout.yaml")
     sweep.add_argument("--dry-run", action="store_true", help="print the plan, run nothing")
     sweep.add_argument("--retry-failed", action="store_true", help="rerun only the failed runs")
-    sweep.add_argument("--jobs", type=int, default=1, help="runs at once (default 1)")
+    sweep.add_argument(
+        "--jobs", type=int, help="runs at once (default 1); with dask, LocalCluster workers"
+    )
+    sweep.add_argument(
+        "--executor",
+        default="local",
+        help="'local' processes (default) or 'dask' (a Dask distributed cluster)",
+    )
+    sweep.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: start a LocalCluster)",
+    )
     commands.add_parser(
         "seeds", help="collect scores/seeds.csv from the canonical runs and sweeps"
     ).set_defaults(handler=_seeds)

@@ -55,6 +55,7 @@ RESERVED = {
     "seed": "give seeds in the 'seeds' list",
 }
 THREADS_ENV = "IMAGELAB_THREADS"
+EXECUTORS = ("local", "dask")
 _START_RUN = re.compile(r"start_run\(\s*[\"']([a-z0-9_]+)[\"']")
 
 
@@ -339,15 +340,36 @@ def _action(state: str, retry_failed: bool) -> str:
     return "run" if state in ("pending", "interrupted") else f"skip, {state}"
 
 
-def run(path: str | Path, jobs: int = 1, retry_failed: bool = False) -> Outcome:
+def run(
+    path: str | Path,
+    jobs: int | None = None,
+    retry_failed: bool = False,
+    executor: str = "local",
+    scheduler: str | None = None,
+) -> Outcome:
     """Run a sweep file: validate it, run what is not yet complete, write its summary.
 
-    ``jobs`` runs that many notebooks at once, each limited to its share of the CPU cores
-    (``IMAGELAB_THREADS``, unless already set); the seeds make the results identical to a
+    ``jobs`` runs that many notebooks at once (default 1), each limited to its share of the CPU
+    cores (``IMAGELAB_THREADS``, unless already set); the seeds make the results identical to a
     serial run. Failed runs are recorded and skipped on later invocations until
     ``retry_failed``, which reruns only them.
+
+    ``executor="dask"`` submits the runs to a Dask distributed cluster instead of local
+    processes: the one at ``scheduler`` (an address such as ``tcp://10.0.0.5:8786``, whose
+    workers decide how many runs go at once), or a ``LocalCluster`` of ``jobs`` worker
+    processes. Resume, failures and the summary work as with local runs, because every worker
+    writes into the same sweep folder (a shared filesystem, at the same path, on a real cluster).
     """
-    if not isinstance(jobs, int) or jobs < 1:
+    if executor not in EXECUTORS:
+        raise ValueError(f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}")
+    if scheduler is not None and executor != "dask":
+        raise ValueError("a scheduler address needs executor 'dask' (--executor dask)")
+    if scheduler is not None and jobs is not None:
+        raise ValueError(
+            "with a scheduler address the cluster's workers set the parallelism; drop jobs"
+        )
+    jobs = 1 if jobs is None else jobs
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs must be an integer >= 1; got {jobs!r}")
     sweep = load(path)
     from imagelab.exercises import notebook_defaults, run_state
@@ -371,7 +393,11 @@ def run(path: str | Path, jobs: int = 1, retry_failed: bool = False) -> Outcome:
     ran, started = [], time.time()
     try:
         with _threads(jobs):
-            for item, error, seconds in _execute_all(sweep, todo, jobs, progress):
+            if executor == "dask":
+                results = _execute_on_dask(sweep, todo, jobs, scheduler, progress)
+            else:
+                results = _execute_all(sweep, todo, jobs, progress)
+            for item, error, seconds in results:
                 ran.append(item.run_id)
                 state = "failed" if error else "complete"
                 _write_state(
@@ -407,7 +433,7 @@ def _remove_leftovers(sweep: Sweep) -> None:
 
 def _execute_all(
     sweep: Sweep, todo: list[SweepRun], jobs: int, progress: _Progress
-) -> Iterator[tuple[SweepRun, str | None, float]]:
+) -> Iterator[tuple[SweepRun, str | None, float | None]]:
     """Run the notebooks, ``jobs`` at a time; yield each run with its error (or None)."""
     args = {
         item.run_id: (str(sweep.notebook), str(_notebook_path(sweep, item)), item.parameters)
@@ -429,7 +455,54 @@ def _execute_all(
             futures[pool.submit(execute, *args[item.run_id])] = item
         progress.starting(f"{min(jobs, len(todo))} runs")
         for future in concurrent.futures.as_completed(futures):
-            yield (futures[future], *future.result())
+            yield (futures[future], *_result(future))
+
+
+def _execute_on_dask(
+    sweep: Sweep, todo: list[SweepRun], jobs: int, scheduler: str | None, progress: _Progress
+) -> Iterator[tuple[SweepRun, str | None, float | None]]:
+    """Run the notebooks as tasks on a Dask cluster; yield each run with its error (or None).
+
+    Each task is :func:`execute`, the same function local runs use, so a worker writes the
+    same files (into the sweep folder, which must be the same path on every worker). Without
+    a scheduler address a ``LocalCluster`` of ``jobs`` single-threaded worker processes starts
+    here and stops with the sweep; its workers inherit this process's environment, including
+    ``IMAGELAB_DATA`` and the per-run thread limit.
+    """
+    if not todo:
+        return  # nothing to run: no cluster to start
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    with contextlib.ExitStack() as stack:
+        if scheduler is None:
+            cluster = stack.enter_context(
+                LocalCluster(n_workers=jobs, threads_per_worker=1, dashboard_address=None)
+            )
+            client = stack.enter_context(Client(cluster))
+            client.run(_init_worker)  # local workers share this terminal: show their epochs
+        else:
+            client = stack.enter_context(Client(scheduler, timeout="30s"))
+        progress.jobs = max(1, len(client.scheduler_info()["workers"]))
+        futures = {}
+        for item in todo:
+            _write_state(sweep, item, "running")  # queued or running: rerun if killed now
+            notebook, output = str(sweep.notebook), str(_notebook_path(sweep, item))
+            future = client.submit(
+                execute, notebook, output, item.parameters, key=f"{sweep.name}-{item.run_id}"
+            )
+            futures[future] = item
+        progress.starting(f"{len(todo)} runs on {client.scheduler.address}")
+        for future in as_completed(futures):
+            yield (futures[future], *_result(future))
+
+
+def _result(future: concurrent.futures.Future) -> tuple[str | None, float | None]:
+    """A finished run's (error, seconds); a worker that died mid-run counts as a failed run
+    (its seconds unknown)."""
+    try:
+        return future.result()
+    except Exception as failure:  # the worker process was lost (killed, out of memory, ...)
+        return f"{type(failure).__name__}: {failure}", None
 
 
 def execute(notebook: str, output: str, parameters: dict[str, object]) -> tuple[str | None, float]:
@@ -491,15 +564,14 @@ class _Progress:
     def starting(self, what: str) -> None:
         print(f"== sweep {self.name}: starting {what}; {self._line()}", flush=True)
 
-    def finished(self, run_id: str, error: str | None, seconds: float) -> None:
+    def finished(self, run_id: str, error: str | None, seconds: float | None) -> None:
         self.done += 1
         self.failed += bool(error)
-        self.seconds.append(seconds)
         result = f"FAILED ({error.splitlines()[0][:200]})" if error else "complete"
-        print(
-            f"== sweep {self.name}: {run_id} {result} in {_duration(seconds)}; {self._line()}",
-            flush=True,
-        )
+        if seconds is not None:
+            self.seconds.append(seconds)
+            result += f" in {_duration(seconds)}"
+        print(f"== sweep {self.name}: {run_id} {result}; {self._line()}", flush=True)
 
     def _line(self) -> str:
         left = self.total - self.done
