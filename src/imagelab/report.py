@@ -645,6 +645,27 @@ def show_sweeps(sweeps_dir: str | Path | None = None) -> None:
         _figure(path.parent / "summary.png")
 
 
+def _lab_floor(value: pd.Series, names: list[str]) -> str:
+    """How long the lab's trainings take at the measured speed, and at best on this machine.
+
+    An epoch's training FLOPs (measured GFLOP/s x seconds) times the 2019 epochs, over the
+    machine's fp32 matmul rate: the time the lab's arithmetic needs at 100 % of that peak.
+    """
+    from imagelab.exercises import notebook_defaults
+
+    epochs = {n: notebook_defaults(n)["epochs"] for n in names}
+    measured = sum(value[f"{n}/imagelab_epoch"] * epochs[n] for n in names)
+    flops = sum(value[f"{n}/gflops"] * value[f"{n}/imagelab_epoch"] * epochs[n] for n in names)
+    floor = flops / value["matmul_fp32"]
+    verdict = " (a 15-minute lab is out of reach on this machine)" if floor > 15 * 60 else ""
+    return (
+        f"At these speeds the five trainings of `make lab` take {measured / 60:.0f} min. Their "
+        f"arithmetic ({flops / 1000:.0f} TFLOP) would take {floor / 60:.0f} min at 100 % of this "
+        f"machine's fp32 matmul rate{verdict}; over the whole lab they run at "
+        f"{100 * floor / measured:.0f} % of it. "
+    )
+
+
 def show_benchmarks(path: str | Path | None = None) -> None:
     """How fast: seconds per epoch and the ratio to bare Keras, when benchmarks have run."""
     path = Path(path or records.PROJECT_ROOT / "benchmarks" / "results.csv")
@@ -670,7 +691,7 @@ def show_benchmarks(path: str | Path | None = None) -> None:
     )
     row = results.iloc[0]
     _show(
-        f"## How fast\n\n{cifar}Seconds per epoch through imagelab and through a bare Keras "
+        f"## How fast\n\n{cifar}{_lab_floor(value, names)}Seconds per epoch through imagelab and through a bare Keras "
         "script, measured side by side (a slice of each epoch timed and scaled to a full one; "
         "the minimum of repeats, see `benchmarks/README.md`); the ratio is imagelab over bare, "
         "the last column the achieved training GFLOP/s as a share of the measured fp32 matmul "
