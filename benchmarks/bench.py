@@ -293,7 +293,7 @@ def time_papermill(repeats: int) -> list[tuple]:
 
 def last_real_run() -> list[tuple]:
     """``make lab`` and ``make report`` wall times read from the last real run (never rerun)."""
-    rows = []
+    rows, commits = [], None  # the log's rows carry the canonical runs' commits too
     runs = [records.read_provenance(f) for e in EXERCISES
             if (f := records.run_files(e).provenance).is_file()]  # fmt: skip
     if runs:
@@ -306,7 +306,7 @@ def last_real_run() -> list[tuple]:
     for name, pattern in (("make_lab/log", r"== lab done in (\d+)s"),
                           ("make_report/log", r"== report: .* in (\d+)s")):  # fmt: skip
         if found := re.findall(pattern, text):
-            rows.append((name, float(found[-1]), "s, last real run (lab.log)", None))
+            rows.append((name, float(found[-1]), "s, last real run (lab.log)", commits))
     return rows
 
 
