@@ -206,3 +206,41 @@ def test_seeds_table_collects_canonical_settings_from_sweeps(synthetic_results, 
     assert set(table["run"]) == set(exercises.EXERCISES)
     text = _execute_report(synthetic_results, tmp_path / "report.ipynb")
     assert "test accuracy over 3 seeds" in text
+
+
+def test_reproduction_checks_put_each_keras2_variant_beside_our_seeds(tmp_path, monkeypatch):
+    results, studies = tmp_path / "results", tmp_path / "studies"
+    records.write_csv(
+        pd.DataFrame(
+            {
+                "run": ["relu_mnist"] * 2 + ["cnn_mnist"],
+                "seed": [1, 2, 1],
+                "loss": [0.1] * 3,
+                "acc": [0.9780, 0.9790, 0.99],
+            }
+        ),  # fmt: skip
+        records.run_files("seeds", results).score,
+    )
+    records.write_csv(
+        pd.DataFrame(
+            {
+                "loss_rule": ["keras2_clipped", "keras2_clipped"],
+                "seed": [1, 2],
+                "test_acc": [0.9795, 0.9810],
+            }
+        ),  # fmt: skip
+        studies / "keras2_loss.csv",
+    )
+    from imagelab import report
+
+    table = report.reproduction_table(studies, results)
+    assert list(table.columns) == ["seed", "Keras 3 (our runs)", "Keras 2 clipped cross-entropy"]
+    assert table["Keras 2 clipped cross-entropy"].tolist() == [0.9795, 0.9810]
+    shown = []
+    monkeypatch.setattr(report, "_show", shown.append)
+    report.show_reproduction_checks(studies, results)
+    assert "mean 0.9785 over 2 seeds" in shown[0]  # ours
+    assert "mean 0.9803 over 2 seeds (range 0.9795-0.9810); 1 of 2 reach 2019's 0.9801" in shown[0]
+    shown.clear()
+    report.show_reproduction_checks(tmp_path / "no_studies", results)
+    assert shown == []  # nothing to compare: no section

@@ -465,6 +465,59 @@ def show_summary(names: list[str], results_dir: str | Path | None = None) -> Non
         _show(CIFAR_JPEG_NOTE)
 
 
+# Studies that retrain the ReLU network with one Keras 2 behaviour restored (studies/*.py):
+# file -> (column naming the variant, the Keras 2 variant, what it restores).
+REPRODUCTION_STUDIES = {
+    "keras2_rmsprop.csv": ("rule", "keras2", "Keras 2 RMSprop update"),
+    "keras2_loss.csv": ("loss_rule", "keras2_clipped", "Keras 2 clipped cross-entropy"),
+}
+
+
+def reproduction_table(
+    studies_dir: str | Path | None = None, results_dir: str | Path | None = None
+) -> pd.DataFrame:
+    """ReLU MNIST test accuracy per seed: our Keras 3 runs (scores/seeds.csv) beside each
+    study's Keras 2 variant (same seeds, same code otherwise)."""
+    studies_dir = Path(studies_dir or records.PROJECT_ROOT / "studies")
+    seeds_path = records.run_files("seeds", results_dir).score
+    if not seeds_path.is_file():
+        return pd.DataFrame()
+    ours = pd.read_csv(seeds_path).query("run == 'relu_mnist'").set_index("seed")["acc"]
+    table = pd.DataFrame({"Keras 3 (our runs)": ours})
+    for file, (column, variant, label) in REPRODUCTION_STUDIES.items():
+        path = studies_dir / file
+        if path.is_file():
+            study = pd.read_csv(path)
+            table[label] = study[study[column] == variant].set_index("seed")["test_acc"]
+    return table.rename_axis("seed").reset_index()
+
+
+def show_reproduction_checks(
+    studies_dir: str | Path | None = None, results_dir: str | Path | None = None
+) -> None:
+    """Why our ReLU MNIST accuracy differs from 2019's: Keras 2 behaviours restored, one at a
+    time, on the same seeds."""
+    table = reproduction_table(studies_dir, results_dir)
+    if table.shape[1] < 3:  # no study has run
+        return
+    theirs = get_exercise("relu_mnist").result_2019["acc"]
+    lines = []
+    for label in table.columns[1:]:
+        values = table[label].dropna()
+        reached = (values >= theirs).sum()
+        lines.append(
+            f"- {label}: mean {values.mean():.4f} over {len(values)} seeds "
+            f"(range {values.min():.4f}-{values.max():.4f}); {reached} of {len(values)} reach "
+            f"2019's {theirs:.4f}."
+        )
+    _show(
+        "## Reproduction checks: the ReLU network against 2019\n\n"
+        "Keras 3 changed behaviours the 2019 lab relied on. Each study below retrains the ReLU "
+        "network with one Keras 2 behaviour restored (`studies/`), on the same seeds as our "
+        "Keras 3 runs.\n\n" + "\n".join(lines) + "\n\n" + _table(table)
+    )
+
+
 def show_environment(names: list[str], results_dir: str | Path | None = None) -> None:
     """The run environment: commits, versions, CPU and data checksums."""
     _show("## Run environment\n\n" + environment_table(names, results_dir))
