@@ -634,6 +634,11 @@ def show_playground(results_dir: str | Path | None = None) -> None:
     )
 
 
+# The digest's columns as the report prints them (spaces let LaTeX wrap the header).
+SWEEP_COLUMNS = {"test_acc_mean": "test acc mean", "test_acc_sd": "sd", "test_acc_min": "min",
+                 "test_acc_max": "max", "gap_mean": "train-val gap", "wall_s": "wall s"}  # fmt: skip
+
+
 def sweep_digest(summary: pd.DataFrame, swept: list[str]) -> tuple[pd.DataFrame, str]:
     """Per grid point: runs, test accuracy (mean, sd, range) and train-validation gap; and one
     sentence naming the best setting by test accuracy and by gap."""
@@ -660,7 +665,7 @@ def sweep_digest(summary: pd.DataFrame, swept: list[str]) -> tuple[pd.DataFrame,
     label = lambda row: ", ".join(f"{k}={row[k]}" for k in swept)  # noqa: E731
     text = (
         f"Highest mean test accuracy: {label(best)} ({best['test_acc_mean']:.4f} over "
-        f"{best['runs']} seeds). Smallest train-validation gap: {label(tightest)} "
+        f"{int(best['runs'])} seeds). Smallest train-validation gap: {label(tightest)} "
         f"({tightest['gap_mean']:+.4f})."
     )
     failed = summary[summary["status"] == "failed"]
@@ -692,7 +697,7 @@ def show_sweeps(sweeps_dir: str | Path | None = None) -> None:
         _show(
             f"## Sweep {path.parent.name}\n\n{spec.get('description', '')}; notebook "
             f"`{spec.get('notebook', '?')}`, seeds {spec.get('seeds', '?')}.\n\n"
-            + (_table(table) if not table.empty else "")
+            + (_table(table.rename(columns=SWEEP_COLUMNS)) if not table.empty else "")
             + f"\n\n{text}"
         )
         _figure(path.parent / "summary.png")
