@@ -85,7 +85,7 @@ def imagelab_epoch(exercise: str, batches: int) -> dict:
         result = training.fit(
             model, part, optimizer=p["optimizer"], learning_rate=p["learning_rate"],
             decay=p["decay"], epochs=2, batch_size=p["batch_size"],
-            validation_split=p["validation_split"], shuffle=p["shuffle"],
+            validation_split=p["validation_split"], shuffle=p["shuffle"], seed=p["seed"],
             validate_on_test=p.get("validate_on_test", False),
         )  # fmt: skip
     return {  # training ~ 3x forward (backward is twice the forward); validation forward only

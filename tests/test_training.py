@@ -2,10 +2,13 @@
 
 import json
 
+import keras
+import numpy as np
 import pandas as pd
 import pytest
+import tensorflow as tf
 
-from imagelab import data, exercises
+from imagelab import data, exercises, training
 
 
 def _run(results_dir, exercise="dense_mnist", **overrides):
@@ -74,3 +77,52 @@ def test_a_run_name_holding_other_settings_is_not_overwritten(fixture_data, tmp_
         ValueError, match=r"already holds the results of a run with other settings.*epochs"
     ):
         _run(tmp_path, epochs=2)
+
+
+class _SeenBatches(keras.layers.Layer):
+    """Passes its input through and remembers it: which samples trained, in which order."""
+
+    def __init__(self, record) -> None:
+        super().__init__()
+        self.record = record  # a callable: Keras would copy a list into a tracked one
+
+    def call(self, x):
+        self.record(np.asarray(x)[:, 0].astype(int).tolist())
+        return x
+
+
+def _training_order(seed: int, epochs: int = 3, shuffle: bool = True) -> list[list[int]]:
+    """The sample indices each epoch of ``training.fit`` trained on, in order."""
+    n, classes = 64, np.arange(64) % 10
+    x = np.repeat(np.arange(n, dtype="float32")[:, None], 2, axis=1)
+    y = np.eye(10, dtype="float32")[classes]
+    dataset = data.Dataset(
+        "toy", x, y, x[56:], y[56:], list("0123456789"), "test", {}, "none"
+    )  # fmt: skip
+    seen = []
+    training.set_seed(seed)
+    model = keras.Sequential(
+        [keras.Input((2,)), _SeenBatches(seen.append), keras.layers.Dense(10, activation="softmax")]
+    )
+    tf.config.run_functions_eagerly(True)  # so the layer sees real batches
+    try:
+        training.fit(
+            model, dataset, optimizer="sgd", learning_rate=None, decay=0.0, epochs=epochs,
+            batch_size=16, validation_split=0.25, seed=seed, shuffle=shuffle,
+        )  # fmt: skip
+    finally:
+        tf.config.run_functions_eagerly(False)
+    trained = [batch for batch in seen if max(batch) < 48]  # validation and test: 48-63
+    per_epoch = len(trained) // epochs
+    return [sum(trained[e * per_epoch : (e + 1) * per_epoch], []) for e in range(epochs)]
+
+
+@pytest.mark.filterwarnings("ignore:Even though the `tf.config.experimental_run_functions_eagerly`")
+def test_training_set_is_reshuffled_every_epoch_as_in_keras_2():
+    # Keras 3's own fit, once a global seed is set, replays one permutation every epoch.
+    first = _training_order(seed=1)
+    assert all(sorted(epoch) == list(range(48)) for epoch in first)  # the last 25% never trains
+    assert first[0] != first[1] and first[1] != first[2] and first[0] != first[2]
+    assert _training_order(seed=1) == first
+    assert _training_order(seed=2) != first
+    assert _training_order(seed=1, shuffle=False) == [list(range(48))] * 3

@@ -253,6 +253,7 @@ class Run:
             epochs=p["epochs"],
             batch_size=p["batch_size"],
             validation_split=p["validation_split"],
+            seed=p["seed"],
             shuffle=p["shuffle"],
             validate_on_test=p.get("validate_on_test", False),
             label=self.name,

@@ -60,6 +60,30 @@ class FitResult:
     train_seconds: float
 
 
+def epoch_batches(
+    x: np.ndarray, y: np.ndarray, batch_size: int, *, shuffle: bool, seed: int
+) -> tf.data.Dataset:
+    """The training set in batches, in a new order every epoch when ``shuffle``, as Keras 2 did.
+
+    Keras 2 (2019) drew a fresh NumPy permutation of the training set before each epoch. Keras 3's
+    TensorFlow backend draws it with ``tf.random.shuffle`` inside tf.data, and once a global seed
+    is set (``keras.utils.set_random_seed``, which ``set_seed`` calls) each epoch replays the
+    *same* permutation, so every epoch ends on the same batches. That cyclic order cost the ReLU
+    network about 0.002 test accuracy against 2019 and smoothed its validation curves
+    (studies/keras3_shuffle.py). A seeded tf.data shuffle that reshuffles on every pass restores
+    a new order per epoch, the same sequence of orders for the same seed.
+    """
+    order = tf.data.Dataset.range(len(x))
+    if shuffle:
+        order = order.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    arrays = tf.data.Dataset.from_tensors((x, y)).repeat()
+    return (
+        tf.data.Dataset.zip(order.batch(batch_size), arrays)
+        .map(lambda index, xy: (tf.gather(xy[0], index), tf.gather(xy[1], index)))
+        .prefetch(tf.data.AUTOTUNE)
+    )
+
+
 def fit(
     model: keras.Model,
     data: Dataset,
@@ -70,6 +94,7 @@ def fit(
     epochs: int,
     batch_size: int,
     validation_split: float,
+    seed: int,
     validate_on_test: bool = False,
     shuffle: bool = True,
     label: str = "run",
@@ -79,28 +104,30 @@ def fit(
     ``validation_split`` holds out the *last* fraction of the training set, unshuffled (Keras's
     rule then and now). ``validate_on_test`` validates on the test set instead: the 2019 CIFAR-10
     run passed both ``validation_data`` and ``validation_split``, and Keras uses the former.
+    The training set is reshuffled before every epoch from ``seed`` (see ``epoch_batches``).
     """
     model.compile(
         loss="categorical_crossentropy",
         optimizer=make_optimizer(optimizer, learning_rate, decay),
         metrics=["accuracy"],
     )
+    x, y = data.x_train, data.y_train
+    if validate_on_test:
+        validation = (data.x_test, data.y_test)
+    else:
+        split = int(len(x) * (1 - validation_split))
+        validation = (x[split:], y[split:]) if split < len(x) else None
+        x, y = x[:split], y[:split]
     log = EpochLog(label, epochs)
-    validation = (
-        {"validation_data": (data.x_test, data.y_test)}
-        if validate_on_test
-        else {"validation_split": validation_split}
-    )
     started = time.perf_counter()
     history = model.fit(
-        data.x_train,
-        data.y_train,
-        batch_size=batch_size,
+        epoch_batches(x, y, batch_size, shuffle=shuffle, seed=seed),
         epochs=epochs,
-        shuffle=shuffle,
+        validation_data=validation,
+        validation_batch_size=batch_size,
+        shuffle=False,  # the order is epoch_batches' to set
         verbose=0,
         callbacks=[log],
-        **validation,
     )
     train_seconds = time.perf_counter() - started
     loss, acc = model.evaluate(data.x_test, data.y_test, batch_size=512, verbose=0)
