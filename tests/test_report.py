@@ -74,6 +74,7 @@ def _fake_run(results_dir, name, train_acc, val_acc, test_acc, epochs=4):
             "train_seconds": 10.0,
             "epoch_seconds": [2.1, 2.2, 2.3, 2.4][:epochs],
             "score": score,
+            "fingerprint": exercises.fingerprint(name),
         },
         files.provenance,
     )
@@ -186,18 +187,25 @@ def test_pdf_has_every_test_accuracy_and_renders_to_png(synthetic_results, tmp_p
 def test_seeds_table_collects_canonical_settings_from_sweeps(synthetic_results, tmp_path):
     sweep_scores = tmp_path / "sweeps" / "some_sweep" / "scores"
     settings = exercises.settings_of(exercises.notebook_defaults("cnn_mnist"))
-    for seed, acc in ((1, 0.985), (2, 0.987)):
-        records.write_json(
+    current = exercises.fingerprint("cnn_mnist")
+    for seed, acc, fingerprint in ((1, 0.985, current), (2, 0.987, current), (4, 0.5, {})):
+        records.write_json(  # seed 4 was trained by older code: left out
             {
                 "parameters": settings | {"seed": seed},
                 "seed": seed,
                 "score": {"loss": 0.05, "acc": acc},
+                "fingerprint": fingerprint,
             },
             sweep_scores / f"run{seed}.json",
         )
     other = settings | {"seed": 3, "dropout": 0.25}  # not a canonical setting: left out
     records.write_json(
-        {"parameters": other, "seed": 3, "score": {"loss": 0.1, "acc": 0.5}},
+        {
+            "parameters": other,
+            "seed": 3,
+            "score": {"loss": 0.1, "acc": 0.5},
+            "fingerprint": current,
+        },
         sweep_scores / "x.json",
     )
     table = pd.read_csv(runs.collect_seeds(tmp_path / "sweeps", synthetic_results))
@@ -216,31 +224,48 @@ def test_reproduction_checks_put_each_keras2_variant_beside_our_seeds(tmp_path, 
                 "run": ["relu_mnist"] * 2 + ["cnn_mnist"],
                 "seed": [1, 2, 1],
                 "loss": [0.1] * 3,
-                "acc": [0.9780, 0.9790, 0.99],
+                "acc": [0.9800, 0.9806, 0.99],
             }
         ),  # fmt: skip
         records.run_files("seeds", results).score,
     )
     records.write_csv(
         pd.DataFrame(
-            {
-                "loss_rule": ["keras2_clipped", "keras2_clipped"],
-                "seed": [1, 2],
-                "test_acc": [0.9795, 0.9810],
-            }
+            {"loss_rule": ["keras2_clipped"] * 2, "seed": [1, 2], "test_acc": [0.9775, 0.9790]}
         ),  # fmt: skip
         studies / "keras2_loss.csv",
+    )
+    records.write_csv(  # both orders, for the ReLU and the linear network
+        pd.DataFrame(
+            {
+                "order": ["keras3_repeated", "reshuffled"] * 4,
+                "activation": ["relu"] * 4 + ["linear"] * 4,
+                "seed": [1, 1, 2, 2] * 2,
+                "test_acc": [0.9780, 0.9800, 0.9770, 0.9806, 0.92, 0.92, 0.92, 0.92],
+                "val_loss_mean_abs_change": [0.01] * 4 + [0.0020, 0.0080, 0.0040, 0.0100],
+            }
+        ),  # fmt: skip
+        studies / "keras3_shuffle.csv",
     )
     from imagelab import report
 
     table = report.reproduction_table(studies, results)
-    assert list(table.columns) == ["seed", "Keras 3 (our runs)", "Keras 2 clipped cross-entropy"]
-    assert table["Keras 2 clipped cross-entropy"].tolist() == [0.9795, 0.9810]
+    assert list(table.columns) == [
+        "seed",
+        "Keras 3 fit (one order, repeated)",
+        "+ Keras 2 clipped cross-entropy",
+        "Reshuffled every epoch (Keras 2)",
+        "Our runs now (scores/seeds.csv)",
+    ]
+    assert table["Reshuffled every epoch (Keras 2)"].tolist() == [0.9800, 0.9806]  # ReLU rows
     shown = []
     monkeypatch.setattr(report, "_show", shown.append)
     report.show_reproduction_checks(studies, results)
-    assert "mean 0.9785 over 2 seeds" in shown[0]  # ours
-    assert "mean 0.9803 over 2 seeds (range 0.9795-0.9810); 1 of 2 reach 2019's 0.9801" in shown[0]
+    assert "Keras 3 fit (one order, repeated): mean 0.9775 over 2 seeds" in shown[0]
+    assert "Reshuffled every epoch (Keras 2): mean 0.9803 over 2 seeds (range 0.9800-0.9806); " \
+        "1 of 2 reach 2019's 0.9801" in shown[0]  # fmt: skip
+    assert "ours moved 0.0030 with one order repeated and 0.0090 reshuffled" in shown[0]
+    assert "2019's validation loss moved 0.0096 per epoch" in shown[0]  # its dense history
     shown.clear()
     report.show_reproduction_checks(tmp_path / "no_studies", results)
     assert shown == []  # nothing to compare: no section

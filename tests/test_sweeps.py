@@ -277,3 +277,23 @@ def test_summary_figure_shows_every_swept_value_with_failed_runs_left_out():
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["0.0", "0.5"]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["units=16", "units=32"]
+
+
+def test_runs_of_older_training_code_are_stale_left_out_and_rerun(serial, tmp_path, fixture_env):
+    from imagelab import report
+
+    path = copy_sweep(serial[0], tmp_path)
+    sweep, (old, current) = sweeps.load(path), serial[1].ran
+    provenance = records.run_files(old, sweep.folder).provenance
+    stored = json.loads(provenance.read_text())
+    stored["fingerprint"]["code_sha256"] = "0" * 64  # as trained before a training-code change
+    provenance.write_text(json.dumps(stored))
+
+    summary = sweeps.summary_table(sweep).set_index("run_id")
+    assert (summary.loc[old, "status"], summary.loc[current, "status"]) == ("stale", "complete")
+    table, text = report.sweep_digest(summary.reset_index(), list(sweep.grid))
+    assert list(table["runs"]) == [1] and "1 run(s) were trained by older code" in text
+
+    outcome = sweeps.run(path)
+    assert (outcome.ran, outcome.skipped) == ([old], [current])
+    assert set(sweeps.summary_table(sweep)["status"]) == {"complete"}

@@ -137,10 +137,14 @@ def collect_seeds(
     sweeps_dir: Path = PROJECT_ROOT / "sweeps", results_dir: Path | None = None
 ) -> Path:
     """Write scores/seeds.csv: every finished run whose settings are an exercise's canonical
-    ones but for the seed (from the sweeps and the canonical runs), with its test score."""
+    ones but for the seed (from the sweeps and the canonical runs), with its test score.
+
+    Only runs trained by the current training code and notebook count (their provenance
+    fingerprint matches): a spread mixing two training procedures would compare nothing.
+    """
     import pandas as pd
 
-    from imagelab.exercises import settings_of
+    from imagelab.exercises import fingerprint, settings_of
     from imagelab.records import read_provenance, run_files, write_csv
 
     canonical = {
@@ -149,12 +153,15 @@ def collect_seeds(
     }
     candidates = [run_files(name, results_dir).provenance for name in EXERCISES]
     candidates += sorted(sweeps_dir.glob("*/scores/*.json"))
-    rows = []
+    current = {name: fingerprint(name) for name in EXERCISES}
+    rows, stale = [], []
     for path in filter(Path.is_file, candidates):
         provenance = read_provenance(path)
         settings = {k: v for k, v in provenance["parameters"].items() if k != "seed"}
         for name, wanted in canonical.items():
-            if settings == wanted:
+            if settings == wanted and provenance.get("fingerprint") != current[name]:
+                stale.append(_relative(path))
+            elif settings == wanted:
                 rows.append(
                     {
                         "run": name,
@@ -166,6 +173,8 @@ def collect_seeds(
                 )
     table = pd.DataFrame(rows, columns=["run", "seed", "loss", "acc", "source"])
     table = table.drop_duplicates(["run", "seed"]).sort_values(["run", "seed"])
+    if stale:
+        print(f"seeds: left out {len(stale)} run(s) trained by older code: {', '.join(stale)}")
     return write_csv(table, run_files("seeds", results_dir).score)
 
 

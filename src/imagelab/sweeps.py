@@ -596,13 +596,22 @@ def _duration(seconds: float) -> str:
 
 def summary_table(sweep: Sweep) -> pd.DataFrame:
     """One row per run: swept values, seed, status, final train/validation accuracy and loss,
-    test accuracy and loss, best epoch (highest validation accuracy) and wall time."""
-    rows = []
+    test accuracy and loss, best epoch (highest validation accuracy) and wall time.
+
+    A finished run whose training code or notebook has changed since is 'stale': its numbers
+    stay in the table, but summaries and seed spreads leave it out until the sweep reruns it.
+    """
+    from imagelab.exercises import notebook_defaults, run_state
+
+    defaults, rows = notebook_defaults(sweep.exercise), []
     for item in plan(sweep):
         state, record = status(sweep, item), _record(sweep, item)
+        stored = run_state(sweep.exercise, defaults | item.parameters)[0]
+        if state == "complete" and stored != "up-to-date":
+            state = "stale"  # trained by older training code or notebook: not comparable
         files = records.run_files(item.run_id, sweep.folder)
         row = {"run_id": item.run_id, **item.swept, "seed": item.seed, "status": state}
-        if state == "complete":
+        if state in ("complete", "stale"):
             row |= _measures(files)
             row["wall_seconds"] = record.get(
                 "wall_seconds", records.read_provenance(files.provenance)["wall_seconds"]
