@@ -163,26 +163,32 @@ def test_jobs_2_gives_the_same_scores_as_serial(serial, tmp_path, fixture_env):
         pd.testing.assert_frame_equal(ours.drop(columns="seconds"), theirs.drop(columns="seconds"))
 
 
+@pytest.mark.parametrize("stop", ["ctrl-c", "sigterm-in-background"])
 def test_sweep_interrupted_midway_resumes_running_each_run_exactly_once(
-    serial, tmp_path, fixture_env
+    serial, tmp_path, fixture_env, stop
 ):
     path = copy_sweep(serial[0], tmp_path)
     folder = tmp_path / "tiny"
     first, second = serial[1].ran
     kept, before = records.run_files(first, folder).provenance.read_text(), scores(path)
     records.run_files(second, folder).provenance.unlink()  # as if it never finished
-    # Ctrl-C while the second run is executing.
+    # Ctrl-C while the second run is executing; or SIGTERM to a sweep started in the background
+    # by a script, which inherits SIGINT ignored.
+    in_background = stop == "sigterm-in-background"
     sweep = subprocess.Popen(
         [sys.executable, "-m", "imagelab", "sweep", str(path)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+        if in_background
+        else None,
     )
     partial = folder / "notebooks" / ".partial" / f"{second}.ipynb"
     deadline = time.time() + 120
     while not partial.exists() and time.time() < deadline and sweep.poll() is None:
         time.sleep(0.2)
-    sweep.send_signal(signal.SIGINT)
-    assert sweep.wait(timeout=120) != 0
+    sweep.send_signal(signal.SIGTERM if in_background else signal.SIGINT)
+    assert sweep.wait(timeout=120) == 130
     assert not records.run_files(second, folder).provenance.exists()
     summary = pd.read_csv(folder / "summary.csv").set_index("run_id")
     assert summary.loc[second, "status"] == "interrupted"

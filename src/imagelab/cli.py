@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -127,14 +128,26 @@ def parser() -> argparse.ArgumentParser:
     return main
 
 
+def _stop_like_ctrl_c(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `imagelab` console script."""
     args = parser().parse_args(argv)
+    # SIGTERM and SIGINT stop a run the way Ctrl-C does, so sweeps still record what finished
+    # and write their summary. SIGINT is restored because a command started in the background
+    # by a script (`nohup make sweep ... &`) inherits it ignored.
+    signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return args.handler(args)
     except (ValueError, RuntimeError) as error:  # DataError and validation: a message, no traceback
         print(f"imagelab: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as stopped:
+        print(f"imagelab: stopped ({stopped or 'SIGINT'}); finished runs are kept", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
