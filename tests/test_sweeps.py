@@ -299,6 +299,7 @@ def test_runs_of_older_training_code_are_stale_left_out_and_rerun(serial, tmp_pa
     assert (summary.loc[old, "status"], summary.loc[current, "status"]) == ("stale", "complete")
     table, text = report.sweep_digest(summary.reset_index(), list(sweep.grid))
     assert list(table["runs"]) == [1] and "1 run(s) were trained by older code" in text
+    assert "seed=1  [run, stale]" in sweeps.describe(sweep)
 
     outcome = sweeps.run(path)
     assert (outcome.ran, outcome.skipped) == ([old], [current])

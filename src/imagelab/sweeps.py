@@ -19,7 +19,8 @@ hash of notebook, parameters and seed) and runs with ``results_dir`` set to the 
     sweeps/<name>/summary.csv, summary.png       one row per run; test accuracy per value
 
 A run is complete when its provenance JSON exists and ``exercises.run_state`` finds it up to
-date; a rerun skips those, and runs again the ones killed midway. A failed run stays failed
+date; a rerun skips those, and runs again the ones killed midway and the stale ones (finished
+by older training code or notebook). A failed run stays failed
 (the others go on) until ``retry_failed`` reruns only the failed ones.
 """
 
@@ -290,13 +291,16 @@ def _record(sweep: Sweep, run: SweepRun) -> dict:
 
 
 def status(sweep: Sweep, run: SweepRun) -> str:
-    """'complete', 'failed', 'interrupted' (killed while running) or 'pending', from the files
-    on disk only (whether a complete run is up to date is checked when the sweep runs)."""
+    """'complete', 'stale' (finished, but by older training code or notebook, or with outputs
+    missing: it reruns), 'failed', 'interrupted' (killed while running) or 'pending'."""
+    from imagelab.exercises import notebook_defaults, run_state
+
     recorded = _record(sweep, run).get("status")
     if recorded == "failed":
         return "failed"
     if records.run_files(run.run_id, sweep.folder).provenance.is_file():
-        return "complete"
+        stored = run_state(sweep.exercise, notebook_defaults(sweep.exercise) | run.parameters)[0]
+        return "complete" if stored == "up-to-date" else "stale"
     return "interrupted" if recorded == "running" else "pending"
 
 
@@ -324,12 +328,19 @@ def describe(sweep: Sweep, retry_failed: bool = False) -> str:
         "other parameters as in the notebook",
         f"  grid {sweep.grid}, seeds {sweep.seeds}: {len(runs)} runs into {sweep.folder}",
     ]
-    actions = {run.run_id: _action(status(sweep, run), retry_failed) for run in runs}
+    states = {run.run_id: status(sweep, run) for run in runs}
+    actions = {key: _action(state, retry_failed) for key, state in states.items()}
     for run in runs:
         values = ", ".join(f"{k}={v!r}" for k, v in run.swept.items())
-        lines.append(f"  {run.run_id:<44} {values}, seed={run.seed}  [{actions[run.run_id]}]")
+        action, state = actions[run.run_id], states[run.run_id]
+        shown = f"run, {state}" if action == "run" and state != "pending" else action
+        lines.append(f"  {run.run_id:<44} {values}, seed={run.seed}  [{shown}]")
     todo = sum(action == "run" for action in actions.values())
-    rule = "only failed runs rerun" if retry_failed else "complete and failed runs are skipped"
+    rule = (
+        "only failed runs rerun"
+        if retry_failed
+        else "complete and failed runs are skipped, stale ones rerun"
+    )
     lines.append(f"  {todo} of {len(runs)} runs to run ({rule})")
     return "\n".join(lines)
 
@@ -337,7 +348,7 @@ def describe(sweep: Sweep, retry_failed: bool = False) -> str:
 def _action(state: str, retry_failed: bool) -> str:
     if retry_failed:
         return "run" if state == "failed" else f"skip, {state}"
-    return "run" if state in ("pending", "interrupted") else f"skip, {state}"
+    return "run" if state in ("pending", "interrupted", "stale") else f"skip, {state}"
 
 
 def run(
@@ -372,18 +383,9 @@ def run(
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs must be an integer >= 1; got {jobs!r}")
     sweep = load(path)
-    from imagelab.exercises import notebook_defaults, run_state
-
-    defaults, todo, skipped = notebook_defaults(sweep.exercise), [], []
+    todo, skipped = [], []
     for item in plan(sweep):
         state = status(sweep, item)
-        stored = (
-            "up-to-date"
-            if state != "complete"
-            else run_state(sweep.exercise, defaults | item.parameters)[0]
-        )
-        if stored != "up-to-date":
-            state = "pending"  # stale: older code or notebook, or outputs missing
         if _action(state, retry_failed) == "run":
             todo.append(item)
         else:
@@ -601,14 +603,9 @@ def summary_table(sweep: Sweep) -> pd.DataFrame:
     A finished run whose training code or notebook has changed since is 'stale': its numbers
     stay in the table, but summaries and seed spreads leave it out until the sweep reruns it.
     """
-    from imagelab.exercises import notebook_defaults, run_state
-
-    defaults, rows = notebook_defaults(sweep.exercise), []
+    rows = []
     for item in plan(sweep):
         state, record = status(sweep, item), _record(sweep, item)
-        stored = run_state(sweep.exercise, defaults | item.parameters)[0]
-        if state == "complete" and stored != "up-to-date":
-            state = "stale"  # trained by older training code or notebook: not comparable
         files = records.run_files(item.run_id, sweep.folder)
         row = {"run_id": item.run_id, **item.swept, "seed": item.seed, "status": state}
         if state in ("complete", "stale"):
