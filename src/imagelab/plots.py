@@ -130,7 +130,9 @@ def sweep_summary(summary: pd.DataFrame, swept: list[str], title: str = "") -> p
     with a bar of +-1 standard deviation; one colour per combination of the other parameters."""
     complete = summary[summary["status"] == "complete"]
     x_name, others = swept[0], swept[1:]
-    levels = list(dict.fromkeys(summary[x_name].tolist()))  # grid order, values may be text
+    levels = list(dict.fromkeys(summary[x_name].tolist()))  # grid order: values may be text
+    if pd.api.types.is_numeric_dtype(summary[x_name]):
+        levels = sorted(levels)  # numbers along the axis in their own order, whatever ran first
     fig, ax = plt.subplots(figsize=(6.5, 3.4))
     groups = complete.groupby(others, sort=False) if others else [((), complete)]
     for number, (key, rows) in enumerate(groups):

@@ -700,7 +700,7 @@ def sweep_digest(summary: pd.DataFrame, swept: list[str]) -> tuple[pd.DataFrame,
     if done.empty:
         return pd.DataFrame(), f"No run of this sweep has finished with the current code. {notes}"
     table = (
-        done.groupby(swept, sort=False)
+        done.groupby(swept)  # in value order, whatever order the sweep ran them
         .agg(
             runs=("seed", "count"),
             test_acc_mean=("test_acc", "mean"),
