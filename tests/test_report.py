@@ -154,6 +154,16 @@ def test_missing_exercise_leaves_a_note_not_an_error(synthetic_results, tmp_path
     assert "dense_mnist: no results yet" in text
 
 
+def test_results_of_older_training_code_are_flagged_in_their_section(synthetic_results, tmp_path):
+    provenance = records.run_files("cnn_mnist", synthetic_results).provenance
+    stored = records.read_provenance(provenance)
+    stored["fingerprint"]["code_sha256"] = "0" * 64  # trained before a training-code change
+    records.write_json(stored, provenance)
+    text = _execute_report(synthetic_results, tmp_path / "report.ipynb")
+    assert text.count("by training code or a notebook that has changed since") == 1
+    assert "Convolutional network (MNIST)\n\n*These results were trained at commit 0000000" in text
+
+
 @pytest.mark.skipif(not HAS_TOOLS, reason="needs xelatex, pandoc and poppler (make system-deps)")
 def test_pdf_has_every_test_accuracy_and_renders_to_png(synthetic_results, tmp_path):
     pdf = runs.report(

@@ -15,7 +15,7 @@ import pandas as pd
 
 from imagelab import analysis, records
 from imagelab.data import ARRAYS, KNOWN_CHECKSUMS
-from imagelab.exercises import EXERCISES, get_exercise
+from imagelab.exercises import EXERCISES, fingerprint, get_exercise
 
 # What the 2019 report answered, per exercise: (question, 2019's answer in its own words).
 QUESTIONS_2019 = {
@@ -406,8 +406,14 @@ def show_exercise(name: str, results_dir: str | Path | None = None) -> None:
         _show(f"*{name}: no results yet (run `make lab`).*")
         return
     exercise = get_exercise(name)
+    stale = (
+        f"*These results were trained at commit {str(result.provenance['git']['commit'])[:7]} "
+        "by training code or a notebook that has changed since: `make lab` retrains them.*\n\n"
+        if result.provenance.get("fingerprint") != fingerprint(name)
+        else ""
+    )
     _show(
-        f"## {exercise.title}\n\n### Architecture\n\n{architecture_table(result)}\n\n"
+        f"## {exercise.title}\n\n{stale}### Architecture\n\n{architecture_table(result)}\n\n"
         f"### Hyperparameters\n\n{hyperparameter_table(result)}\n\n### Training history"
     )
     _figure(result.files.figure("history"))
