@@ -279,3 +279,19 @@ def test_reproduction_checks_put_each_keras2_variant_beside_our_seeds(tmp_path, 
     shown.clear()
     report.show_reproduction_checks(tmp_path / "no_studies", results)
     assert shown == []  # nothing to compare: no section
+
+
+def test_history_beside_2019_draws_every_run_and_split_per_metric():
+    from imagelab import report
+
+    theirs = records.read_history(report.HISTORY_2019)
+    ours = theirs.assign(value=theirs["value"] * 0.99)
+    figure = plots.histories_compared({"now": ours, "2019": theirs})
+    for ax, metric in zip(figure.axes, ("loss", "acc"), strict=True):
+        assert ax.get_ylabel() == metric
+        labels = [line.get_label() for line in ax.lines]
+        assert labels == ["now, training", "now, validation", "2019, training", "2019, validation"]
+        drawn = ax.lines[2].get_ydata()  # 2019's training curve, epochs 1-12
+        expected = theirs.query("metric == @metric and data == 'training'")["value"]
+        assert list(drawn) == list(expected)
+    plt.close(figure)

@@ -53,6 +53,27 @@ def history(frame: pd.DataFrame, title: str = "") -> plt.Figure:
     return fig
 
 
+def histories_compared(histories: dict[str, pd.DataFrame], title: str = "") -> plt.Figure:
+    """Several runs' histories on shared axes: a facet per metric, a colour per data split and a
+    line style per run (the first solid), so a reader sees where two runs part."""
+    fig, axes = plt.subplots(2, 1, figsize=(6.5, 5.2), sharex=True)
+    for ax, metric in zip(axes, ("loss", "acc"), strict=True):
+        for (run, frame), style in zip(histories.items(), ("-", "--", ":"), strict=False):
+            for split, rows in frame[frame["metric"] == metric].groupby("data"):
+                rows = rows.sort_values("epoch")
+                ax.plot(rows["epoch"], rows["value"], style, marker="o", ms=3,
+                        color=SPLIT_COLOURS.get(split), label=f"{run}, {split}")  # fmt: skip
+        ax.set(ylabel=metric)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    axes[-1].set_xlabel("epoch")
+    axes[-1].xaxis.get_major_locator().set_params(integer=True)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def confusion(predictions: pd.DataFrame, class_names: list[str], title: str = "") -> plt.Figure:
     """Confusion matrix of the test set: counts, true class by row, predicted class by column."""
     counts = pd.crosstab(predictions["true"], predictions["predicted"]).reindex(

@@ -561,6 +561,18 @@ def show_reproduction_checks(
         + f"\n\n{validation_movement(studies_dir)}\n\n"
         + _table(table)
     )
+    ours = load_result("dense_mnist", results_dir)
+    if ours is not None and HISTORY_2019.is_file():
+        from IPython.display import display
+
+        from imagelab import plots
+
+        figure = plots.histories_compared(
+            {"now": ours.history, "2019": records.read_history(HISTORY_2019)},
+            title="Dense network without activation: our canonical run against 2019's history",
+        )
+        display(figure)
+        plots.close(figure)
 
 
 def show_environment(names: list[str], results_dir: str | Path | None = None) -> None:
