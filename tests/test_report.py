@@ -218,9 +218,15 @@ def test_seeds_table_collects_canonical_settings_from_sweeps(synthetic_results, 
         },
         sweep_scores / "x.json",
     )
+    records.write_json(  # exercise 3's notebook at 2019's dropout: exercise 4's settings
+        {"parameters": settings | {"seed": 5, "dropout": 0.5}, "seed": 5, "exercise": "cnn_mnist",
+         "score": {"loss": 0.03, "acc": 0.99}, "fingerprint": current},
+        sweep_scores / "dropout.json",
+    )  # fmt: skip
     table = pd.read_csv(runs.collect_seeds(tmp_path / "sweeps", synthetic_results))
     cnn = table[table["run"] == "cnn_mnist"]
     assert sorted(cnn["seed"]) == [1, 2, 2019] and 0.5 not in set(cnn["acc"])
+    assert sorted(table.query("run == 'cnn_dropout_mnist'")["seed"]) == [5, 2019]
     assert set(table["run"]) == set(exercises.EXERCISES)
     text = _execute_report(synthetic_results, tmp_path / "report.ipynb")
     assert "test accuracy over 3 seeds" in text
