@@ -477,8 +477,12 @@ def show_summary(names: list[str], results_dir: str | Path | None = None) -> Non
 # before commit a9183bb); the two that follow restored their behaviour on top of that order.
 REPRODUCTION_STUDIES = {
     "Keras 3 fit (one order, repeated)": ("keras3_shuffle.csv", "order", "keras3_repeated"),
-    "+ Keras 2 RMSprop update": ("keras2_rmsprop.csv", "rule", "keras2"),
-    "+ Keras 2 clipped cross-entropy": ("keras2_loss.csv", "loss_rule", "keras2_clipped"),
+    "Keras 2 RMSprop update (order repeated)": ("keras2_rmsprop.csv", "rule", "keras2"),
+    "Keras 2 clipped cross-entropy (order repeated)": (
+        "keras2_loss.csv",
+        "loss_rule",
+        "keras2_clipped",
+    ),
     "Reshuffled every epoch (Keras 2)": ("keras3_shuffle.csv", "order", "reshuffled"),
 }
 HISTORY_2019 = records.PROJECT_ROOT / "histories" / "lab2019" / "history.csv"  # 2019's dense net
@@ -498,16 +502,18 @@ def reproduction_table(
 ) -> pd.DataFrame:
     """ReLU MNIST test accuracy per seed: each study's variant, and our runs (scores/seeds.csv)."""
     studies_dir = Path(studies_dir or records.PROJECT_ROOT / "studies")
-    table = pd.DataFrame()
+    columns = {}
     for label, (file, column, variant) in REPRODUCTION_STUDIES.items():
         study = _study(studies_dir, file)
         if not study.empty:
-            table[label] = study[study[column] == variant].set_index("seed")["test_acc"]
+            columns[label] = study[study[column] == variant].set_index("seed")["test_acc"]
     seeds_path = records.run_files("seeds", results_dir).score
-    if seeds_path.is_file() and not table.empty:
+    if seeds_path.is_file() and columns:
         ours = pd.read_csv(seeds_path).query("run == 'relu_mnist'").set_index("seed")["acc"]
-        table["Our runs now (scores/seeds.csv)"] = ours
-    return table.rename_axis("seed").reset_index()
+        columns["Our runs now (scores/seeds.csv)"] = ours
+    if not columns:
+        return pd.DataFrame()
+    return pd.concat(columns, axis=1).sort_index().rename_axis("seed").reset_index()
 
 
 def validation_movement(studies_dir: str | Path | None = None) -> str:
