@@ -203,6 +203,7 @@ def test_seeds_table_collects_canonical_settings_from_sweeps(synthetic_results, 
             {
                 "parameters": settings | {"seed": seed},
                 "seed": seed,
+                "exercise": "cnn_mnist",
                 "score": {"loss": 0.05, "acc": acc},
                 "fingerprint": fingerprint,
             },

@@ -141,6 +141,12 @@ def fingerprint(exercise: str) -> dict[str, str]:
     }
 
 
+def trained_by_current_code(provenance: dict) -> bool:
+    """Whether a stored run was trained by today's training code and notebook (the notebook
+    that ran it, named in its provenance), so its numbers compare with a run made now."""
+    return provenance.get("fingerprint") == fingerprint(provenance["exercise"])
+
+
 def run_state(exercise: str, params: dict[str, object]) -> tuple[str, dict | None]:
     """Whether stored results answer these parameters: 'missing', 'up-to-date', 'stale'
     (same settings, older code or notebook) or 'different' (another run's settings)."""
@@ -151,7 +157,7 @@ def run_state(exercise: str, params: dict[str, object]) -> tuple[str, dict | Non
     if _normal(stored.get("parameters")) != _normal(settings_of(params)):
         return "different", stored
     outputs = [files.history, files.score, files.predictions, *map(files.figure, FIGURES)]
-    if stored.get("fingerprint") != fingerprint(exercise) or not all(p.is_file() for p in outputs):
+    if not trained_by_current_code(stored) or not all(p.is_file() for p in outputs):
         return "stale", stored
     return "up-to-date", stored
 

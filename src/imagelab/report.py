@@ -15,7 +15,7 @@ import pandas as pd
 
 from imagelab import analysis, records
 from imagelab.data import ARRAYS, KNOWN_CHECKSUMS
-from imagelab.exercises import EXERCISES, fingerprint, get_exercise
+from imagelab.exercises import EXERCISES, get_exercise, trained_by_current_code
 
 # What the 2019 report answered, per exercise: (question, 2019's answer in its own words).
 QUESTIONS_2019 = {
@@ -409,7 +409,7 @@ def show_exercise(name: str, results_dir: str | Path | None = None) -> None:
     stale = (
         f"*These results were trained at commit {str(result.provenance['git']['commit'])[:7]} "
         "by training code or a notebook that has changed since: `make lab` retrains them.*\n\n"
-        if result.provenance.get("fingerprint") != fingerprint(name)
+        if not trained_by_current_code(result.provenance)
         else ""
     )
     _show(

@@ -144,7 +144,7 @@ def collect_seeds(
     """
     import pandas as pd
 
-    from imagelab.exercises import fingerprint, settings_of
+    from imagelab.exercises import settings_of, trained_by_current_code
     from imagelab.records import read_provenance, run_files, write_csv
 
     canonical = {
@@ -153,16 +153,13 @@ def collect_seeds(
     }
     candidates = [run_files(name, results_dir).provenance for name in EXERCISES]
     candidates += sorted(sweeps_dir.glob("*/scores/*.json"))
-    current = {name: fingerprint(name) for name in EXERCISES}
     rows, stale = [], []
     for path in filter(Path.is_file, candidates):
         provenance = read_provenance(path)
         settings = {k: v for k, v in provenance["parameters"].items() if k != "seed"}
         for name, wanted in canonical.items():
-            # Compared with the notebook that ran it: sweeps over exercise 1's notebook also
-            # give the ReLU exercise's seeds.
-            trained_by = provenance.get("exercise", name)
-            if settings == wanted and provenance.get("fingerprint") != current[trained_by]:
+            # Judged by the notebook that ran it: exercise 1's sweeps give ReLU seeds too.
+            if settings == wanted and not trained_by_current_code(provenance):
                 stale.append(_relative(path))
             elif settings == wanted:
                 rows.append(
