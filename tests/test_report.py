@@ -148,6 +148,14 @@ def test_report_compares_with_2019_and_flags_the_jpeg_cifar(report_text):
     assert "Yamins" in text
 
 
+def test_summary_shows_scores_to_four_decimals_and_times_to_one(report_text):
+    summary = report_text.split("## Summary: 2019 against now")[1]
+    row = next(line for line in summary.splitlines() if line.startswith("| dense_mnist"))
+    cells = [cell.strip() for cell in row.strip(" |").split("|")]
+    assert cells[2] == "0.9187"  # test accuracy
+    assert cells[-2:] == ["2.3", "-"]  # median of epochs 2-4 (2.2, 2.3, 2.4 s); no load recorded
+
+
 def test_missing_exercise_leaves_a_note_not_an_error(synthetic_results, tmp_path):
     shutil.rmtree(synthetic_results / "histories")
     text = _execute_report(synthetic_results, tmp_path / "report.ipynb")

@@ -132,9 +132,9 @@ def seed_spread(name: str, results_dir: str | Path | None = None) -> dict[str, f
     }
 
 
-def _table(frame: pd.DataFrame) -> str:
+def _table(frame: pd.DataFrame, floatfmt: str | tuple[str, ...] = ".4f") -> str:
     shown = frame.astype(object).where(frame.notna(), None)  # missing values print as "-"
-    return shown.to_markdown(index=False, floatfmt=".4f", missingval="-")
+    return shown.to_markdown(index=False, floatfmt=floatfmt, missingval="-")
 
 
 def architecture_table(result: Result) -> str:
@@ -439,6 +439,8 @@ def show_summary(names: list[str], results_dir: str | Path | None = None) -> Non
     if table.empty:
         _show("*No results yet.*")
         return
+    # Times and loads are coarse measurements: one decimal, where scores keep four.
+    digits = tuple(".1f" if c in ("s_per_epoch", "load") else ".4f" for c in table.columns)
     _show(
         "## Summary: 2019 against now\n\n"
         + _table(
@@ -452,7 +454,8 @@ def show_summary(names: list[str], results_dir: str | Path | None = None) -> Non
                     "loss_2019": "2019 loss",
                     "s_per_epoch": "s/epoch",
                 }
-            )
+            ),
+            floatfmt=digits,
         )
     )
     cores = load_result(table["exercise"].iloc[0], results_dir).provenance["machine"]["cores"]
