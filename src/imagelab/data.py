@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from imagelab.errors import UserError
+
 DATA_ENV = "IMAGELAB_DATA"
 MANIFEST = "checksums.json"
 ARRAYS = ("x_train", "y_train", "x_test", "y_test")
@@ -63,7 +65,7 @@ CLASS_NAMES = {
 }  # fmt: skip
 
 
-class DataError(RuntimeError):
+class DataError(UserError):
     """A data file is missing, malformed or fails its checksum."""
 
 

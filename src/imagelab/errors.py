@@ -1,0 +1,20 @@
+"""Errors the user caused and can fix, shown as one paragraph instead of a traceback.
+
+A wrong parameter, a reserved run name, missing or corrupt data, a damaged results file: the
+message names the problem and the fix, and a traceback through imagelab's internals would only
+bury it. Real bugs raise ordinary exceptions and keep their tracebacks.
+"""
+
+from __future__ import annotations
+
+
+class UserError(ValueError):
+    """A problem with what the user gave: a parameter, a run name, data or stored results.
+
+    IPython prints an exception through its ``_render_traceback_`` when it has one, so in a
+    notebook, and in the error papermill raises from the executed notebook, the user sees this
+    paragraph alone. The ``imagelab`` command prints it the same way.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"{type(self).__name__}: {self}"]
