@@ -58,7 +58,7 @@ sweep: setup ## run a sweep file: make sweep SWEEP=sweeps/<name>.yaml [JOBS=2] [
 seeds: setup ## collect scores/seeds.csv from the canonical runs and the sweeps
 	$(BIN)/imagelab seeds
 
-report: setup system-deps ## render report/report.pdf and .html (runs only missing exercises)
+report: setup system-deps ## render report/report.pdf and .html from the stored results (never trains; stops if one is missing)
 	$(BIN)/imagelab report
 
 all: lab report ## run the whole lab and build the report

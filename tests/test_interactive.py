@@ -8,6 +8,7 @@ import pytest
 from nbclient import NotebookClient
 
 from imagelab import exercises, records
+from imagelab.run import start_run
 
 from .conftest import ROOT
 
@@ -45,11 +46,11 @@ def test_changing_epochs_under_the_canonical_name_is_refused(fixture_data, tmp_p
         ValueError,
         match=r"reserved for the canonical 2019 settings.*epochs=2.*run_name='cnn_mnist_epochs2'",
     ):
-        exercises.start_run("cnn_mnist", params)
+        start_run("cnn_mnist", params)
 
 
 def test_canonical_name_on_fixture_data_is_refused(fixture_data, tmp_path):
     params = exercises.notebook_defaults("dense_mnist") | {"results_dir": str(tmp_path)}
     with pytest.raises(ValueError, match="reserved for runs on the full, verified data set"):
-        exercises.start_run("dense_mnist", params)
+        start_run("dense_mnist", params)
     assert not (tmp_path / "histories").exists()

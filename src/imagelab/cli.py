@@ -35,7 +35,7 @@ def _data_import(args: argparse.Namespace) -> int:
 def _lab(args: argparse.Namespace) -> int:
     from imagelab import runs
 
-    runs.lab(args.exercises or None, force=args.force, missing_only=args.missing_only)
+    runs.lab(args.exercises or None, force=args.force, dry_run=args.dry_run)
     return 0
 
 
@@ -73,7 +73,7 @@ def _seeds(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from imagelab import runs
 
-    runs.lab(missing_only=True)
+    runs.check_results(allow_missing=args.allow_missing)  # the report never trains
     runs.report()
     return 0
 
@@ -97,9 +97,7 @@ def parser() -> argparse.ArgumentParser:
     lab.set_defaults(handler=_lab)
     lab.add_argument("exercises", nargs="*", help="exercise names (default: all five)")
     lab.add_argument("--force", action="store_true", help="rerun even if results are up to date")
-    lab.add_argument(
-        "--missing-only", action="store_true", help="run only exercises with no results"
-    )
+    lab.add_argument("--dry-run", action="store_true", help="print each run's state, run nothing")
 
     sweep = commands.add_parser("sweep", help="run a sweep file (grid x seeds), resuming")
     sweep.set_defaults(handler=_sweep)
@@ -122,9 +120,15 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "seeds", help="collect scores/seeds.csv from the canonical runs and sweeps"
     ).set_defaults(handler=_seeds)
-    commands.add_parser(
-        "report", help="render report/report.pdf and .html (runs missing exercises)"
-    ).set_defaults(handler=_report)
+    report = commands.add_parser(
+        "report", help="render report/report.pdf and .html from the stored results (never trains)"
+    )
+    report.set_defaults(handler=_report)
+    report.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="render even when a canonical result is missing or damaged (without it)",
+    )
     return main
 
 
