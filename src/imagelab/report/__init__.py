@@ -17,17 +17,14 @@ from imagelab.report.exercises import (
     comparison_note,
     exercise_names,
     hyperparameter_table,
-    plateau_sentence,
     score_table,
     show_exercise,
 )
 from imagelab.report.extras import (
     SWEEP_COLUMNS,
-    playground_glossary,
     show_benchmarks,
     show_playground,
     show_sweeps,
-    sweep_digest,
 )
 from imagelab.report.reference import (
     CIFAR_JPEG_NOTE,
@@ -70,8 +67,6 @@ __all__ = [
     "hyperparameter_table",
     "is_jpeg_cifar",
     "load_result",
-    "playground_glossary",
-    "plateau_sentence",
     "render",
     "reproduction_table",
     "score_table",
@@ -85,6 +80,5 @@ __all__ = [
     "show_summary",
     "show_sweeps",
     "summary_table",
-    "sweep_digest",
     "validation_movement",
 ]

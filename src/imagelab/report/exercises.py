@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from imagelab import analysis
 from imagelab.exercises import EXERCISES, get_exercise, trained_by_current_code
 from imagelab.report.display import _figure, _show, _table
 from imagelab.report.reference import CIFAR_JPEG_NOTE, QUESTIONS_2019, is_jpeg_cifar
-from imagelab.report.results import Result, _exact, load_result, seed_spread
+from imagelab.report.results import Result, load_result, seed_spread
 
 
 def architecture_table(result: Result) -> str:
@@ -75,14 +74,20 @@ def comparison_note(result: Result, results_dir: str | Path | None = None) -> st
         ours, theirs = result.score["acc"], exercise.result_2019["acc"]
         spread = seed_spread(result.name, results_dir)
         if spread:
-            inside = _exact(spread["min"]) <= theirs <= _exact(spread["max"])
+            inside = (
+                analysis.exact_accuracy(spread["min"])
+                <= theirs
+                <= analysis.exact_accuracy(spread["max"])
+            )
             notes.append(
                 f"2019's test accuracy {theirs:.4f} lies {'inside' if inside else 'outside'} the "
                 f"range of our {spread['n']} seeds ({spread['min']:.4f}-{spread['max']:.4f}); "
-                f"our canonical run differs from it by {ours - theirs:+.4f}."
+                f"our canonical run differs from it by "
+                f"{analysis.accuracy_difference(ours, theirs):+.4f}."
             )
         else:
-            notes.append(f"Our canonical run differs from 2019 by {ours - theirs:+.4f}.")
+            diff = analysis.accuracy_difference(ours, theirs)
+            notes.append(f"Our canonical run differs from 2019 by {diff:+.4f}.")
     if is_jpeg_cifar(result.provenance):
         notes.append(CIFAR_JPEG_NOTE)
     return " ".join(notes)
@@ -115,7 +120,7 @@ def answers(result: Result, results_dir: str | Path | None = None) -> list[tuple
         }
     elif name == "cifar10_cnn":
         ours = {
-            "Q20": plateau_sentence(result.history),
+            "Q20": analysis.plateau_sentence(result.history),
             "Q21": analysis.epoch_time_sentence(result.epoch_seconds, seconds_2019=120),
         }
     return [(q, said, ours.get(q.split(":")[0], "")) for q, said in QUESTIONS_2019[name]]
@@ -125,52 +130,25 @@ def _gap_versus(result: Result, other: str, results_dir: str | Path | None) -> s
     theirs = load_result(other, results_dir)
     if theirs is None:
         return f"({other} has no results to compare with.)"
-    ours_gap = analysis.final_accuracy(result.history)["gap"]
-    their_gap = analysis.final_accuracy(theirs.history)["gap"]
-    closer = "smaller" if abs(ours_gap) < abs(their_gap) else "larger"
-    return (
-        f"Its train-validation gap ({ours_gap:+.4f}) is {closer} than that of {other} "
-        f"({their_gap:+.4f})."
-    )
+    return analysis.gap_versus(result.history, theirs.history, other)
 
 
 def _test_versus(result: Result, other: str, results_dir: str | Path | None, expected: str) -> str:
     theirs = load_result(other, results_dir)
     if theirs is None:
         return f"({other} has no results to compare with.)"
-    diff = result.score["acc"] - theirs.score["acc"]
-    actual = analysis.direction(diff)
-    verdict = "as 2019 expected" if actual == expected else f"not {expected}, as 2019 expected"
-    return (
-        f"Test accuracy {result.score['acc']:.4f} against {theirs.score['acc']:.4f} for "
-        f"{other}: {actual} ({diff:+.4f}), {verdict}."
-    )
+    return analysis.accuracy_versus(result.score["acc"], theirs.score["acc"], other, expected)
 
 
 def _time_versus(result: Result, other: str, results_dir: str | Path | None) -> str:
     theirs = load_result(other, results_dir)
     if theirs is None:
         return ""
-    ours_s, their_s = np.median(result.epoch_seconds[1:]), np.median(theirs.epoch_seconds[1:])
+    ours_s = analysis.steady_epoch_seconds(result.epoch_seconds)
+    their_s = analysis.steady_epoch_seconds(theirs.epoch_seconds)
     return (
         f"A training epoch took {ours_s:.1f} s against {their_s:.1f} s without dropout "
         f"({ours_s - their_s:+.1f} s; medians of epochs 2 onwards)."
-    )
-
-
-def plateau_sentence(history: pd.DataFrame) -> str:
-    """Whether validation accuracy is still rising at the end of training."""
-    val = history.query("metric == 'acc' and data == 'validation'").sort_values("epoch")
-    values, epochs = val["value"].to_numpy(), val["epoch"].to_numpy()
-    best_epoch = int(epochs[values.argmax()])
-    tail = min(5, len(values))
-    slope = np.polyfit(epochs[-tail:], values[-tail:], 1)[0] if tail > 1 else 0.0
-    state = "still rising" if slope > 0.002 else "flat"
-    return (
-        f"Validation accuracy went from {values[0]:.4f} after epoch 1 to {values[-1]:.4f} "
-        f"after epoch {epochs[-1]} (best {values.max():.4f} at epoch {best_epoch}); over the "
-        f"last {tail} epochs it was {state} ({slope:+.4f} per epoch), so "
-        f"{'it had not plateaued yet: more epochs would help' if slope > 0.002 else 'it had plateaued'}."
     )
 
 

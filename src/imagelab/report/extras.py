@@ -6,68 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from imagelab import records
+from imagelab import analysis, records
 from imagelab.report.display import _figure, _show, _table
 from imagelab.report.results import load_result
-
-
-def playground_glossary(history: pd.DataFrame, params: dict, search: pd.DataFrame) -> pd.DataFrame:
-    """2019's settings glossary, each setting beside what our spiral runs show of it."""
-    from imagelab import playground
-
-    train = history.query("metric == 'loss' and data == 'training'").sort_values("epoch")
-    switch = params.get("switch_epoch")
-    change = train["value"].diff().abs()
-    if switch and switch <= train["epoch"].max():
-        before = change[(train["epoch"] < switch) & (train["epoch"] >= switch - 200)].mean()
-        after = change[train["epoch"] >= switch].mean()
-        lr = (
-            f"{params['learning_rate']} until epoch {switch - 1}, then "
-            f"{params['later_learning_rate']}: the training loss moved {before:.2e} per epoch "
-            f"on average over the 200 epochs before the switch and {after:.2e} after it "
-            f"({'calmer' if after < before else 'not calmer'} after, as 2019 intended)."
-        )
-    else:
-        lr = f"{params['learning_rate']} throughout (no switch in this run)."
-    summary = playground.success_table(search)
-    best = summary.groupby("feature_set")["success_rate"].max()
-    solved = summary[summary["success_rate"] > 0].sort_values("neurons")
-    smallest = (
-        f"{solved.iloc[0]['hidden']} ({solved.iloc[0]['feature_set']} features)"
-        if not solved.empty
-        else "none"
-    )
-    rows = [
-        ("Learning rate", "how strongly each error changes the weights", lr),
-        (
-            "Activation",
-            "relation of a neuron's input to its output",
-            f"{params['activation']} (not varied)",
-        ),
-        (
-            "Regularisation, rate",
-            "smooths the model, prevents overfitting",
-            f"{params['regularization'] or 'none'}, rate {params['regularization_rate']} (not varied)",
-        ),
-        (
-            "Ratio training:test",
-            "how much data trains, how much tests",
-            f"{params['train_ratio']:.0%} training (not varied)",
-        ),
-        ("Noise", "the irreducible error of the data", f"{params['noise']} (not varied)"),
-        ("Batch size", "points per weight update", f"{params['batch_size']} (not varied)"),
-        (
-            "Input features",
-            "what the network sees of x1, x2",
-            "best success rate " + ", ".join(f"{k}: {v:.0%}" for k, v in best.items()),
-        ),
-        (
-            "Hidden layers, neurons",
-            "the network's size",
-            f"smallest network with test loss < 0.1 for any seed: {smallest}",
-        ),
-    ]
-    return pd.DataFrame(rows, columns=["setting", "2019's description", "what our runs show"])
 
 
 def show_playground(results_dir: str | Path | None = None) -> None:
@@ -105,7 +46,7 @@ def show_playground(results_dir: str | Path | None = None) -> None:
     _figure(records.run_files("playground_search", results_dir).figure("success"))
     _show(
         "### The 2019 settings glossary, checked against the runs\n\n"
-        + _table(playground_glossary(result.history, p, search))
+        + _table(analysis.playground_glossary(result.history, p, search))
     )
 
 
@@ -114,49 +55,11 @@ SWEEP_COLUMNS = {"test_acc_mean": "test acc mean", "test_acc_sd": "sd", "test_ac
                  "test_acc_max": "max", "gap_mean": "train-val gap", "wall_s": "wall s"}  # fmt: skip
 
 
-def sweep_digest(summary: pd.DataFrame, swept: list[str]) -> tuple[pd.DataFrame, str]:
-    """Per grid point: runs, test accuracy (mean, sd, range) and train-validation gap; and one
-    sentence naming the best setting by test accuracy and by gap."""
-    count, notes = summary["status"].value_counts(), []
-    if count.get("failed"):
-        failed = summary.loc[summary["status"] == "failed", "run_id"]
-        notes.append(f"{len(failed)} run(s) failed: {', '.join(failed)}.")
-    if count.get("stale"):
-        notes.append(
-            f"{count['stale']} run(s) were trained by older code and are left out until the "
-            "sweep reruns them."
-        )
-    unfinished = len(summary) - sum(count.get(s, 0) for s in ("complete", "failed", "stale"))
-    if unfinished:
-        notes.append(f"{unfinished} of {len(summary)} runs have not finished.")
-    notes = " ".join(notes)
-    done = summary[summary["status"] == "complete"].assign(
-        gap=lambda t: t["train_acc"] - t["val_acc"]
-    )
-    if done.empty:
-        return pd.DataFrame(), f"No run of this sweep has finished with the current code. {notes}"
-    table = (
-        done.groupby(swept)  # in value order, whatever order the sweep ran them
-        .agg(
-            runs=("seed", "count"),
-            test_acc_mean=("test_acc", "mean"),
-            test_acc_sd=("test_acc", "std"),
-            test_acc_min=("test_acc", "min"),
-            test_acc_max=("test_acc", "max"),
-            gap_mean=("gap", "mean"),
-            wall_s=("wall_seconds", "mean"),
-        )
-        .reset_index()
-    )
-    best = table.loc[table["test_acc_mean"].idxmax()]
-    tightest = table.loc[table["gap_mean"].abs().idxmin()]
-    label = lambda row: ", ".join(f"{k}={row[k]}" for k in swept)  # noqa: E731
-    text = (
-        f"Highest mean test accuracy: {label(best)} ({best['test_acc_mean']:.4f} over "
-        f"{int(best['runs'])} seeds). Smallest train-validation gap: {label(tightest)} "
-        f"({tightest['gap_mean']:+.4f}). {notes}"
-    )
-    return table, text.strip()
+def _sweep_histories(summary: pd.DataFrame, folder: Path) -> dict[str, pd.DataFrame]:
+    """The histories of a sweep's complete runs, by run id."""
+    complete = summary.loc[summary["status"] == "complete", "run_id"]
+    files = {run: records.run_files(run, folder).history for run in complete}
+    return {run: records.read_history(path) for run, path in files.items() if path.is_file()}
 
 
 def show_sweeps(sweeps_dir: str | Path | None = None) -> None:
@@ -175,7 +78,8 @@ def show_sweeps(sweeps_dir: str | Path | None = None) -> None:
         spec_file = path.parent.with_suffix(".yaml")
         spec = yaml.safe_load(spec_file.read_text()) if spec_file.is_file() else {}
         swept = list(spec.get("grid", {})) or ["seed"]
-        table, text = sweep_digest(pd.read_csv(path), swept)
+        summary = pd.read_csv(path)
+        table, text = analysis.sweep_digest(summary, swept, _sweep_histories(summary, path.parent))
         _show(
             f"## Sweep {path.parent.name}\n\n{spec.get('description', '')}; notebook "
             f"`{spec.get('notebook', '?')}`, seeds {spec.get('seeds', '?')}.\n\n"

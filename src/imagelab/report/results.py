@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from imagelab import records
@@ -55,9 +54,3 @@ def seed_spread(name: str, results_dir: str | Path | None = None) -> dict[str, f
         "max": rows["acc"].max(),
         "std": rows["acc"].std(ddof=1),
     }
-
-
-def _exact(accuracy: float | pd.Series) -> float | pd.Series:
-    """An accuracy as the count over 10,000 test images it is: float32 stores 0.9801 as
-    0.98009998, which must still reach 2019's 0.9801."""
-    return np.round(accuracy, 4)

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from imagelab import records
+from imagelab import analysis, records
 from imagelab.exercises import get_exercise
 from imagelab.report.display import _show, _table
 from imagelab.report.reference import HISTORY_2019
-from imagelab.report.results import _exact, load_result
+from imagelab.report.results import load_result
 
 # label -> (file, column naming the variant, the variant). The first is the baseline: Keras 3's
 # own fit, which repeats one shuffled order every epoch once a seed is set (imagelab's training
@@ -92,7 +92,7 @@ def show_reproduction_checks(
         values = table[label].dropna()
         lines.append(
             f"- {label}: mean {values.mean():.4f} over {len(values)} seeds (range "
-            f"{values.min():.4f}-{values.max():.4f}); {(_exact(values) >= theirs).sum()} of {len(values)} "
+            f"{values.min():.4f}-{values.max():.4f}); {(analysis.exact_accuracy(values) >= theirs).sum()} of {len(values)} "
             f"reach 2019's {theirs:.4f}."
         )
     _show(

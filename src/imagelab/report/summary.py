@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from imagelab import analysis
 from imagelab.exercises import get_exercise
 from imagelab.report.display import _show, _table
 from imagelab.report.reference import CIFAR_JPEG_NOTE, is_jpeg_cifar
@@ -33,7 +34,7 @@ def summary_table(names: list[str], results_dir: str | Path | None = None) -> pd
                 "seed_max": spread.get("max", np.nan),
                 "loss_2019": reference.get("loss", np.nan),
                 "loss": result.score["loss"],
-                "s_per_epoch": float(np.median(result.epoch_seconds[1:] or result.epoch_seconds)),
+                "s_per_epoch": analysis.steady_epoch_seconds(result.epoch_seconds),
                 "load": float(np.mean([*load["start"], *load["end"]][::3])) if load else np.nan,
             }
         )
