@@ -63,6 +63,8 @@ RECORD_COLUMNS = [
     "max_d_history",
     "seconds",
 ]
+# Environment variables that switch oneDNN off or cap the ISA it dispatches on.
+ONEDNN_ENV = ("TF_ENABLE_ONEDNN_OPTS", "ONEDNN_MAX_CPU_ISA")
 # CPU features that select oneDNN's (and Eigen's) kernels, hence the order of floating-point
 # operations: AVX2/FMA, AVX-512 and its VNNI/BF16/FP16 extensions, AMX tiles.
 ISA_FLAGS = (
@@ -121,8 +123,9 @@ class Comparison:
 
 
 def cpu_facts() -> dict[str, str]:
-    """What decides the floating-point path on this machine: CPU model, the ISA features
-    oneDNN dispatches on, TensorFlow's oneDNN switch and imagelab's thread cap."""
+    """What decides the floating-point path on this machine: CPU model (with its family and
+    model numbers), the ISA features oneDNN dispatches on, the environment variables that switch
+    oneDNN off or cap its ISA, and imagelab's thread cap (``IMAGELAB_THREADS``)."""
     info: dict[str, str] = {}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -131,10 +134,14 @@ def cpu_facts() -> dict[str, str]:
     except OSError:
         pass
     flags = set(info.get("flags", "").split())
+    cpu = info.get("model name") or platform.processor() or platform.machine()
+    if "cpu family" in info:  # virtual machines may mask the name ("AMD EPYC"), not these
+        cpu += f" (family {info['cpu family']} model {info.get('model', '?')})"
     return {
-        "cpu": info.get("model name") or platform.processor() or platform.machine(),
+        "cpu": cpu,
         "isa": " ".join(flag for flag in ISA_FLAGS if flag in flags) or "unknown",
-        "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default"),
+        "onednn": " ".join(f"{k}={os.environ[k]}" for k in ONEDNN_ENV if k in os.environ)
+        or "default",
         "threads": os.environ.get("IMAGELAB_THREADS", "all"),
     }
 
