@@ -377,7 +377,7 @@ def table(comparisons: list[Comparison]) -> str:
         ratio = f"{c.history_ratio:.2f}" if c.history_ratio is not None else "-"
         lines.append(
             f"{c.run:<18} {c.verdict:<18} {c.d_acc:>+8.4f} {tolerance:>8} {c.d_loss:>+10.6f} "
-            f"{c.max_d_history:>12.6f} {ratio:>6} {c.seconds:>8.0f}"
+            f"{c.max_d_history:>12.2g} {ratio:>6} {c.seconds:>8.0f}"
         )
         lines += [f"    {c.run}: {note}" for note in c.notes]
     facts = cpu_facts()
