@@ -263,21 +263,25 @@ def test_reproducibility_section_shows_each_cpu_and_is_absent_without_records(
     report.show_reproducibility(tmp_path / "verify.csv")
     assert shown == []
     rows = [
-        ("2026-11-26T10:00:00", "abc", "AMD EPYC", "avx2", "tf 2.21", "relu_mnist", "identical",
-         0.0, 0.0, 61.0),
-        ("2026-11-26T11:00:00", "abc", "Intel Xeon", "avx512f amx", "tf 2.21", "relu_mnist",
-         "within seed noise", -0.0004, -0.000043, 55.2),
+        {"date": "2026-11-26T10:00:00", "cpu": "AMD EPYC", "isa": "avx2", "onednn": "default",
+         "threads": "all", "tensorflow": "2.21.0", "run": "relu_mnist", "verdict": "identical",
+         "d_acc": 0.0, "d_loss": 0.0, "max_d_history": 0.0, "seconds": 61.0},
+        {"date": "2026-11-26T11:00:00", "cpu": "Intel Xeon", "isa": "avx512f amx",
+         "onednn": "default", "threads": "all", "tensorflow": "2.21.0", "run": "relu_mnist",
+         "verdict": "within seed noise", "d_acc": -0.0004, "d_loss": -0.000043,
+         "max_d_history": 0.0021, "seconds": 55.2},
     ]  # fmt: skip
-    pd.DataFrame(rows, columns=report.reproducibility.VERIFY_COLUMNS).to_csv(
-        tmp_path / "verify.csv", index=False
-    )
+    pd.DataFrame(rows).to_csv(tmp_path / "verify.csv", index=False)
     report.show_reproducibility(tmp_path / "verify.csv")
     assert shown[0].startswith("# Reproducibility")
-    assert "byte-identical" in shown[0] and "2 verifications on 2 CPU(s)" in shown[0]
+    assert "byte-identical" in shown[0] and "2 verification(s) on 2 CPU(s)" in shown[0]
     row = next(line for line in shown[0].splitlines() if line.startswith("| Intel Xeon"))
     cells = [cell.strip() for cell in row.strip(" |").split("|")]
-    assert cells == ["Intel Xeon", "avx512f amx", "relu_mnist", "within seed noise", "-0.0004",
-                     "-0.000043", "55", "2026-11-26"]  # fmt: skip
+    assert cells == ["Intel Xeon", "relu_mnist", "within seed noise", "-0.0004", "-0.000043",
+                     "0.0021", "55", "2026-11-26"]  # fmt: skip
+    assert (
+        "- Intel Xeon: ISA avx512f amx; oneDNN default; threads all; tensorflow 2.21.0." in shown[0]
+    )
 
 
 def test_seeds_table_collects_canonical_settings_from_sweeps(synthetic_results, tmp_path):

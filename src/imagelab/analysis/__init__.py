@@ -4,13 +4,28 @@ The only home of every judgement the notebooks and the report print: the train-v
 the steady epoch time, accuracy comparisons at stored precision, the plateau, the sweep digest
 and the Playground glossary. Each is a pure function over loaded runs (histories, scores,
 provenance) or tables, so the notebook and the report print the same sentence for the same
-question because they call the same function.
+question because they call the same function. Accuracy, gap, plateau and the Playground live
+here; seconds per epoch and contention in ``analysis.timing``; sweeps in ``analysis.sweeps``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from imagelab.analysis.sweeps import sweep_digest
+from imagelab.analysis.timing import (
+    BENCHMARK_SOURCE,
+    CONTENDED_LOAD,
+    CONTENDED_SHARE,
+    contention,
+    contention_note,
+    epoch_time_sentence,
+    epoch_timing,
+    steady_epoch_seconds,
+    time_versus,
+    timing_sentence,
+)
 
 # A train-validation accuracy gap above this is called overfitting (0.01 = one digit in 100).
 OVERFIT_GAP = 0.01
@@ -146,25 +161,6 @@ def dropout_effect(run: object, without: str) -> str:
     )
 
 
-def steady_epoch_seconds(epoch_seconds: list[float]) -> float:
-    """Seconds of a steady epoch: the median of epochs 2 onwards (the first also traces the
-    graph), or the first epoch's time for a 1-epoch run."""
-    return float(np.median(epoch_seconds[1:] or epoch_seconds))
-
-
-def epoch_time_sentence(epoch_seconds: list[float], seconds_2019: float | None = None) -> str:
-    """Seconds per epoch on this machine (first epoch apart: it includes graph tracing)."""
-    steady, spread = steady_epoch_seconds(epoch_seconds), epoch_seconds[1:] or epoch_seconds
-    which = f"median of epochs 2-{len(epoch_seconds)}" if len(epoch_seconds) > 1 else "one epoch"
-    text = (
-        f"An epoch took {steady:.1f} s ({which}; range {min(spread):.1f}-{max(spread):.1f} s; "
-        f"the first took {epoch_seconds[0]:.1f} s)."
-    )
-    if seconds_2019:
-        text += f" 2019: more than {seconds_2019:.0f} s, {seconds_2019 / steady:.1f}x as long."
-    return text
-
-
 # Validation accuracy rising faster than this per epoch over the last epochs: not plateaued.
 PLATEAU_SLOPE = 0.002
 
@@ -199,67 +195,6 @@ def plateau_sentence(history: pd.DataFrame) -> str:
         f"({p['slope']:+.4f} per epoch), so "
         f"{'it had not plateaued yet: more epochs would help' if p['rising'] else 'it had plateaued'}."
     )
-
-
-def sweep_digest(
-    summary: pd.DataFrame, swept: list[str], histories: dict[str, pd.DataFrame] | None = None
-) -> tuple[pd.DataFrame, str]:
-    """Per grid point of a sweep: runs, test accuracy (mean, sd, range), train-validation gap
-    and wall time; and one sentence naming the best setting by test accuracy and by gap.
-
-    ``summary`` is the sweep's ``summary.csv`` (one row per run, with ``status``); the gap is
-    ``final_accuracy``'s (last 3 epochs) from ``histories`` (run id -> history), the same gap
-    the exercises report; runs without a history have none.
-    """
-    count, notes = summary["status"].value_counts(), []
-    if count.get("failed"):
-        failed = summary.loc[summary["status"] == "failed", "run_id"]
-        notes.append(f"{len(failed)} run(s) failed: {', '.join(failed)}.")
-    if count.get("stale"):
-        notes.append(
-            f"{count['stale']} run(s) were trained by older code and are left out until the "
-            "sweep reruns them."
-        )
-    unfinished = len(summary) - sum(count.get(s, 0) for s in ("complete", "failed", "stale"))
-    if unfinished:
-        notes.append(f"{unfinished} of {len(summary)} runs have not finished.")
-    notes = " ".join(notes)
-    histories = histories or {}
-    done = summary[summary["status"] == "complete"].assign(
-        gap=lambda t: [
-            final_accuracy(histories[run])["gap"] if run in histories else np.nan
-            for run in t["run_id"]
-        ]
-    )
-    if done.empty:
-        return pd.DataFrame(), f"No run of this sweep has finished with the current code. {notes}"
-    table = (
-        done.groupby(swept)  # in value order, whatever order the sweep ran them
-        .agg(
-            runs=("seed", "count"),
-            test_acc_mean=("test_acc", "mean"),
-            test_acc_sd=("test_acc", "std"),
-            test_acc_min=("test_acc", "min"),
-            test_acc_max=("test_acc", "max"),
-            gap_mean=("gap", "mean"),
-            wall_s=("wall_seconds", "mean"),
-        )
-        .reset_index()
-    )
-    best = table.loc[table["test_acc_mean"].idxmax()]
-    label = lambda row: ", ".join(f"{k}={row[k]}" for k in swept)  # noqa: E731
-    text = (
-        f"Highest mean test accuracy: {label(best)} ({best['test_acc_mean']:.4f} over "
-        f"{int(best['runs'])} seeds). "
-    )
-    if table["gap_mean"].notna().any():
-        tightest = table.loc[table["gap_mean"].abs().idxmin()]
-        text += (
-            f"Smallest train-validation gap (last {GAP_EPOCHS} epochs): {label(tightest)} "
-            f"({tightest['gap_mean']:+.4f}). "
-        )
-    text += notes
-    return table, text.strip()
 
 
 def playground_glossary(history: pd.DataFrame, params: dict, search: pd.DataFrame) -> pd.DataFrame:
@@ -323,119 +258,3 @@ def playground_glossary(history: pd.DataFrame, params: dict, search: pd.DataFram
         ),
     ]
     return pd.DataFrame(rows, columns=["setting", "2019's description", "what our runs show"])
-
-
-# A run is contended when other processes shared its cores: its 1-minute load average (at start
-# or end) above this many times the core count (the run alone keeps the load near the core
-# count), or, where provenance records CPU time, a process that got less than CONTENDED_SHARE
-# of the cores' time while the load was above the core count.
-CONTENDED_LOAD = 1.5
-CONTENDED_SHARE = 0.5
-
-
-def contention(provenance: dict) -> dict[str, object]:
-    """Whether a run shared its cores: ``contended`` (True, False, or None when the provenance
-    records no load), the highest 1-minute ``load``, the ``cores`` and the process's ``cpu_share``
-    (CPU seconds over training seconds times cores, None when not recorded)."""
-    cores = (provenance.get("machine") or {}).get("cores")
-    load = provenance.get("load_average") or {}
-    loads = [values[0] for values in (load.get("start"), load.get("end")) if values]
-    cpu, train = provenance.get("cpu_seconds"), provenance.get("train_seconds")
-    share = cpu / (train * cores) if cpu and train and cores else None
-    if not loads or not cores:
-        return {"contended": None, "load": None, "cores": cores, "cpu_share": share}
-    busy = max(loads) > CONTENDED_LOAD * cores
-    starved = share is not None and share < CONTENDED_SHARE and max(loads) > cores
-    return {"contended": busy or starved, "load": max(loads), "cores": cores, "cpu_share": share}
-
-
-def contention_note(provenance: dict) -> str:
-    """What made a run contended, in words (empty when it was not)."""
-    c = contention(provenance)
-    if not c["contended"]:
-        return ""
-    share = f", {c['cpu_share']:.0%} of the cores' time" if c["cpu_share"] else ""
-    return f"1-minute load up to {c['load']:.1f} on {c['cores']} cores{share}"
-
-
-def epoch_timing(provenance: dict, idle_seconds: float | None = None) -> dict[str, object]:
-    """Seconds per steady epoch that may draw a conclusion, and where they come from.
-
-    A run's own epochs (``steady_epoch_seconds``) when it had the cores to itself; the
-    benchmark's idle measurement (``idle_seconds``) when the run was contended; no seconds
-    (None) when it was contended and there is no idle measurement. ``source`` is 'run' or
-    'benchmark'; ``run_seconds`` the run's own steady epoch either way.
-    """
-    own = steady_epoch_seconds(provenance["epoch_seconds"])
-    if not contention(provenance)["contended"]:
-        return {"seconds": own, "source": "run", "run_seconds": own}
-    source = "benchmark" if idle_seconds else None
-    return {"seconds": idle_seconds or None, "source": source, "run_seconds": own}
-
-
-BENCHMARK_SOURCE = "the benchmark's idle measurement (`benchmarks/results.csv`)"
-
-
-def timing_sentence(
-    provenance: dict, idle_seconds: float | None = None, seconds_2019: float | None = None
-) -> str:
-    """Seconds per epoch for a time question (Q2, Q21), from uncontended measurements only,
-    naming the source used."""
-    timing = epoch_timing(provenance, idle_seconds)
-    if timing["source"] == "run":
-        text = epoch_time_sentence(provenance["epoch_seconds"])
-        shared = contention(provenance)["load"] is not None
-        text += (
-            " These are the run's own epochs; it had the cores to itself."
-            if shared
-            else " These are the run's own epochs (its load was not recorded)."
-        )
-    else:
-        text = (
-            f"This run shared the cores ({contention_note(provenance)}), so its own epoch "
-            "times draw no conclusion."
-        )
-        if timing["source"] is None:
-            return text + " No idle measurement of this network exists to use instead."
-        text += f" An epoch takes {timing['seconds']:.1f} s by {BENCHMARK_SOURCE}."
-    if seconds_2019:
-        ratio = seconds_2019 / timing["seconds"]
-        text += f" 2019: more than {seconds_2019:.0f} s, {ratio:.1f}x as long."
-    return text
-
-
-def time_versus(
-    ours: dict,
-    theirs: dict,
-    other: str,
-    idle: tuple[float, float] | None = None,
-) -> str:
-    """A training epoch of this run against another's (Q16), from uncontended measurements.
-
-    ``ours`` and ``theirs`` are the runs' provenance; ``idle`` the benchmark's paired idle
-    seconds (this network, the other), used when either run was contended: times measured
-    under different contention compare nothing.
-    """
-    shared = [
-        f"{name} {contention_note(p)}"
-        for name, p in (("this run", ours), (other, theirs))
-        if contention(p)["contended"]
-    ]
-    if not shared:
-        a = steady_epoch_seconds(ours["epoch_seconds"])
-        b = steady_epoch_seconds(theirs["epoch_seconds"])
-        source = "the runs' own epochs, medians of epochs 2 onwards; neither shared the cores"
-    elif idle:
-        a, b = idle
-        source = (
-            f"by {BENCHMARK_SOURCE}, the two networks timed side by side; the canonical runs' "
-            f"own epochs draw no conclusion, as they shared the cores ({'; '.join(shared)})"
-        )
-    else:
-        return (
-            f"No timing conclusion: the runs shared the cores ({'; '.join(shared)}) and no "
-            "idle measurement of the two networks exists."
-        )
-    return (
-        f"A training epoch took {a:.1f} s against {b:.1f} s for {other} ({a - b:+.1f} s), {source}."
-    )
