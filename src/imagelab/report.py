@@ -610,8 +610,6 @@ def show_question_22() -> None:
 
 def playground_glossary(history: pd.DataFrame, params: dict, search: pd.DataFrame) -> pd.DataFrame:
     """2019's settings glossary, each setting beside what our spiral runs show of it."""
-    from imagelab import playground
-
     train = history.query("metric == 'loss' and data == 'training'").sort_values("epoch")
     switch = params.get("switch_epoch")
     change = train["value"].diff().abs()
@@ -626,7 +624,7 @@ def playground_glossary(history: pd.DataFrame, params: dict, search: pd.DataFram
         )
     else:
         lr = f"{params['learning_rate']} throughout (no switch in this run)."
-    summary = playground.success_table(search)
+    summary = analysis.playground_success(search)
     best = summary.groupby("feature_set")["success_rate"].max()
     solved = summary[summary["success_rate"] > 0].sort_values("neurons")
     smallest = (
@@ -656,7 +654,7 @@ def playground_glossary(history: pd.DataFrame, params: dict, search: pd.DataFram
         (
             "Input features",
             "what the network sees of x1, x2",
-            "best success rate " + ", ".join(f"{k}: {v:.0%}" for k, v in best.items()),
+            "best success rate " + ", ".join(f"{k}: {100 * v:.0f} %" for k, v in best.items()),
         ),
         (
             "Hidden layers, neurons",
@@ -669,13 +667,13 @@ def playground_glossary(history: pd.DataFrame, params: dict, search: pd.DataFram
 
 def show_playground(results_dir: str | Path | None = None) -> None:
     """Exercise three (the Playground spiral), when its results exist."""
-    from imagelab import playground
+    from imagelab import playground_search
 
     result = load_result("playground_spiral", results_dir)
     search_file = records.run_files("playground_search", results_dir).score
     if result is None or not search_file.is_file():
         return
-    search = playground.read_search(results_dir)
+    search = playground_search.read_search(results_dir)
     p, score = result.provenance["parameters"], result.provenance["score"]
     _show(
         "# Exercise three: play time (the TensorFlow Playground spiral)\n\n"
@@ -688,16 +686,14 @@ def show_playground(results_dir: str | Path | None = None) -> None:
     )
     _figure(result.files.figure("surface"))
     _figure(result.files.figure("loss"))
-    summary = playground.success_table(search)
-    rates = summary.pivot(index="feature_set", columns="hidden", values="success_rate")
-    rates = rates[list(dict.fromkeys(summary["hidden"]))]  # by size: 1, 2, ..., 2-2, 3-3
     seeds = sorted(int(seed) for seed in search["seed"].unique())
     _show(
-        f"### The smallest network\n\nShare of seeds ({len(seeds)}: {seeds}) whose final test "
-        f"loss was below 0.1, over {len(search)} runs of {search['epochs'].iloc[0]} epochs:\n\n"
-        + _table(rates.reset_index())
+        f"### The smallest network\n\nSeeds ({len(seeds)}: {seeds[0]}-{seeds[-1]}) whose final "
+        f"test loss was below 0.1, with the 95 % Wilson interval of the share, over "
+        f"{len(search)} networks of {search['epochs'].iloc[0]} epochs:\n\n"
+        + _table(analysis.playground_rate_table(search))
         + "\n\n"
-        + playground.claim_2019(search)
+        + analysis.playground_claim(search)
     )
     _figure(records.run_files("playground_search", results_dir).figure("success"))
     _show(
