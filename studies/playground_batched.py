@@ -31,12 +31,14 @@ SETTINGS = {
 }  # fmt: skip
 SHAPES = [("all", [3]), ("all", [8]), ("raw", [8, 8])]
 SEEDS = list(range(1, 11))
-OLD_COMMIT = "17c3685f0f8c56cd698d2772ee8dcaf7883e8474"  # trained the 3-seed search
+OLD_RESULTS = (
+    "71d1769b1e702e8445b78a8ecdb01f28c8283dcd"  # holds the 3-seed search, trained at 17c3685
+)
 
 
 def old_results() -> pd.DataFrame:
     text = subprocess.run(
-        ["git", "show", f"{OLD_COMMIT}:scores/playground_search.csv"],
+        ["git", "show", f"{OLD_RESULTS}:scores/playground_search.csv"],
         cwd=records.PROJECT_ROOT, capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     return pd.read_csv(io.StringIO(text), dtype={"hidden": str})
