@@ -217,7 +217,7 @@ def playground_claim(table: pd.DataFrame, goal: float = 0.1) -> str:
             f"{goal} for {success_text(row['successes'], row['seeds'])}; median test loss "
             f"{row['median_test_loss']:.3f}, best {row['best_test_loss']:.3f}."
         )
-    return "\n".join([*lines, verdict])
+    return "\n".join(lines) + "\n\n" + verdict
 
 
 def _network(row: pd.Series) -> str:

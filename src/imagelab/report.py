@@ -647,7 +647,7 @@ def playground_glossary(history: pd.DataFrame, params: dict, search: pd.DataFram
         (
             "Ratio training:test",
             "how much data trains, how much tests",
-            f"{params['train_ratio']:.0%} training (not varied)",
+            f"{100 * params['train_ratio']:.0f} % training (not varied)",
         ),
         ("Noise", "the irreducible error of the data", f"{params['noise']} (not varied)"),
         ("Batch size", "points per weight update", f"{params['batch_size']} (not varied)"),
