@@ -16,7 +16,7 @@ DEBIAN_PACKAGES := texlive-xetex texlive-fonts-recommended texlive-plain-generic
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup system-deps test lint lab seeds sweep report all notebook clean bench bench-smoke
+.PHONY: help setup system-deps test lint lab seeds sweep report all notebook clean bench bench-smoke verify
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -62,6 +62,9 @@ report: setup system-deps ## render report/report.pdf and .html (runs only missi
 	$(BIN)/imagelab report
 
 all: lab report ## run the whole lab and build the report
+
+verify: setup ## retrain runs in build/verify, compare with the committed ones: make verify [RUNS="dense_mnist relu_mnist"] [ALL=1] [RECORD=1]
+	$(BIN)/imagelab verify $(RUNS) $(if $(ALL),--all) $(if $(RECORD),--record)
 
 bench: setup ## time imagelab against bare Keras on the full data (about 6 CPU-minutes)
 	$(BIN)/python benchmarks/bench.py
