@@ -142,9 +142,9 @@ def test_playground_glossary_reads_the_learning_rate_switch_and_the_search():
     shown = glossary["what our runs show"]
     assert "0.1 until epoch 300, then 0.01" in shown["Learning rate"]
     assert "calmer after, as 2019 intended" in shown["Learning rate"]
-    assert shown["Input features"] == "best success rate all: 50%, raw: 100%"
+    assert shown["Input features"] == "best success rate all: 50 %, raw: 100 %"
     assert shown["Hidden layers, neurons"].endswith("3 (all features)")
-    assert shown["Ratio training:test"] == "50% training (not varied)"
+    assert shown["Ratio training:test"] == "50 % training (not varied)"
 
 
 def _provenance(load_1min=None, cores=2, epoch_seconds=(30.0, 10.0, 12.0, 11.0), **extra):

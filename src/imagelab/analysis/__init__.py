@@ -201,10 +201,8 @@ def playground_glossary(history: pd.DataFrame, params: dict, search: pd.DataFram
     """2019's Playground settings glossary, each setting beside what our spiral runs show of it.
 
     ``history`` and ``params`` are the 2019 network's run (history, parameters), ``search``
-    the table of the smallest-network search (``playground.read_search``).
+    the table of the smallest-network search (``playground_search.read_search``).
     """
-    from imagelab import playground
-
     train = history.query("metric == 'loss' and data == 'training'").sort_values("epoch")
     switch = params.get("switch_epoch")
     change = train["value"].diff().abs()
@@ -219,7 +217,7 @@ def playground_glossary(history: pd.DataFrame, params: dict, search: pd.DataFram
         )
     else:
         lr = f"{params['learning_rate']} throughout (no switch in this run)."
-    summary = playground.success_table(search)
+    summary = playground_success(search)
     best = summary.groupby("feature_set")["success_rate"].max()
     solved = summary[summary["success_rate"] > 0].sort_values("neurons")
     smallest = (
@@ -242,14 +240,14 @@ def playground_glossary(history: pd.DataFrame, params: dict, search: pd.DataFram
         (
             "Ratio training:test",
             "how much data trains, how much tests",
-            f"{params['train_ratio']:.0%} training (not varied)",
+            f"{100 * params['train_ratio']:.0f} % training (not varied)",
         ),
         ("Noise", "the irreducible error of the data", f"{params['noise']} (not varied)"),
         ("Batch size", "points per weight update", f"{params['batch_size']} (not varied)"),
         (
             "Input features",
             "what the network sees of x1, x2",
-            "best success rate " + ", ".join(f"{k}: {v:.0%}" for k, v in best.items()),
+            "best success rate " + ", ".join(f"{k}: {100 * v:.0f} %" for k, v in best.items()),
         ),
         (
             "Hidden layers, neurons",
@@ -258,3 +256,121 @@ def playground_glossary(history: pd.DataFrame, params: dict, search: pd.DataFram
         ),
     ]
     return pd.DataFrame(rows, columns=["setting", "2019's description", "what our runs show"])
+
+
+# --- Exercise three: how often a Playground network learns the spiral ---------------------
+
+
+def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """The Wilson score interval of a success rate, ``successes`` of ``n`` trials: (low, high).
+
+    Unlike the textbook interval p +- z sqrt(p (1 - p) / n), it stays inside 0-1 and does not
+    shrink to a point at 0 of n or n of n, which small seed counts hit often (0 of 10 seeds:
+    0-28 %). Wilson (1927), the interval Agresti and Coull (1998) recommend for small n.
+    """
+    from statistics import NormalDist
+
+    if not (isinstance(n, (int, np.integer)) and n >= 1 and 0 <= successes <= n):
+        raise ValueError(f"need 0 <= successes <= n and n >= 1; got {successes!r} of {n!r}")
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    p, z2 = successes / n, z * z
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = z * np.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def success_text(successes: int, n: int) -> str:
+    """'8 of 10 seeds (95 % interval 49-94 %)': a success count with its Wilson interval."""
+    low, high = wilson_interval(successes, n)
+    return f"{successes} of {n} seeds (95 % interval {100 * low:.0f}-{100 * high:.0f} %)"
+
+
+def playground_success(table: pd.DataFrame) -> pd.DataFrame:
+    """Per feature set and hidden-layer shape of a Playground search (one row per seed, as
+    ``playground_search.search`` writes it): seeds, successes (test loss < 0.1), the success
+    rate with its 95 % Wilson interval, and the median and best test loss. Ordered by feature
+    set, then number of layers, then neurons."""
+    grouped = table.groupby(["feature_set", "hidden"], sort=False)
+    summary = grouped.agg(
+        neurons=("neurons", "first"),
+        seeds=("seed", "count"),
+        successes=("success", "sum"),
+        median_test_loss=("test_loss", "median"),
+        best_test_loss=("test_loss", "min"),
+    ).reset_index()
+    summary["successes"] = summary["successes"].astype(int)
+    summary["success_rate"] = summary["successes"] / summary["seeds"]
+    bounds = [
+        wilson_interval(k, n) for k, n in zip(summary["successes"], summary["seeds"], strict=True)
+    ]
+    summary["rate_low"], summary["rate_high"] = zip(*bounds, strict=True) if bounds else ((), ())
+    layers = summary["hidden"].str.count("-") + 1
+    return (
+        summary.assign(layers=layers)
+        .sort_values(["feature_set", "layers", "neurons"], kind="stable")
+        .drop(columns="layers")
+        .reset_index(drop=True)
+    )
+
+
+def playground_rate_table(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per hidden-layer shape, one column per feature set: seeds reaching test loss
+    < 0.1, as '6/10 (31-83 %)' (count and 95 % Wilson interval)."""
+    summary = playground_success(table)
+    summary["cell"] = [
+        f"{k}/{n} ({100 * lo:.0f}-{100 * hi:.0f} %)"
+        for k, n, lo, hi in summary[["successes", "seeds", "rate_low", "rate_high"]].itertuples(
+            index=False
+        )
+    ]
+    rates = summary.pivot(index="hidden", columns="feature_set", values="cell")
+    # playground_success's order: shapes by layers, then size; feature sets alphabetically
+    rates = rates.loc[
+        list(dict.fromkeys(summary["hidden"])), list(dict.fromkeys(summary["feature_set"]))
+    ]
+    return rates.rename_axis(columns=None).reset_index().rename(columns={"hidden": "hidden layers"})
+
+
+def playground_claim(table: pd.DataFrame, goal: float = 0.1) -> str:
+    """Whether a Playground search backs 2019's claim that all features and one hidden layer of
+    3 neurons is the smallest spiral network with test loss < ``goal``: one line per feature set
+    (the smallest network that reached it for any seed, and for at least half the seeds) and one
+    on 2019's network, every rate with its 95 % interval."""
+    summary = playground_success(table)
+    lines = []
+    for feature_set, rows in summary.groupby("feature_set", sort=False):
+        by_size = rows.sort_values("neurons", kind="stable")
+        any_seed = by_size[by_size["successes"] > 0]
+        most = by_size[by_size["success_rate"] >= 0.5]
+        if any_seed.empty:
+            lines.append(f"- {feature_set} features: no network reached test loss < {goal}.")
+            continue
+        text = (
+            f"- {feature_set} features: the smallest network reaching test loss < {goal} on any "
+            f"seed has {_network(any_seed.iloc[0])}"
+        )
+        if most.empty:
+            text += "; none did on at least half its seeds."
+        elif most.index[0] != any_seed.index[0]:
+            text += f"; on at least half its seeds, {_network(most.iloc[0])}."
+        else:
+            text += "."
+        lines.append(text)
+    claim = summary.query("feature_set == 'all' and hidden == '3'")
+    if claim.empty:
+        verdict = "The search did not include all features with one hidden layer of 3 neurons."
+    else:
+        row = claim.iloc[0]
+        verdict = (
+            f"2019's network (all features, one hidden layer of 3 neurons) reached test loss < "
+            f"{goal} for {success_text(row['successes'], row['seeds'])}; median test loss "
+            f"{row['median_test_loss']:.3f}, best {row['best_test_loss']:.3f}."
+        )
+    return "\n".join(lines) + "\n\n" + verdict
+
+
+def _network(row: pd.Series) -> str:
+    return (
+        f"hidden layers {row['hidden']} ({row['neurons']} neurons), "
+        f"{success_text(row['successes'], row['seeds'])}"
+    )

@@ -13,13 +13,13 @@ from imagelab.report.results import load_result
 
 def show_playground(results_dir: str | Path | None = None) -> None:
     """Exercise three (the Playground spiral), when its results exist."""
-    from imagelab import playground
+    from imagelab import playground_search
 
     result = load_result("playground_spiral", results_dir)
     search_file = records.run_files("playground_search", results_dir).score
     if result is None or not search_file.is_file():
         return
-    search = playground.read_search(results_dir)
+    search = playground_search.read_search(results_dir)
     p, score = result.provenance["parameters"], result.provenance["score"]
     _show(
         "# Exercise three: play time (the TensorFlow Playground spiral)\n\n"
@@ -31,16 +31,14 @@ def show_playground(results_dir: str | Path | None = None) -> None:
         f"training loss {score['train_loss']:.4f} and test loss {score['test_loss']:.4f}."
     )
     _figures_side_by_side([result.files.figure("surface"), result.files.figure("loss")])
-    summary = playground.success_table(search)
-    rates = summary.pivot(index="feature_set", columns="hidden", values="success_rate")
-    rates = rates[list(dict.fromkeys(summary["hidden"]))]  # by size: 1, 2, ..., 2-2, 3-3
     seeds = sorted(int(seed) for seed in search["seed"].unique())
     _show(
-        f"### The smallest network\n\nShare of seeds ({len(seeds)}: {seeds}) whose final test "
-        f"loss was below 0.1, over {len(search)} runs of {search['epochs'].iloc[0]} epochs:\n\n"
-        + _table(rates.map(lambda rate: f"{100 * rate:.0f} %").reset_index())
+        f"### The smallest network\n\nSeeds ({len(seeds)}: {seeds[0]}-{seeds[-1]}) whose final "
+        f"test loss was below 0.1, with the 95 % Wilson interval of the share, over "
+        f"{len(search)} networks of {search['epochs'].iloc[0]} epochs:\n\n"
+        + _table(analysis.playground_rate_table(search))
         + "\n\n"
-        + playground.claim_2019(search)
+        + analysis.playground_claim(search)
     )
     _figure(records.run_files("playground_search", results_dir).figure("success"), "90%")
     _show(
