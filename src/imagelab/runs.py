@@ -25,6 +25,7 @@ class _CellOutputOnly(logging.Filter):
                 "Executing notebook",
                 "Input Notebook",
                 "Output Notebook",
+                "Working directory",
             )
         )
 
