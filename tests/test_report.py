@@ -391,3 +391,13 @@ def test_history_beside_2019_draws_every_run_and_split_per_metric():
         expected = theirs.query("metric == @metric and data == 'training'")["value"]
         assert list(drawn) == list(expected)
     plt.close(figure)
+
+
+def test_environment_names_the_floating_point_path_when_provenance_has_it():
+    old = {"cpu": "AMD EPYC", "cores": 2, "platform": "Linux"}
+    assert report.summary.machine_sentence(old) == "AMD EPYC, 2 cores, Linux."
+    new = old | {"cpu_family_model_stepping": ["25", "17", "1"], "isa_flags": ["avx2", "amx_bf16"],
+                 "onednn": True, "intra_op_threads": 0, "inter_op_threads": 2, "device": "CPU"}  # fmt: skip
+    text = report.summary.machine_sentence(new)
+    assert "AMD EPYC (family 25 model 17)" in text and "ISA features avx2 amx_bf16" in text
+    assert "oneDNN on" in text and "intra-op default (one per core), inter-op 2" in text

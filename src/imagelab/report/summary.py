@@ -78,10 +78,33 @@ def environment_table(names: list[str], results_dir: str | Path | None = None) -
     )
     verified = sorted({r.provenance["data"]["verified_against"] for r in results})
     return (
-        f"{_table(runs)}\n\nVersions: {versions}.\n\nMachine: {first['machine']['cpu']}, "
-        f"{first['machine']['cores']} cores, {first['machine']['platform']}.\n\n"
+        f"{_table(runs)}\n\nVersions: {versions}.\n\n"
+        f"Machine: {machine_sentence(first['machine'])}\n\n"
         f"Data, verified against {'; '.join(verified)}:\n\n{_table(data)}"
     )
+
+
+def machine_sentence(machine: dict) -> str:
+    """The machine a run trained on, with what decides its floating-point path where the
+    provenance records it (CPU model, ISA features oneDNN dispatches on, oneDNN, threads)."""
+    family = machine.get("cpu_family_model_stepping")
+    cpu = machine.get("cpu", "unknown CPU")
+    if family and all(v is not None for v in family[:2]):
+        cpu += f" (family {family[0]} model {family[1]})"
+    parts = [cpu, f"{machine.get('cores', '?')} cores", machine.get("platform", "")]
+    if machine.get("isa_flags") is not None:
+        parts.append(
+            f"ISA features {' '.join(machine['isa_flags']) or 'none of those oneDNN uses'}"
+        )
+    if machine.get("onednn") is not None:
+        parts.append(f"oneDNN {'on' if machine['onednn'] else 'off'}")
+    threads = [machine.get(k) for k in ("intra_op_threads", "inter_op_threads")]
+    if any(t is not None for t in threads):
+        shown = ["default (one per core)" if not t else str(t) for t in threads]
+        parts.append(f"threads intra-op {shown[0]}, inter-op {shown[1]}")
+    if machine.get("device"):
+        parts.append(f"device {machine['device']}")
+    return ", ".join(p for p in parts if p) + "."
 
 
 def show_abstract(names: list[str], results_dir: str | Path | None = None) -> None:
