@@ -54,7 +54,8 @@ def sweep_digest(
         .reset_index()
     )
     best = table.loc[table["test_acc_mean"].idxmax()]
-    label = lambda row: ", ".join(f"{k}={row[k]}" for k in swept)  # noqa: E731
+    # By position in the table, so each value keeps its column's type (20, not 20.0).
+    label = lambda row: ", ".join(f"{k}={table.at[row.name, k]}" for k in swept)  # noqa: E731
     text = (
         f"Highest mean test accuracy: {label(best)} ({best['test_acc_mean']:.4f} over "
         f"{int(best['runs'])} seeds). "

@@ -13,6 +13,7 @@ import pandas as pd
 
 from imagelab import records
 from imagelab.report.display import _show, _table
+from imagelab.report.results import load_result
 
 # The columns `imagelab verify --record` writes (imagelab.verify); older files may lack some.
 VERIFY_COLUMNS = ["date", "commit", "cpu", "isa", "onednn", "threads", "tensorflow", "keras",
@@ -67,11 +68,20 @@ def _machines(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def show_reproducibility(path: str | Path | None = None) -> None:
+def show_reproducibility(
+    path: str | Path | None = None, results_dir: str | Path | None = None
+) -> None:
     """What a retrain on another machine gives, when any machine has recorded one."""
+    from imagelab.report.summary import machine_sentence
+
     table = read_verifications(path)
     if table is None:
         return
+    trained = {
+        machine_sentence(r.provenance["machine"])
+        for r in (load_result(run, results_dir) for run in sorted(set(table["run"])))
+        if r is not None and "machine" in r.provenance
+    }
     summary = reproduction_summary(table)
     counts = summary["verdict"].value_counts()
     verdicts = ", ".join(f"{n} {verdict}" for verdict, n in counts.items())
@@ -87,6 +97,11 @@ def show_reproducibility(path: str | Path | None = None) -> None:
         f"*outside*. Recorded in `reproductions/verify.csv`: {len(table)} verification(s) on "
         f"{table['cpu'].nunique()} CPU(s); the latest per CPU and run ({verdicts}):\n\n"
         + _table(summary, floatfmt=("", "", "", "+.4f", "+.6f", ".2g", ".0f", ""))
-        + "\n\nThe machines, as recorded:\n\n"
+        + "\n\nThe machines that verified, as recorded:\n\n"
         + _machines(table)
+        + (
+            f"\n\nThe committed runs were trained on: {' / '.join(sorted(trained))}"
+            if trained
+            else ""
+        )
     )
