@@ -11,12 +11,13 @@ INSTALLED := $(VENV)/.installed
 IMAGELAB_DATA ?= $(if $(wildcard ../shared/datasets/mnist.npz),$(abspath ../shared/datasets),)
 export IMAGELAB_DATA
 FORCE ?=
-# Debian packages the PDF report needs (nbconvert's LaTeX route) and the tests that read it.
-DEBIAN_PACKAGES := texlive-xetex texlive-fonts-recommended texlive-plain-generic pandoc poppler-utils
+# Optional Debian package for looking at the PDF's pages as images (pdftoppm); nothing needs it:
+# the PDF is built with pip-installed pandoc and Typst, and the tests read it with pypdf.
+DEBIAN_PACKAGES := poppler-utils
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup system-deps test lint lab seeds sweep report all notebook clean bench bench-smoke
+.PHONY: help setup system-deps test lint lab seeds sweep report all notebook clean bench bench-smoke verify
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -46,11 +47,11 @@ $(INSTALLED): pyproject.toml requirements.lock
 	@touch $@
 	@echo "setup: .venv ready (kernel 'imagelab' registered)"
 
-system-deps: ## install LaTeX, pandoc and poppler from Debian, only those missing
-	@if command -v xelatex >/dev/null && command -v pandoc >/dev/null && command -v pdftoppm >/dev/null; then \
-	  echo "system-deps: xelatex, pandoc and pdftoppm present"; \
+system-deps: ## optional: poppler's pdftoppm from Debian, to look at report pages as PNG
+	@if command -v pdftoppm >/dev/null; then \
+	  echo "system-deps: pdftoppm present"; \
 	else \
-	  echo "system-deps: installing $(DEBIAN_PACKAGES) from Debian (once; about 3 minutes)"; \
+	  echo "system-deps: installing $(DEBIAN_PACKAGES) from Debian"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
 	    --no-install-recommends $(DEBIAN_PACKAGES) >/dev/null; \
 	fi
@@ -59,7 +60,7 @@ lint: setup ## check code style with ruff
 	$(BIN)/ruff check src tests benchmarks studies
 	$(BIN)/ruff format --check src tests benchmarks studies
 
-test: setup system-deps lint ## lint, then run the test suite on tiny fixture data
+test: setup lint ## lint, then run the test suite on tiny fixture data
 	$(BIN)/pytest
 
 lab: setup ## run the five exercises on the full data (skips up-to-date ones; FORCE=1 reruns)
@@ -72,10 +73,13 @@ sweep: setup ## run a sweep file: make sweep SWEEP=sweeps/<name>.yaml [JOBS=2] [
 seeds: setup ## collect scores/seeds.csv from the canonical runs and the sweeps
 	$(BIN)/imagelab seeds
 
-report: setup system-deps ## render report/report.pdf and .html (runs only missing exercises)
+report: setup ## render report/report.pdf and .html (runs only missing exercises)
 	$(BIN)/imagelab report
 
 all: lab report ## run the whole lab and build the report
+
+verify: setup ## retrain runs in build/verify, compare with the committed ones: make verify [RUNS="dense_mnist relu_mnist"] [ALL=1] [RECORD=1]
+	$(BIN)/imagelab verify $(RUNS) $(if $(ALL),--all) $(if $(RECORD),--record)
 
 bench: setup ## time imagelab against bare Keras on the full data (about 6 CPU-minutes)
 	$(BIN)/python benchmarks/bench.py
