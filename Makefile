@@ -22,14 +22,28 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-setup: $(INSTALLED) ## create .venv and install the project (does nothing when up to date)
+# JupyterLab settings committed in jupyter/ (see jupyter/README.md), installed into .venv so any
+# JupyterLab started from .venv offers only the imagelab kernel and shows no news pop-up.
+JUPYTER_SETTINGS := $(VENV)/etc/jupyter/jupyter_server_config.json \
+	$(VENV)/share/jupyter/lab/settings/overrides.json
+# Notebook metadata the stripping filter keeps, so a notebook opens in JupyterLab unmodified.
+NB_KEEP_METADATA := metadata.kernelspec metadata.language_info
+
+setup: $(INSTALLED) $(JUPYTER_SETTINGS) ## create .venv and install the project (does nothing when up to date)
+
+$(VENV)/etc/jupyter/jupyter_server_config.json: jupyter/jupyter_server_config.json | $(INSTALLED)
+	install -D -m 644 $< $@
+$(VENV)/share/jupyter/lab/settings/overrides.json: jupyter/overrides.json | $(INSTALLED)
+	install -D -m 644 $< $@
 
 $(INSTALLED): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name imagelab --display-name "Python (imagelab)" >/dev/null
-	@if [ -d .git ]; then $(BIN)/nbstripout --install --attributes .gitattributes && $(BIN)/pre-commit install >/dev/null; fi
+	@if [ -e .git ]; then $(BIN)/nbstripout --install --attributes .gitattributes \
+	  && git config filter.nbstripout.keepmetadatakeys "$(NB_KEEP_METADATA)" \
+	  && $(BIN)/pre-commit install >/dev/null; fi
 	@touch $@
 	@echo "setup: .venv ready (kernel 'imagelab' registered)"
 
@@ -73,8 +87,10 @@ bench: setup ## time imagelab against bare Keras on the full data (about 6 CPU-m
 bench-smoke: setup ## the benchmark on fixture data, seconds; writes to build/bench-smoke
 	$(BIN)/python benchmarks/bench.py --smoke --out build/bench-smoke
 
-notebook: setup ## start JupyterLab from .venv with the 'imagelab' kernel
-	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
+notebook: setup ## JupyterLab on the project, opening on notebooks/ [PORT=8888] [TOKEN=secret] [NO_BROWSER=1]
+	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks \
+	  $(if $(PORT),--ServerApp.port=$(PORT)) $(if $(TOKEN),--IdentityProvider.token=$(TOKEN)) \
+	  $(if $(NO_BROWSER),--no-browser) $(if $(filter 0,$(shell id -u)),--allow-root)
 
 clean: ## remove build products (executed notebooks, report, caches), keep results
 	rm -rf build report .pytest_cache .ruff_cache
