@@ -6,9 +6,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
-# Data: $IMAGELAB_DATA if set, else the verified copies in ../shared/datasets when present,
-# else keras.datasets downloads (needs internet).
-IMAGELAB_DATA ?= $(if $(wildcard ../shared/datasets/mnist.npz),$(abspath ../shared/datasets),)
+# Data: $IMAGELAB_DATA when given (make lab IMAGELAB_DATA=/path/to/data), else the project's
+# default folder, `[tool.imagelab] data` in pyproject.toml, else keras.datasets downloads (needs
+# internet). The package decides (imagelab.data.data_dir), so make, papermill and Jupyter agree.
 export IMAGELAB_DATA
 FORCE ?=
 # Optional Debian package for looking at the PDF's pages as images (pdftoppm); nothing needs it:
