@@ -201,6 +201,19 @@ def test_a_data_setting_that_is_not_a_path_is_refused(tmp_path, monkeypatch):
         data.data_dir()
 
 
+def test_data_import_does_not_write_into_the_project_default_folder(tmp_path, monkeypatch):
+    from imagelab.cli import main
+
+    (tmp_path / "datasets").mkdir()
+    monkeypatch.setattr(data, "PYPROJECT", _project(tmp_path, 'data = "../datasets"'))
+    monkeypatch.delenv(data.DATA_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    written_to = []
+    monkeypatch.setattr(data, "import_data", lambda source, out: written_to.append(out) or [])
+    assert main(["data", "import", str(tmp_path)]) == 0
+    assert written_to == [Path("data")]  # ./data, as without the default; never the verified copies
+
+
 # --- JupyterLab as `make notebook` starts it, driven through its REST and websocket API -----
 
 

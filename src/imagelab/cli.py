@@ -21,9 +21,13 @@ def _data_info(args: argparse.Namespace) -> int:
 
 
 def _data_import(args: argparse.Namespace) -> int:
+    import os
+
     from imagelab import data
 
-    out = Path(args.out or data.data_dir() or "data")
+    # Not data_dir(): its project default holds the verified copies, which an import must not
+    # overwrite unless asked to (--out, or IMAGELAB_DATA).
+    out = Path(args.out or os.environ.get(data.DATA_ENV) or "data")
     written = data.import_data(Path(args.path), out)
     print(
         f"wrote {', '.join(f'{name}.npz' for name in written)} and {data.MANIFEST} to {out}; "
