@@ -42,6 +42,7 @@ import pandas as pd
 
 from imagelab import records
 from imagelab.data import DATA_ENV
+from imagelab.data import data_dir as find_data_dir
 from imagelab.exercises import EXERCISES, notebook_defaults
 from imagelab.machine import describe as machine
 from imagelab.run import build_model as _build
@@ -322,7 +323,7 @@ def main(argv: list[str] | None = None) -> Path:
     if args.smoke:
         data_dir, batches, repeats, size = str(FIXTURES), SMOKE_BATCHES, 1, 256
     else:
-        data_dir = os.environ.get(DATA_ENV) or sys.exit(f"set {DATA_ENV} to the full data")
+        data_dir = str(find_data_dir() or sys.exit(f"set {DATA_ENV} to the full data"))
         batches, repeats, size = BATCHES, REPEATS, MATMUL_SIZE
     with ThreadPoolExecutor() as pool:  # smoke: overlap the two parts, its timings mean nothing
         papermill = pool.submit(time_papermill, repeats) if args.smoke else None

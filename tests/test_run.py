@@ -6,7 +6,7 @@ import shutil
 import papermill
 import pytest
 
-from imagelab import cli, exercises, records, runs, store
+from imagelab import cli, exercises, records, report, runs, store
 from imagelab.errors import UserError
 from imagelab.run import start_run
 
@@ -64,7 +64,7 @@ def project(tmp_path, monkeypatch):
         shutil.copytree(ROOT / folder, tmp_path / folder)
     monkeypatch.setattr(records, "PROJECT_ROOT", tmp_path)
     rendered = []
-    monkeypatch.setattr(runs, "report", lambda *a, **k: rendered.append(True))
+    monkeypatch.setattr(report, "render", lambda *a, **k: rendered.append(True))
     return tmp_path, rendered
 
 

@@ -1,4 +1,4 @@
-"""The `imagelab` command: data import and info, lab runs, sweeps and the report."""
+"""The `imagelab` command: data import and info, lab runs, sweeps, the report and verify."""
 
 from __future__ import annotations
 
@@ -21,9 +21,13 @@ def _data_info(args: argparse.Namespace) -> int:
 
 
 def _data_import(args: argparse.Namespace) -> int:
+    import os
+
     from imagelab import data
 
-    out = Path(args.out or data.data_dir() or "data")
+    # Not data_dir(): its project default holds the verified copies, which an import must not
+    # overwrite unless asked to (--out, or IMAGELAB_DATA).
+    out = Path(args.out or os.environ.get(data.DATA_ENV) or "data")
     written = data.import_data(Path(args.path), out)
     print(
         f"wrote {', '.join(f'{name}.npz' for name in written)} and {data.MANIFEST} to {out}; "
@@ -71,11 +75,20 @@ def _seeds(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from imagelab import runs
+    from imagelab import report, runs
 
     runs.check_results(allow_missing=args.allow_missing)  # the report never trains
-    runs.report()
+    report.render()
     return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from imagelab import verify
+
+    if args.all and args.runs:
+        raise ValueError("give run names or --all, not both")
+    names = verify.ALL_RUNS if args.all else args.runs or verify.DEFAULT_RUNS
+    return verify.main(names, record=verify.RECORD if args.record else None)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -128,6 +141,17 @@ def parser() -> argparse.ArgumentParser:
         "--allow-missing",
         action="store_true",
         help="render even when a canonical result is missing or damaged (without it)",
+    )
+    verify = commands.add_parser(
+        "verify", help="retrain committed runs in build/verify and compare (identical/noise)"
+    )
+    verify.set_defaults(handler=_verify)
+    verify.add_argument("runs", nargs="*", help="runs to retrain (default: dense_mnist relu_mnist)")
+    verify.add_argument(
+        "--all", action="store_true", help="all five exercises and the Playground spiral (1 h)"
+    )
+    verify.add_argument(
+        "--record", action="store_true", help="append the verdicts to reproductions/verify.csv"
     )
     return main
 

@@ -101,7 +101,8 @@ def parameters_cell(notebook: str | Path) -> dict[str, object]:
     """The values a notebook's tagged ``parameters`` cell assigns, in order.
 
     The one reader of that cell. Plain (``epochs = 12``) and annotated (``epochs: int = 12``)
-    assignments count; every value must be a literal (what papermill can inject). Read with
+    assignments count, imports (of the annotations' types) are skipped; every value must be a
+    literal (what papermill can inject). Read with
     json and ast, not papermill, so checking a sweep file stays instant.
     """
     path = Path(notebook)
@@ -115,12 +116,16 @@ def parameters_cell(notebook: str | Path) -> dict[str, object]:
     source = tagged[0]["source"]
     values = {}
     for node in ast.parse("".join(source) if isinstance(source, list) else source).body:
+        if isinstance(node, ast.Import | ast.ImportFrom):  # `from typing import Optional`
+            continue
         if isinstance(node, ast.Assign) and len(node.targets) == 1:
             target, value = node.targets[0], node.value
         elif isinstance(node, ast.AnnAssign) and node.value is not None:
             target, value = node.target, node.value
         else:
-            raise UserError(f"{path}: its parameters cell may hold only `name = value` lines")
+            raise UserError(
+                f"{path}: its parameters cell may hold only `name = value` lines and imports"
+            )
         if not isinstance(target, ast.Name):
             raise UserError(f"{path}: its parameters cell assigns to {ast.unparse(target)}")
         try:

@@ -20,7 +20,16 @@ class _CellOutputOnly(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        return not message.startswith(("Executing Cell", "Ending Cell", "Executing notebook"))
+        return not message.startswith(
+            (
+                "Executing Cell",
+                "Ending Cell",
+                "Executing notebook",
+                "Input Notebook",
+                "Output Notebook",
+                "Working directory",
+            )
+        )
 
 
 def show_progress() -> None:
@@ -34,9 +43,16 @@ def show_progress() -> None:
     logger.propagate = False
 
 
-def execute(notebook: Path, output: Path, parameters: dict[str, object]) -> None:
-    """Execute one notebook with papermill; the executed copy is written even when it fails."""
+def execute(
+    notebook: Path, output: Path, parameters: dict[str, object], log_output: bool = True
+) -> None:
+    """Execute one notebook with papermill; the executed copy is written even when it fails.
+
+    ``log_output`` streams what the cells print to papermill's log (see ``show_progress``).
+    The kernel talks over local IPC sockets, not TCP (ipykernel warns about unencrypted TCP).
+    """
     import papermill
+    from traitlets.config import Config
 
     output.parent.mkdir(parents=True, exist_ok=True)
     papermill.execute_notebook(
@@ -44,9 +60,10 @@ def execute(notebook: Path, output: Path, parameters: dict[str, object]) -> None
         str(output),
         parameters=parameters,
         kernel_name=KERNEL,
-        log_output=True,
+        log_output=log_output,
         progress_bar=False,
         cwd=str(PROJECT_ROOT),
+        config=Config({"KernelManager": {"transport": "ipc"}}),
     )
 
 
@@ -118,36 +135,6 @@ def _playground_done() -> bool:
     return all(
         run_files(name).provenance.is_file() for name in ("playground_spiral", "playground_search")
     )
-
-
-REPORT_NOTEBOOK = PROJECT_ROOT / "notebooks" / "report.ipynb"
-
-
-def report(out_dir: Path = PROJECT_ROOT / "report", parameters: dict | None = None) -> Path:
-    """Execute the report notebook with papermill and render it to PDF and HTML, code hidden."""
-    from nbconvert import HTMLExporter, PDFExporter
-    from nbformat import read
-
-    from imagelab.records import atomic_path
-
-    executed = BUILD / "report.ipynb"
-    started = time.perf_counter()
-    execute(REPORT_NOTEBOOK, executed, parameters or {})
-    notebook = read(executed, as_version=4)
-    for cell in notebook.cells:  # the reader gets results; logs stay in the executed notebook
-        cell["outputs"] = [o for o in cell.get("outputs", []) if o.get("name") != "stderr"]
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for exporter, name in (
-        (PDFExporter(exclude_input=True), "report.pdf"),
-        (HTMLExporter(exclude_input=True, embed_images=True), "report.html"),
-    ):
-        body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": "report"}})
-        with atomic_path(out_dir / name) as tmp:
-            tmp.write_bytes(body if isinstance(body, bytes) else body.encode())
-    print(
-        f"== report: {out_dir / 'report.pdf'} and report.html in {time.perf_counter() - started:.0f}s"
-    )
-    return out_dir / "report.pdf"
 
 
 def collect_seeds(

@@ -1,0 +1,224 @@
+"""Per-exercise sections: architecture, settings, score against 2019, the 2019 questions."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from imagelab import analysis
+from imagelab.exercises import EXERCISES, get_exercise, trained_by_current_code
+from imagelab.report.display import _figure, _figures_side_by_side, _show, _table
+from imagelab.report.reference import CIFAR_JPEG_NOTE, QUESTIONS_2019, is_jpeg_cifar
+from imagelab.report.results import Result, idle_epochs, load_result, seed_spread
+
+
+def architecture_table(result: Result) -> str:
+    """The model's layers (output shape per image, parameters), built from the run's
+    parameters, with layer names numbered per model from 0 (Keras numbers them across every
+    model built in the process: dense_2, dense_3 for the second model)."""
+    from imagelab import quiet_tensorflow
+
+    quiet_tensorflow()
+    from imagelab import models
+    from imagelab.exercises import _build
+
+    layers = models.layer_table(
+        _build(result.provenance["exercise"], result.provenance["parameters"])
+    )
+    counts: dict[str, int] = {}
+    rows = []
+    for layer in layers:
+        base = re.sub(r"_\d+$", "", layer["layer"])
+        counts[base] = counts.get(base, -1) + 1
+        shape = layer["output_shape"].removeprefix("(None, ").removesuffix(")").rstrip(",")
+        rows.append(
+            {
+                "layer": f"{base}_{counts[base]}",
+                "type": layer["type"],
+                "output shape (per image)": shape.replace(", ", " x "),
+                "parameters": f"{layer['params']:,}",
+            }
+        )
+    total = sum(layer["params"] for layer in layers)
+    return _table(pd.DataFrame(rows)) + f"\n\nTotal parameters: {total:,}."
+
+
+def hyperparameter_line(result: Result) -> str:
+    """The run's settings in one line (``name value``, comma-separated)."""
+    params = result.provenance["parameters"]
+    shown = {
+        k: ("Keras 2 default" if v is None and k == "learning_rate" else v)
+        for k, v in params.items()
+        if k != "data_limit" or v is not None
+    }
+    return "**Settings:** " + ", ".join(f"{k} `{v}`" for k, v in shown.items()) + "."
+
+
+def score_table(result: Result, results_dir: str | Path | None = None) -> str:
+    """Test loss and accuracy now against 2019, with the spread over seeds when known."""
+    reference = get_exercise(result.provenance["exercise"]).result_2019
+    rows = [
+        {
+            "": "test loss",
+            "now": f"{result.score['loss']:.4f}",
+            "2019": f"{reference['loss']:.4f}" if reference else "not reported",
+        },
+        {
+            "": "test accuracy",
+            "now": f"{result.score['acc']:.4f}",
+            "2019": f"{reference['acc']:.4f}" if reference else "not reported",
+        },
+    ]
+    spread = seed_spread(result.name, results_dir)
+    if spread:
+        rows.append(
+            {
+                "": f"test accuracy over {spread['n']} seeds",
+                "now": f"mean {spread['mean']:.4f}, {spread['min']:.4f}-{spread['max']:.4f}",
+                "2019": "one run",
+            }
+        )
+    return _table(pd.DataFrame(rows))
+
+
+def comparison_note(result: Result, results_dir: str | Path | None = None) -> str:
+    """Where 2019's test accuracy falls against our runs (and the data caveat for CIFAR-10)."""
+    exercise = get_exercise(result.provenance["exercise"])
+    notes = []
+    if exercise.result_2019:
+        ours, theirs = result.score["acc"], exercise.result_2019["acc"]
+        spread = seed_spread(result.name, results_dir)
+        if spread:
+            inside = (
+                analysis.exact_accuracy(spread["min"])
+                <= theirs
+                <= analysis.exact_accuracy(spread["max"])
+            )
+            notes.append(
+                f"2019's test accuracy {theirs:.4f} lies {'inside' if inside else 'outside'} the "
+                f"range of our {spread['n']} seeds ({spread['min']:.4f}-{spread['max']:.4f}); "
+                f"our canonical run differs from it by "
+                f"{analysis.accuracy_difference(ours, theirs):+.4f}."
+            )
+        else:
+            diff = analysis.accuracy_difference(ours, theirs)
+            notes.append(f"Our canonical run differs from 2019 by {diff:+.4f}.")
+    if is_jpeg_cifar(result.provenance):
+        notes.append(CIFAR_JPEG_NOTE)
+    return " ".join(notes)
+
+
+def answers(
+    result: Result,
+    results_dir: str | Path | None = None,
+    benchmarks: str | Path | None = None,
+) -> list[tuple[str, str, str]]:
+    """Each 2019 question of this exercise: (question, 2019's answer, ours from the data)."""
+    name = result.provenance["exercise"]
+    ours: dict[str, str] = {}
+    gen = analysis.generalisation(result.history)
+    idle = idle_epochs(benchmarks)
+    if name == "dense_mnist":
+        ours = {
+            "Q2": analysis.timing_sentence(result.provenance, idle.get(name)),
+            "Q4-5": gen,
+            "Q6": analysis.score_sentence(result.score, None),
+        }
+    elif name == "relu_mnist":
+        ours = {
+            "Q9": gen + " " + _gap_versus(result, "dense_mnist", results_dir),
+            "Q10": _test_versus(result, "dense_mnist", results_dir, expected="worse"),
+        }
+    elif name == "cnn_mnist":
+        ours = {
+            "Q12-13": gen + " " + _gap_versus(result, "relu_mnist", results_dir),
+            "Q14": analysis.score_sentence(result.score, None),
+        }
+    elif name == "cnn_dropout_mnist":
+        ours = {
+            "Q16": _gap_versus(result, "cnn_mnist", results_dir)
+            + " "
+            + _time_versus(result, "cnn_mnist", results_dir, idle),
+            "Q17": _test_versus(result, "cnn_mnist", results_dir, expected="better"),
+        }
+    elif name == "cifar10_cnn":
+        ours = {
+            "Q20": analysis.plateau_sentence(result.history),
+            "Q21": analysis.timing_sentence(result.provenance, idle.get(name), seconds_2019=120),
+        }
+    return [(q, said, ours.get(q.split(":")[0], "")) for q, said in QUESTIONS_2019[name]]
+
+
+def _gap_versus(result: Result, other: str, results_dir: str | Path | None) -> str:
+    theirs = load_result(other, results_dir)
+    if theirs is None:
+        return f"({other} has no results to compare with.)"
+    return analysis.gap_versus(result.history, theirs.history, other)
+
+
+def _test_versus(result: Result, other: str, results_dir: str | Path | None, expected: str) -> str:
+    theirs = load_result(other, results_dir)
+    if theirs is None:
+        return f"({other} has no results to compare with.)"
+    return analysis.accuracy_versus(result.score["acc"], theirs.score["acc"], other, expected)
+
+
+def _time_versus(
+    result: Result, other: str, results_dir: str | Path | None, idle: dict[str, float]
+) -> str:
+    theirs = load_result(other, results_dir)
+    if theirs is None:
+        return ""
+    name = result.provenance["exercise"]
+    paired = (idle[name], idle[other]) if name in idle and other in idle else None
+    return analysis.time_versus(result.provenance, theirs.provenance, other, paired)
+
+
+def exercise_names() -> list[str]:
+    """The canonical exercises, in the 2019 report's order."""
+    return list(EXERCISES)
+
+
+def show_exercise(
+    name: str, results_dir: str | Path | None = None, benchmarks: str | Path | None = None
+) -> None:
+    """An exercise's section (its heading is in the notebook): architecture and settings,
+    history beside the confusion matrix, score against 2019, misclassified images, Q&A."""
+    result = load_result(name, results_dir)
+    if result is None:
+        _show(f"*{name}: no results yet (run `make lab`).*")
+        return
+    stale = (
+        f"*These results were trained at commit {str(result.provenance['git']['commit'])[:7]} "
+        "by training code or a notebook that has changed since: `make lab` retrains them.*\n\n"
+        if not trained_by_current_code(result.provenance)
+        else ""
+    )
+    _show(
+        f"{stale}### Model\n\n{architecture_table(result)}\n\n{hyperparameter_line(result)}\n\n"
+        "### Training history and confusion matrix"
+    )
+    _figures_side_by_side(
+        [result.files.figure("history"), result.files.figure("confusion")], pdf_width="88%"
+    )
+    _show(
+        f"{analysis.generalisation(result.history)}\n\n### Test score\n\n"
+        f"{score_table(result, results_dir)}\n\n{comparison_note(result, results_dir)}\n\n"
+        "### Misclassified test images"
+    )
+    _figure(result.files.figure("misclassified"), pdf_width="55%")
+    qa = "\n".join(
+        f"- **{q}**\n  - *2019:* {said}\n  - *Now:* {ours}"
+        for q, said, ours in answers(result, results_dir, benchmarks)
+    )
+    _show(f"### The 2019 questions\n\n{qa}")
+
+
+def check_runs(names: list[str]) -> None:
+    """Validate the report's `runs` parameter (known exercise names) before rendering."""
+    if not isinstance(names, list) or not names:
+        raise ValueError(f"runs must be a non-empty list of exercise names; got {names!r}")
+    for name in names:
+        get_exercise(name)
