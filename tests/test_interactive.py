@@ -22,6 +22,7 @@ def test_imagelab_kernel_is_registered_in_the_venv():
     assert "imagelab" in listing and str(ROOT / ".venv") in listing
 
 
+@pytest.mark.slow
 def test_run_all_with_an_edited_parameters_cell(fixture_data, tmp_path):
     notebook = nbformat.read(ROOT / "notebooks" / "02_relu_mnist.ipynb", as_version=4)
     cell = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))

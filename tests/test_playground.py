@@ -85,6 +85,7 @@ def test_canonical_settings_are_accepted():
     pg.check_settings(**CANONICAL)
 
 
+@pytest.mark.slow
 def test_notebook_runs_a_small_setting_into_its_results_dir(tmp_path):
     project_search = PROJECT_ROOT / "scores" / "playground_search.csv"
     before = project_search.stat().st_mtime if project_search.exists() else None
