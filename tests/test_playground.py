@@ -1,5 +1,7 @@
 """Exercise three: the Playground's spiral, loss and settings, and the notebook end to end."""
 
+import inspect
+
 import numpy as np
 import pandas as pd
 import papermill
@@ -81,8 +83,9 @@ def test_bad_settings_are_refused_naming_the_setting(change, message):
         pg.check_settings(**(CANONICAL | change))
 
 
-def test_canonical_settings_are_accepted():
-    pg.check_settings(**CANONICAL)
+def test_canonical_settings_name_every_setting_and_are_accepted():
+    assert set(CANONICAL) == set(inspect.signature(pg.check_settings).parameters)
+    assert pg.check_settings(**CANONICAL) is None  # raises for any setting it does not allow
 
 
 @pytest.mark.slow
