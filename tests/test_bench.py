@@ -28,7 +28,7 @@ def test_bench_smoke_writes_every_measurement_and_the_report_shows_them(tmp_path
     assert (measured["value"] > 0).all(), measured
     assert (tmp_path / "results.png").stat().st_size > 0
     shown = []
-    monkeypatch.setattr(report, "_show", shown.append)
+    monkeypatch.setattr(report.extras, "_show", shown.append)
     report.show_benchmarks(tmp_path / "results.csv")
     assert "## How fast" in shown[0] and "cifar10_cnn" in shown[0]
 
@@ -37,6 +37,6 @@ def test_report_shows_nothing_without_benchmarks(tmp_path, monkeypatch):
     from imagelab import report
 
     shown = []
-    monkeypatch.setattr(report, "_show", shown.append)
+    monkeypatch.setattr(report.extras, "_show", shown.append)
     report.show_benchmarks(tmp_path / "missing.csv")
     assert shown == []

@@ -298,7 +298,7 @@ def test_summary_figure_shows_every_swept_value_with_failed_runs_left_out():
 
 
 def test_runs_of_older_training_code_are_stale_left_out_and_rerun(serial, tmp_path, fixture_env):
-    from imagelab import report
+    from imagelab import analysis
 
     path = copy_sweep(serial[0], tmp_path)
     sweep, (old, current) = sweeps.load(path), serial[1].ran
@@ -309,7 +309,7 @@ def test_runs_of_older_training_code_are_stale_left_out_and_rerun(serial, tmp_pa
 
     summary = sweeps.summary_table(sweep).set_index("run_id")
     assert (summary.loc[old, "status"], summary.loc[current, "status"]) == ("stale", "complete")
-    table, text = report.sweep_digest(summary.reset_index(), list(sweep.grid))
+    table, text = analysis.sweep_digest(summary.reset_index(), list(sweep.grid))
     assert list(table["runs"]) == [1] and "1 run(s) were trained by older code" in text
     assert "seed=1  [run, stale]" in sweeps.describe(sweep)
 

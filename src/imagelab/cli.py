@@ -81,10 +81,10 @@ def _seeds(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from imagelab import runs
+    from imagelab import report, runs
 
     runs.lab(missing_only=True)
-    runs.report()
+    report.render()
     return 0
 
 

@@ -103,36 +103,6 @@ def _playground_done() -> bool:
     )
 
 
-REPORT_NOTEBOOK = PROJECT_ROOT / "notebooks" / "report.ipynb"
-
-
-def report(out_dir: Path = PROJECT_ROOT / "report", parameters: dict | None = None) -> Path:
-    """Execute the report notebook with papermill and render it to PDF and HTML, code hidden."""
-    from nbconvert import HTMLExporter, PDFExporter
-    from nbformat import read
-
-    from imagelab.records import atomic_path
-
-    executed = BUILD / "report.ipynb"
-    started = time.perf_counter()
-    execute(REPORT_NOTEBOOK, executed, parameters or {})
-    notebook = read(executed, as_version=4)
-    for cell in notebook.cells:  # the reader gets results; logs stay in the executed notebook
-        cell["outputs"] = [o for o in cell.get("outputs", []) if o.get("name") != "stderr"]
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for exporter, name in (
-        (PDFExporter(exclude_input=True), "report.pdf"),
-        (HTMLExporter(exclude_input=True, embed_images=True), "report.html"),
-    ):
-        body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": "report"}})
-        with atomic_path(out_dir / name) as tmp:
-            tmp.write_bytes(body if isinstance(body, bytes) else body.encode())
-    print(
-        f"== report: {out_dir / 'report.pdf'} and report.html in {time.perf_counter() - started:.0f}s"
-    )
-    return out_dir / "report.pdf"
-
-
 def collect_seeds(
     sweeps_dir: Path = PROJECT_ROOT / "sweeps", results_dir: Path | None = None
 ) -> Path:

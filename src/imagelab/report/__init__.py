@@ -1,0 +1,84 @@
+"""The report's content, computed from the results folders at render time.
+
+Every number and every judgement in the report comes from a function here reading
+``histories/``, ``scores/`` (with provenance) and ``figures/``; the report notebook only
+calls them. Nothing is trained: models are built (not fitted) to list their layers.
+
+One module per part of the report: ``reference`` (what 2019 said), ``results`` (stored runs as
+read back), ``exercises`` (a section per exercise), ``summary`` (the closing tables),
+``studies`` (reproduction checks), ``extras`` (Playground, sweeps, benchmark), ``display``
+(markdown, tables, figures) and ``render`` (notebook to PDF and HTML).
+"""
+
+from imagelab.report.exercises import (
+    answers,
+    architecture_table,
+    check_runs,
+    comparison_note,
+    exercise_names,
+    hyperparameter_table,
+    score_table,
+    show_exercise,
+)
+from imagelab.report.extras import (
+    SWEEP_COLUMNS,
+    show_benchmarks,
+    show_playground,
+    show_sweeps,
+)
+from imagelab.report.reference import (
+    CIFAR_JPEG_NOTE,
+    HISTORY_2019,
+    QUESTION_22,
+    QUESTIONS_2019,
+    is_jpeg_cifar,
+    show_question_22,
+)
+from imagelab.report.render import REPORT_NOTEBOOK, render
+from imagelab.report.results import Result, load_result, seed_spread
+from imagelab.report.studies import (
+    REPRODUCTION_STUDIES,
+    reproduction_table,
+    show_reproduction_checks,
+    validation_movement,
+)
+from imagelab.report.summary import (
+    environment_table,
+    show_environment,
+    show_summary,
+    summary_table,
+)
+
+__all__ = [
+    "CIFAR_JPEG_NOTE",
+    "HISTORY_2019",
+    "QUESTION_22",
+    "QUESTIONS_2019",
+    "REPORT_NOTEBOOK",
+    "REPRODUCTION_STUDIES",
+    "SWEEP_COLUMNS",
+    "Result",
+    "answers",
+    "architecture_table",
+    "check_runs",
+    "comparison_note",
+    "environment_table",
+    "exercise_names",
+    "hyperparameter_table",
+    "is_jpeg_cifar",
+    "load_result",
+    "render",
+    "reproduction_table",
+    "score_table",
+    "seed_spread",
+    "show_benchmarks",
+    "show_environment",
+    "show_exercise",
+    "show_playground",
+    "show_question_22",
+    "show_reproduction_checks",
+    "show_summary",
+    "show_sweeps",
+    "summary_table",
+    "validation_movement",
+]

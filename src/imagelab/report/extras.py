@@ -1,0 +1,144 @@
+"""The report's extras: the Playground spiral (exercise three), the sweeps and the benchmark."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from imagelab import analysis, records
+from imagelab.report.display import _figure, _show, _table
+from imagelab.report.results import load_result
+
+
+def show_playground(results_dir: str | Path | None = None) -> None:
+    """Exercise three (the Playground spiral), when its results exist."""
+    from imagelab import playground
+
+    result = load_result("playground_spiral", results_dir)
+    search_file = records.run_files("playground_search", results_dir).score
+    if result is None or not search_file.is_file():
+        return
+    search = playground.read_search(results_dir)
+    p, score = result.provenance["parameters"], result.provenance["score"]
+    _show(
+        "# Exercise three: play time (the TensorFlow Playground spiral)\n\n"
+        "2019 clicked through the Playground in a browser; here the same spiral, features, "
+        "tanh output and loss (the mean of 0.5 (output - label)^2) are rebuilt in Keras. "
+        f"Our run of 2019's network (hidden layers {p['hidden']}, all {len(p['features'])} "
+        f"features, learning rate {p['learning_rate']} then {p['later_learning_rate']} from "
+        f"epoch {p['switch_epoch']}, {p['epochs']} epochs, seed {p['seed']}) ended with "
+        f"training loss {score['train_loss']:.4f} and test loss {score['test_loss']:.4f}."
+    )
+    _figure(result.files.figure("surface"))
+    _figure(result.files.figure("loss"))
+    summary = playground.success_table(search)
+    rates = summary.pivot(index="feature_set", columns="hidden", values="success_rate")
+    rates = rates[list(dict.fromkeys(summary["hidden"]))]  # by size: 1, 2, ..., 2-2, 3-3
+    seeds = sorted(int(seed) for seed in search["seed"].unique())
+    _show(
+        f"### The smallest network\n\nShare of seeds ({len(seeds)}: {seeds}) whose final test "
+        f"loss was below 0.1, over {len(search)} runs of {search['epochs'].iloc[0]} epochs:\n\n"
+        + _table(rates.reset_index())
+        + "\n\n"
+        + playground.claim_2019(search)
+    )
+    _figure(records.run_files("playground_search", results_dir).figure("success"))
+    _show(
+        "### The 2019 settings glossary, checked against the runs\n\n"
+        + _table(analysis.playground_glossary(result.history, p, search))
+    )
+
+
+# The digest's columns as the report prints them (spaces let LaTeX wrap the header).
+SWEEP_COLUMNS = {"test_acc_mean": "test acc mean", "test_acc_sd": "sd", "test_acc_min": "min",
+                 "test_acc_max": "max", "gap_mean": "train-val gap", "wall_s": "wall s"}  # fmt: skip
+
+
+def _sweep_histories(summary: pd.DataFrame, folder: Path) -> dict[str, pd.DataFrame]:
+    """The histories of a sweep's complete runs, by run id."""
+    complete = summary.loc[summary["status"] == "complete", "run_id"]
+    files = {run: records.run_files(run, folder).history for run in complete}
+    return {run: records.read_history(path) for run, path in files.items() if path.is_file()}
+
+
+def show_sweeps(sweeps_dir: str | Path | None = None) -> None:
+    """The sweeps' summaries, when any sweep has run."""
+    import yaml
+
+    folder = Path(sweeps_dir) if sweeps_dir else records.PROJECT_ROOT / "sweeps"
+    found = sorted(p for p in folder.glob("*/summary.csv"))
+    if not found:
+        return
+    _show(
+        "# Sweeps\n\nBatch runs of the exercise notebooks over a grid of settings and "
+        "seeds (`imagelab sweep`), each summarised from its runs' score and history files."
+    )
+    for path in found:
+        spec_file = path.parent.with_suffix(".yaml")
+        spec = yaml.safe_load(spec_file.read_text()) if spec_file.is_file() else {}
+        swept = list(spec.get("grid", {})) or ["seed"]
+        summary = pd.read_csv(path)
+        table, text = analysis.sweep_digest(summary, swept, _sweep_histories(summary, path.parent))
+        _show(
+            f"## Sweep {path.parent.name}\n\n{spec.get('description', '')}; notebook "
+            f"`{spec.get('notebook', '?')}`, seeds {spec.get('seeds', '?')}.\n\n"
+            + (_table(table.rename(columns=SWEEP_COLUMNS)) if not table.empty else "")
+            + f"\n\n{text}"
+        )
+        _figure(path.parent / "summary.png")
+
+
+def _lab_floor(value: pd.Series, names: list[str]) -> str:
+    """How long the lab's trainings take at the measured speed, and at best on this machine.
+
+    An epoch's training FLOPs (measured GFLOP/s x seconds) times the 2019 epochs, over the
+    machine's fp32 matmul rate: the time the lab's arithmetic needs at 100 % of that peak.
+    """
+    from imagelab.exercises import notebook_defaults
+
+    epochs = {n: notebook_defaults(n)["epochs"] for n in names}
+    measured = sum(value[f"{n}/imagelab_epoch"] * epochs[n] for n in names)
+    flops = sum(value[f"{n}/gflops"] * value[f"{n}/imagelab_epoch"] * epochs[n] for n in names)
+    floor = flops / value["matmul_fp32"]
+    verdict = " (a 15-minute lab is out of reach on this machine)" if floor > 15 * 60 else ""
+    return (
+        f"At these speeds the five trainings of `make lab` take {measured / 60:.0f} min. Their "
+        f"arithmetic ({flops / 1000:.0f} TFLOP) would take {floor / 60:.0f} min at 100 % of this "
+        f"machine's fp32 matmul rate{verdict}; over the whole lab they run at "
+        f"{100 * floor / measured:.0f} % of it. "
+    )
+
+
+def show_benchmarks(path: str | Path | None = None) -> None:
+    """How fast: seconds per epoch and the ratio to bare Keras, when benchmarks have run."""
+    path = Path(path or records.PROJECT_ROOT / "benchmarks" / "results.csv")
+    if not path.is_file():
+        return
+    results = pd.read_csv(path)
+    value = results.set_index("name")["value"]
+    names = [n.split("/")[0] for n in results["name"] if n.endswith("/ratio")]
+    table = pd.DataFrame(
+        {
+            "exercise": names,
+            "imagelab": [f"{value[f'{n}/imagelab_epoch']:.1f} s" for n in names],
+            "bare Keras": [f"{value[f'{n}/bare_epoch']:.1f} s" for n in names],
+            "ratio": [f"{value[f'{n}/ratio']:.2f}x" for n in names],
+            "share of matmul": [f"{value[f'{n}/matmul_pct']:.0f} %" for n in names],
+        }
+    )
+    cifar = (
+        f"A CIFAR-10 epoch now takes {value['cifar10_cnn/imagelab_epoch']:.0f} s; in 2019 "
+        "each took more than 120 s. "
+        if "cifar10_cnn/imagelab_epoch" in value
+        else ""
+    )
+    row = results.iloc[0]
+    _show(
+        f"## How fast\n\n{cifar}{_lab_floor(value, names)}Seconds per epoch through imagelab and through a bare Keras "
+        "script, measured side by side (a slice of each epoch timed and scaled to a full one; "
+        "the minimum of repeats, see `benchmarks/README.md`); the ratio is imagelab over bare, "
+        "the last column the achieved training GFLOP/s as a share of the measured fp32 matmul "
+        f"({value['matmul_fp32']:.0f} GFLOP/s). {row['machine']}, {row['date'][:10]}, "
+        f"commit {row['commit']}.\n\n{_table(table)}"
+    )

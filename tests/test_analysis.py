@@ -1,0 +1,147 @@
+"""Each judgement in `analysis`, tested directly on small hand-made histories and tables."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from imagelab import analysis
+
+
+def _history(train_acc, val_acc):
+    """A history with the given per-epoch training and validation accuracies (loss 1 - acc)."""
+    rows = [
+        (epoch, value, metric, data, 1.0)
+        for data, accs in (("training", train_acc), ("validation", val_acc))
+        for epoch, acc in enumerate(accs, start=1)
+        for metric, value in (("acc", acc), ("loss", 1 - acc))
+    ]
+    return pd.DataFrame(rows, columns=["epoch", "value", "metric", "data", "seconds"])
+
+
+def test_gap_is_the_mean_of_the_last_three_epochs_not_the_last_one():
+    history = _history([0.5, 0.9, 0.9, 0.9, 0.99], [0.5, 0.9, 0.9, 0.9, 0.90])
+    final = analysis.final_accuracy(history)
+    assert final["train_acc"] == pytest.approx(0.93)
+    assert final["val_acc"] == pytest.approx(0.90)
+    assert final["gap"] == pytest.approx(0.03)  # the last epoch alone would say 0.09
+
+
+def test_generalisation_names_overfitting_by_the_gap():
+    assert "overfits" in analysis.generalisation(_history([0.99] * 3, [0.95] * 3))
+    assert "generalises well" in analysis.generalisation(_history([0.95] * 3, [0.948] * 3))
+    assert "No sign of overfitting" in analysis.generalisation(_history([0.90] * 3, [0.95] * 3))
+
+
+def test_steady_epoch_is_the_median_after_the_first_and_the_first_for_one_epoch():
+    assert analysis.steady_epoch_seconds([30.0, 10.0, 12.0, 11.0]) == 11.0
+    assert analysis.steady_epoch_seconds([30.0]) == 30.0  # not NaN
+
+
+def test_epoch_time_sentence_of_a_one_epoch_run_has_a_number():
+    text = analysis.epoch_time_sentence([30.0])
+    assert "30.0 s (one epoch" in text and "nan" not in text
+    many = analysis.epoch_time_sentence([30.0, 10.0, 12.0, 11.0], seconds_2019=120)
+    assert "11.0 s (median of epochs 2-4; range 10.0-12.0 s" in many
+    assert "10.9x as long" in many
+
+
+def test_accuracies_compare_at_their_stored_precision():
+    stored = float(np.float32(0.9801))  # 0.98009998...
+    assert analysis.exact_accuracy(stored) == 0.9801
+    assert analysis.accuracy_difference(stored, 0.9801) == 0.0
+    assert f"{analysis.accuracy_difference(stored, 0.9801):+.4f}" == "+0.0000"
+    assert analysis.accuracy_difference(0.9776, 0.9187) == pytest.approx(0.0589)
+
+
+def test_score_sentence_does_not_print_minus_zero_for_2019s_own_number():
+    class Exercise:
+        result_2019 = {"loss": 0.0701, "acc": 0.9801}
+
+    text = analysis.score_sentence({"loss": 0.07, "acc": float(np.float32(0.9801))}, Exercise)
+    assert "(+0.0000 now)" in text and "-0.0000" not in text
+
+
+def test_accuracy_versus_says_what_2019_expected_and_whether_it_held():
+    text = analysis.accuracy_versus(0.9776, 0.9187, "dense_mnist", expected="worse")
+    assert "better (+0.0589)" in text
+    assert "2019 expected it to do worse than dense_mnist; that did not hold." in text
+    held = analysis.accuracy_versus(0.99, 0.98, "cnn_mnist", expected="better")
+    assert "that held" in held and "did not" not in held
+    assert "the same (+0.0000)" in analysis.accuracy_versus(0.9801, 0.98009998, "x")
+
+
+def test_gap_versus_compares_the_size_of_the_gaps():
+    small, large = _history([0.9] * 3, [0.89] * 3), _history([0.99] * 3, [0.9] * 3)
+    assert "(+0.0100) is smaller than that of other (+0.0900)" in analysis.gap_versus(
+        small, large, "other"
+    )
+    assert "is larger" in analysis.gap_versus(large, small, "other")
+
+
+def test_plateau_tells_rising_from_flat():
+    rising = _history([0.5] * 6, [0.50, 0.55, 0.60, 0.65, 0.70, 0.75])
+    assert analysis.plateau(rising)["rising"]
+    assert "had not plateaued yet" in analysis.plateau_sentence(rising)
+    flat = _history([0.5] * 6, [0.50, 0.70, 0.71, 0.71, 0.71, 0.71])
+    p = analysis.plateau(flat)
+    assert not p["rising"] and p["best_epoch"] == 3  # the first of the equal best
+    assert "it had plateaued" in analysis.plateau_sentence(flat)
+
+
+def test_sweep_digest_uses_the_three_epoch_gap_and_names_the_best_setting():
+    summary = pd.DataFrame(
+        {
+            "run_id": ["a1", "a2", "b1", "b2", "c1"],
+            "dropout": [0.0, 0.0, 0.5, 0.5, 0.5],
+            "seed": [1, 2, 1, 2, 3],
+            "status": ["complete"] * 4 + ["failed"],
+            "train_acc": [0.99] * 4 + [np.nan],  # last epoch: a gap of 0.09 for b
+            "val_acc": [0.98, 0.98, 0.90, 0.90, np.nan],
+            "test_acc": [0.980, 0.982, 0.990, 0.986, np.nan],
+            "wall_seconds": [60.0, 62.0, 70.0, 72.0, np.nan],
+        }
+    )
+    histories = {
+        "a1": _history([0.99] * 3, [0.97] * 3),
+        "a2": _history([0.99] * 3, [0.97] * 3),
+        "b1": _history([0.99] * 3, [0.985] * 3),
+        "b2": _history([0.99] * 3, [0.985] * 3),
+    }
+    table, text = analysis.sweep_digest(summary, ["dropout"], histories)
+    assert table["runs"].tolist() == [2, 2]
+    assert table["gap_mean"].tolist() == pytest.approx([0.02, 0.005])
+    assert "Highest mean test accuracy: dropout=0.5 (0.9880 over 2 seeds)" in text
+    assert "Smallest train-validation gap (last 3 epochs): dropout=0.5 (+0.0050)" in text
+    assert "1 run(s) failed: c1." in text
+    _, without = analysis.sweep_digest(summary, ["dropout"])
+    assert "gap" not in without  # no histories: no gap claimed
+
+
+def test_playground_glossary_reads_the_learning_rate_switch_and_the_search():
+    epochs = np.arange(1, 401)
+    loss = np.where(epochs < 301, 1 / epochs + 0.01 * (epochs % 2), 0.003 + 0.0001 * (epochs % 2))
+    history = pd.DataFrame(
+        {"epoch": epochs, "value": loss, "metric": "loss", "data": "training", "seconds": 0.1}
+    )
+    params = {
+        "learning_rate": 0.1, "later_learning_rate": 0.01, "switch_epoch": 301,
+        "activation": "tanh", "regularization": None, "regularization_rate": 0.0,
+        "train_ratio": 0.5, "noise": 0, "batch_size": 10,
+    }  # fmt: skip
+    search = pd.DataFrame(
+        {
+            "feature_set": ["all"] * 4 + ["raw"] * 2,
+            "hidden": ["2", "2", "3", "3", "8-8", "8-8"],
+            "neurons": [2, 2, 3, 3, 16, 16],
+            "seed": [1, 2, 1, 2, 1, 2],
+            "test_loss": [0.3, 0.2, 0.05, 0.2, 0.08, 0.09],
+            "success": [False, False, True, False, True, True],
+        }
+    )
+    glossary = analysis.playground_glossary(history, params, search).set_index("setting")
+    shown = glossary["what our runs show"]
+    assert "0.1 until epoch 300, then 0.01" in shown["Learning rate"]
+    assert "calmer after, as 2019 intended" in shown["Learning rate"]
+    assert shown["Input features"] == "best success rate all: 50%, raw: 100%"
+    assert shown["Hidden layers, neurons"].endswith("3 (all features)")
+    assert shown["Ratio training:test"] == "50% training (not varied)"
