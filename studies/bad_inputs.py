@@ -468,6 +468,12 @@ CASES = [
         r"argument --jobs: must be an integer >= 1; got '0'",
     ),
     Case(
+        "scheduler-without-dask",
+        "",
+        "imagelab sweep sweeps/relu_seeds.yaml --scheduler tcp://127.0.0.1:8786",
+        r"^imagelab: error: --scheduler needs --executor dask",
+    ),
+    Case(
         "unknown-executor",
         "",
         "imagelab sweep sweeps/relu_seeds.yaml --executor slurm",

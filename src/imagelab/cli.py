@@ -46,6 +46,10 @@ def _lab(args: argparse.Namespace) -> int:
 def _sweep(args: argparse.Namespace) -> int:
     from imagelab import sweeps
 
+    if args.scheduler and args.executor != "dask":
+        raise UserError("--scheduler needs --executor dask")
+    if args.scheduler and args.jobs:
+        raise UserError("with --scheduler the cluster's workers set the parallelism; drop --jobs")
     try:  # the sweep file is the user's input: every ValueError of its check names a key
         sweep = sweeps.load(args.file)
     except UserError:
