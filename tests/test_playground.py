@@ -1,12 +1,15 @@
-"""Exercise three: the Playground's spiral, loss and settings, and the notebook end to end."""
+"""Exercise three: the Playground's spiral, loss, settings and training, the search and its
+success rates, and the notebook end to end."""
 
 import inspect
+import json
 
 import numpy as np
 import pandas as pd
 import papermill
 import pytest
 
+from imagelab import analysis, playground_search
 from imagelab import playground as pg
 from imagelab.records import PROJECT_ROOT
 
@@ -86,6 +89,151 @@ def test_bad_settings_are_refused_naming_the_setting(change, message):
 def test_canonical_settings_name_every_setting_and_are_accepted():
     assert set(CANONICAL) == set(inspect.signature(pg.check_settings).parameters)
     assert pg.check_settings(**CANONICAL) is None  # raises for any setting it does not allow
+
+
+# --- training: several seeds side by side are the same as one by one ---------------------
+
+TINY = CANONICAL | {"epochs": 12, "switch_epoch": 8}
+
+
+def _histories(results):
+    return [r.history["value"].to_numpy() for r in results]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {},
+        {"features": ["x1", "x2"], "hidden": [4, 2]},
+        {"regularization": "L2", "regularization_rate": 0.03},
+    ],
+    ids=["all-3", "raw-4-2", "L2"],
+)
+def test_seeds_trained_together_match_each_seed_trained_alone(change):
+    settings = TINY | change
+    _, _, together = pg.train_seeds(settings, [1, 2, 3])
+    alone = [pg.train_seeds(settings, [seed])[2][0] for seed in (1, 2, 3)]
+    for a, b in zip(_histories(together), _histories(alone), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert {r.trained_together for r in together} == {3}
+    assert together[0].score != together[1].score  # each seed its own data and weights
+
+
+def test_a_seed_decides_the_data_split_and_the_initial_weights():
+    (m1, m1b), (d1, d1b), _ = pg.train_seeds(TINY | {"epochs": 1, "switch_epoch": None,
+                                                      "later_learning_rate": None}, [1, 1])  # fmt: skip
+    np.testing.assert_array_equal(d1.x_train, d1b.x_train)
+    for w, wb in zip(m1.get_weights(), m1b.get_weights(), strict=True):
+        np.testing.assert_array_equal(w, wb)
+    assert not np.array_equal(d1.x_train, pg.spiral(seed=2).x_train)
+
+
+def test_one_epoch_of_one_batch_is_one_gradient_step_of_the_playground_loss():
+    import keras
+    import tensorflow as tf
+
+    from imagelab import training
+
+    settings = CANONICAL | {"epochs": 1, "batch_size": 250, "later_learning_rate": None,
+                            "switch_epoch": None, "seed": 5}  # fmt: skip
+    training.set_seed(5)
+    reference = pg.build_model(7, [3])
+    data = pg.spiral(seed=5)
+    x = pg.feature_matrix(data.x_train, list(pg.FEATURES))
+    with tf.GradientTape() as tape:
+        loss = pg.playground_loss(
+            keras.ops.reshape(reference(x), (-1,)), data.y_train.astype("float32")
+        )
+    gradients = tape.gradient(loss, reference.trainable_variables)
+    expected = [
+        w.numpy() - 0.1 * g.numpy()
+        for w, g in zip(reference.trainable_variables, gradients, strict=True)
+    ]
+    [model], _, [result] = pg.train_seeds(settings, [5])
+    for got, want in zip(model.get_weights(), expected, strict=True):
+        np.testing.assert_allclose(got, want, atol=1e-6)
+    assert result.history["epoch"].max() == 1
+
+
+# --- the search and its success rates ------------------------------------------------------
+
+
+def test_search_on_a_tiny_grid_writes_one_row_per_network_and_its_provenance(tmp_path):
+    settings = TINY | {"epochs": 3, "switch_epoch": None, "later_learning_rate": None}
+    table = playground_search.search(settings, [[1], [2, 2]], ["raw", "all"], [1, 2], tmp_path)
+    stored = playground_search.read_search(tmp_path)
+    assert len(table) == len(stored) == 8 and list(stored.columns) == playground_search.COLUMNS
+    assert list(stored["hidden"].unique()) == ["1", "2-2"] and set(stored["trained_together"]) == {
+        2
+    }
+    provenance = json.loads((tmp_path / "scores" / "playground_search.json").read_text())
+    assert provenance["grid"]["seeds"] == [1, 2] and provenance["runs"] == 8
+    assert "features" not in provenance["parameters"] and provenance["parameters"]["epochs"] == 3
+
+
+def test_search_refuses_an_unknown_feature_set_before_training(tmp_path):
+    with pytest.raises(ValueError, match="search_feature_sets must be one of"):
+        playground_search.search(TINY, [[3]], ["everything"], [1], tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("successes", "n", "low", "high"),
+    [(0, 10, 0.0, 0.2775), (10, 10, 0.7225, 1.0), (8, 10, 0.4902, 0.9433), (1, 3, 0.0615, 0.7923)],
+)
+def test_wilson_interval_matches_the_textbook_values(successes, n, low, high):
+    from statsmodels.stats.proportion import proportion_confint
+
+    got = analysis.wilson_interval(successes, n)
+    assert got == pytest.approx((low, high), abs=1e-4)
+    assert got == pytest.approx(proportion_confint(successes, n, method="wilson"), abs=1e-12)
+
+
+@pytest.mark.parametrize(("successes", "n"), [(3, 2), (-1, 5), (0, 0)])
+def test_wilson_interval_refuses_impossible_counts(successes, n):
+    with pytest.raises(ValueError, match="successes <= n"):
+        analysis.wilson_interval(successes, n)
+
+
+def _search_table(counts):
+    """A search table with ``counts[(feature_set, hidden)]`` successes out of 10 seeds."""
+    rows = []
+    for (feature_set, hidden), k in counts.items():
+        for seed in range(1, 11):
+            rows.append({"feature_set": feature_set, "hidden": hidden, "seed": seed,
+                         "neurons": sum(map(int, hidden.split("-"))),
+                         "test_loss": 0.05 if seed <= k else 0.3, "success": seed <= k})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_success_rates_come_with_wilson_intervals_in_size_order():
+    table = _search_table({("all", "8"): 8, ("all", "3"): 0, ("all", "2-2"): 1, ("raw", "8-8"): 6})
+    summary = analysis.playground_success(table)
+    assert list(summary["hidden"]) == ["3", "8", "2-2", "8-8"]
+    row = summary.set_index("hidden").loc["8"]
+    assert (row["successes"], row["seeds"], row["success_rate"]) == (8, 10, 0.8)
+    assert (row["rate_low"], row["rate_high"]) == analysis.wilson_interval(8, 10)
+    rates = analysis.playground_rate_table(table)
+    assert list(rates.columns) == ["hidden layers", "all", "raw"]
+    assert rates.set_index("hidden layers").loc["8", "all"] == "8/10 (49-94 %)"
+
+
+def test_the_2019_claim_states_each_rate_with_its_interval():
+    table = _search_table({("all", "3"): 0, ("all", "4"): 1, ("all", "6"): 8, ("raw", "8-8"): 6})
+    claim = analysis.playground_claim(table)
+    assert (
+        "all features: the smallest network reaching test loss < 0.1 on any seed has hidden layers 4 (4 neurons), 1 of 10 seeds (95 % interval 2-40 %); on at least half its seeds, hidden layers 6 (6 neurons), 8 of 10 seeds (95 % interval 49-94 %)."
+        in claim
+    )
+    assert (
+        "raw features: the smallest network reaching test loss < 0.1 on any seed has hidden layers 8-8 (16 neurons), 6 of 10 seeds (95 % interval 31-83 %)."
+        in claim
+    )
+    assert claim.endswith(
+        "one hidden layer of 3 neurons) reached test loss < 0.1 for 0 of 10 seeds (95 % interval 0-28 %); median test loss 0.300, best 0.300."
+    )
+
+
+# --- the notebook --------------------------------------------------------------------------
 
 
 @pytest.mark.slow

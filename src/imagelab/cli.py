@@ -1,4 +1,4 @@
-"""The `imagelab` command: data import and info, lab runs, sweeps and the report."""
+"""The `imagelab` command: data import and info, lab runs, sweeps, the report and verify."""
 
 from __future__ import annotations
 
@@ -92,6 +92,15 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _verify(args: argparse.Namespace) -> int:
+    from imagelab import verify
+
+    if args.all and args.runs:
+        raise ValueError("give run names or --all, not both")
+    names = verify.ALL_RUNS if args.all else args.runs or verify.DEFAULT_RUNS
+    return verify.main(names, record=verify.RECORD if args.record else None)
+
+
 def parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     main = argparse.ArgumentParser(prog="imagelab", description=__doc__)
@@ -143,6 +152,17 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "report", help="render report/report.pdf and .html (runs missing exercises)"
     ).set_defaults(handler=_report)
+    verify = commands.add_parser(
+        "verify", help="retrain committed runs in build/verify and compare (identical/noise)"
+    )
+    verify.set_defaults(handler=_verify)
+    verify.add_argument("runs", nargs="*", help="runs to retrain (default: dense_mnist relu_mnist)")
+    verify.add_argument(
+        "--all", action="store_true", help="all five exercises and the Playground spiral (1 h)"
+    )
+    verify.add_argument(
+        "--record", action="store_true", help="append the verdicts to reproductions/verify.csv"
+    )
     return main
 
 

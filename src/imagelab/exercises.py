@@ -108,8 +108,8 @@ def notebook_defaults(exercise: str) -> dict[str, object]:
     assigned = {
         t.id
         for node in ast.parse(cell.source).body
-        if isinstance(node, ast.Assign)
-        for t in node.targets
+        if isinstance(node, (ast.Assign, ast.AnnAssign))  # `epochs = 12` or `epochs: int = 12`
+        for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
         if isinstance(t, ast.Name)
     }
     if assigned != set(found):  # papermill skips lines it cannot parse (an "=" in a comment)

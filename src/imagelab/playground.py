@@ -14,16 +14,20 @@ public source (``dataset.ts``, ``nn.ts``, ``playground.ts``), and how it is repr
   ``learning_rate * regularization_rate * d penalty / d weight`` per batch. The loss it shows, and
   the one recorded here, is the data loss over the whole training or test set, without penalty.
 
+A seed decides a run's data split (and noise) and its initial weights. Networks of one shape
+train side by side, one per seed (``train``): stacked weights, each network on its own seed's
+data, the loss the sum of each network's own loss, so plain gradient descent gives every network
+exactly its own gradient. One seed alone is the same computation with a stack of one. The
+search over shapes and seeds is in ``imagelab.playground_search``.
+
 Not reproduced: the Playground sets an L1-regularised weight that crosses zero to exactly zero.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import platform
 import time
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -46,23 +50,6 @@ EXTENT = 6.0  # the Playground draws the input plane from -6 to 6
 NOTEBOOK = "notebooks/06_playground_spiral.ipynb"
 SUCCESS_LOSS = 0.1  # 2019's goal: a test loss below 0.1
 HISTORY_KEYS = [("loss", "training"), ("loss", "test"), ("acc", "training"), ("acc", "test")]
-SEARCH_COLUMNS = [
-    "feature_set",
-    "features",
-    "hidden",
-    "neurons",
-    "learning_rate",
-    "later_learning_rate",
-    "switch_epoch",
-    "epochs",
-    "seed",
-    "train_loss",
-    "test_loss",
-    "test_acc",
-    "success",
-    "seconds",
-]
-
 
 SETTINGS = (
     "features",
@@ -162,7 +149,9 @@ def check_settings(
 def start(namespace: dict[str, object]) -> dict[str, object]:
     """Check a notebook's Playground settings (read from its ``globals()``) and return them.
 
-    Also limits TensorFlow's threads when ``IMAGELAB_THREADS`` is set, before TensorFlow starts.
+    Also runs TensorFlow on one thread (before it starts): these networks are so small that
+    handing each operation to a pool of threads costs more than the arithmetic (an epoch of ten
+    networks took 11 ms on the default pool and 2 ms on one thread here).
     """
     from imagelab import training
 
@@ -170,7 +159,7 @@ def start(namespace: dict[str, object]) -> dict[str, object]:
     check_settings(**settings)
     check_parameter("run_name", namespace["run_name"])
     check_parameter("results_dir", namespace["results_dir"])
-    training.configure_threads()
+    training.configure_threads(1)
     return settings
 
 
@@ -251,6 +240,7 @@ def build_model(
 
     Keras's L2 penalty is ``rate * w^2``; the Playground's is ``0.5 * w^2`` per unit rate, so
     L2 gets half the rate and both step each weight by ``learning_rate * rate * w`` per batch.
+    The initial weights come from Keras's global seed: call ``training.set_seed`` first.
     """
     import keras
     from keras import layers
@@ -283,10 +273,11 @@ def build_model(
 
 
 def playground_loss(output: object, labels: object) -> object:
-    """The loss the Playground shows: the mean over points of 0.5 * (output - label)^2."""
+    """The loss the Playground shows: the mean over points (the last axis) of
+    0.5 * (output - label)^2; one loss per network for a stack of networks' outputs."""
     from keras import ops
 
-    return ops.mean(0.5 * ops.square(ops.reshape(output, (-1,)) - ops.reshape(labels, (-1,))))
+    return ops.mean(0.5 * ops.square(output - labels), axis=-1)
 
 
 # --- training --------------------------------------------------------------------------
@@ -298,13 +289,14 @@ class PlaygroundResult:
 
     history: pd.DataFrame  # epoch,value,metric,data,seconds; metric loss/acc, data training/test
     score: dict[str, float]  # train_loss, train_acc, test_loss, test_acc after the last epoch
-    epoch_seconds: list[float]
-    train_seconds: float
+    epoch_seconds: list[float]  # of the whole stack it trained in
+    train_seconds: float  # of the whole stack it trained in
+    trained_together: int  # networks in that stack (1: trained alone)
 
 
 def train(
-    model: keras.Model,
-    data: SpiralData,
+    models: list[keras.Model],
+    data: list[SpiralData],
     features: list[str],
     *,
     learning_rate: float,
@@ -312,66 +304,138 @@ def train(
     batch_size: int,
     later_learning_rate: float | None = None,
     switch_epoch: int | None = None,
-) -> PlaygroundResult:
-    """Train as the Playground does, measuring loss and accuracy on both sets after every epoch.
+) -> list[PlaygroundResult]:
+    """Train networks of one shape side by side as the Playground trains one; a result each.
 
-    One compiled TensorFlow function runs a whole epoch (all batches and both evaluations):
-    Keras's ``fit`` would spend far more time per batch of 10 than the arithmetic takes.
-    From ``switch_epoch`` on, the rate is ``later_learning_rate`` (2019 lowered 0.1 to 0.01).
+    ``models[i]`` learns from ``data[i]`` (each seed its own split), in batches of ``batch_size``
+    taken in order. The weights are stacked along a first axis, so one batched matrix product
+    per layer serves every network; the loss is the sum of the networks' own losses (plus their
+    penalties), whose gradient with respect to a network's weights is that network's own
+    gradient. One compiled TensorFlow function runs a whole epoch (all batches and both
+    evaluations): Keras's ``fit`` would spend far more time per batch of 10 than the arithmetic
+    takes. From ``switch_epoch`` on, the rate is ``later_learning_rate`` (2019 lowered 0.1 to
+    0.01). The trained weights are written back into ``models``.
     """
     import tensorflow as tf
 
-    x_train, x_test = (
-        tf.constant(feature_matrix(x, features)) for x in (data.x_train, data.x_test)
-    )
-    y_train, y_test = (tf.constant(y, dtype="float32") for y in (data.y_train, data.y_test))
+    def stacked(arrays: list[np.ndarray]) -> tf.Tensor:
+        return tf.constant(np.stack(arrays).astype("float32"))
+
+    x_train = stacked([feature_matrix(d.x_train, features) for d in data])  # (networks, n, F)
+    x_test = stacked([feature_matrix(d.x_test, features) for d in data])
+    y_train, y_test = stacked([d.y_train for d in data]), stacked([d.y_test for d in data])
+    layers = models[0].layers  # every network's layer i, stacked: (networks, inputs, units)
+    kernels = [
+        tf.Variable(np.stack([m.layers[i].kernel for m in models])) for i in range(len(layers))
+    ]
+    biases = [
+        tf.Variable(np.stack([m.layers[i].bias[None] for m in models])) for i in range(len(layers))
+    ]
+    weights = [w for pair in zip(kernels, biases, strict=True) for w in pair]
     rate = tf.Variable(learning_rate, dtype="float32", trainable=False)
-    weights = model.trainable_variables
-    starts = tf.range(0, len(data.x_train), batch_size)
+    starts = tf.range(0, x_train.shape[1], batch_size)
+
+    def forward(x: tf.Tensor) -> tf.Tensor:
+        for layer, kernel, bias in zip(layers, kernels, biases, strict=True):
+            x = layer.activation(tf.matmul(x, kernel) + bias)
+        return x[..., 0]  # (networks, points)
+
+    penalties = [(layer.kernel_regularizer, kernel) for layer, kernel in
+                 zip(layers, kernels, strict=True) if layer.kernel_regularizer]  # fmt: skip
+
+    def penalty() -> tf.Tensor | float:  # the sum of every network's own penalty
+        return (
+            tf.add_n([regularizer(kernel) for regularizer, kernel in penalties])
+            if penalties
+            else 0.0
+        )
 
     def measure(x: tf.Tensor, y: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        output = tf.reshape(model(x, training=False), (-1,))
-        accuracy = tf.reduce_mean(tf.cast(tf.where(output >= 0, 1.0, -1.0) == y, "float32"))
-        return playground_loss(output, y), accuracy
+        output = forward(x)
+        hits = tf.cast(tf.where(output >= 0, 1.0, -1.0) == y, "float32")
+        return playground_loss(output, y), tf.reduce_mean(hits, axis=-1)
 
     @tf.function
-    def epoch() -> tuple[tf.Tensor, ...]:
+    def epoch() -> tf.Tensor:
         for start in starts:
-            x, y = x_train[start : start + batch_size], y_train[start : start + batch_size]
+            x, y = x_train[:, start : start + batch_size], y_train[:, start : start + batch_size]
             with tf.GradientTape() as tape:
-                loss = playground_loss(model(x, training=True), y)
-                if model.losses:
-                    loss += tf.add_n(model.losses)
+                loss = tf.reduce_sum(playground_loss(forward(x), y)) + penalty()
             for weight, gradient in zip(weights, tape.gradient(loss, weights), strict=True):
                 weight.assign_sub(rate * gradient)
         (train_loss, train_acc), (test_loss, test_acc) = map(
             measure, (x_train, x_test), (y_train, y_test)
         )
-        return train_loss, test_loss, train_acc, test_acc  # in HISTORY_KEYS order
+        return tf.stack([train_loss, test_loss, train_acc, test_acc])  # HISTORY_KEYS order
 
-    curves = {key: [] for key in HISTORY_KEYS}
-    seconds = []
+    curves, seconds = [], []  # curves: (epochs, 4 keys, networks)
     started = time.perf_counter()
     for number in range(1, epochs + 1):
         if number == switch_epoch:
             rate.assign(later_learning_rate)
         epoch_started = time.perf_counter()
-        for key, value in zip(HISTORY_KEYS, epoch(), strict=True):
-            curves[key].append(float(value))
+        curves.append(epoch().numpy())
         seconds.append(time.perf_counter() - epoch_started)
+    train_seconds = time.perf_counter() - started
+    for i, model in enumerate(models):
+        for layer, kernel, bias in zip(layers, kernels, biases, strict=True):
+            model.get_layer(layer.name).set_weights([kernel[i].numpy(), bias[i, 0].numpy()])
+    curves = np.array(curves)
+    return [
+        _result(curves[:, :, i], seconds, train_seconds, len(models)) for i in range(len(models))
+    ]
+
+
+def _result(
+    curves: np.ndarray, seconds: list[float], train_seconds: float, together: int
+) -> PlaygroundResult:
+    """One network's result from its (epochs, HISTORY_KEYS) curves."""
     history = pd.DataFrame(
         [
-            (epoch_number, value, metric, split, seconds[epoch_number - 1])
-            for (metric, split), values in curves.items()
-            for epoch_number, value in enumerate(values, start=1)
+            (epoch, float(curves[epoch - 1, k]), metric, split, seconds[epoch - 1])
+            for k, (metric, split) in enumerate(HISTORY_KEYS)
+            for epoch in range(1, len(curves) + 1)
         ],
         columns=records.HISTORY_COLUMNS,
     )
-    final = {
-        f"{'train' if split == 'training' else 'test'}_{metric}": values[-1]
-        for (metric, split), values in curves.items()
+    score = {
+        f"{'train' if split == 'training' else 'test'}_{metric}": float(curves[-1, k])
+        for k, (metric, split) in enumerate(HISTORY_KEYS)
     }
-    return PlaygroundResult(history, final, seconds, time.perf_counter() - started)
+    return PlaygroundResult(history, score, list(seconds), train_seconds, together)
+
+
+def train_seeds(
+    settings: dict[str, object], seeds: list[int]
+) -> tuple[list[keras.Model], list[SpiralData], list[PlaygroundResult]]:
+    """One network per seed with ``settings`` (checked), trained together: (models, data,
+    results). Each seed gives its own data split and initial weights, as it would alone."""
+    from imagelab import training
+
+    s, models, data = settings, [], []
+    for seed in seeds:
+        training.set_seed(seed)
+        data.append(spiral(s["noise"], s["train_ratio"], seed))
+        models.append(
+            build_model(
+                len(s["features"]),
+                s["hidden"],
+                s["activation"],
+                s["regularization"],
+                s["regularization_rate"],
+            )
+        )
+    results = train(
+        models,
+        data,
+        s["features"],
+        learning_rate=s["learning_rate"],
+        epochs=s["epochs"],
+        batch_size=s["batch_size"],
+        later_learning_rate=s["later_learning_rate"],
+        switch_epoch=s["switch_epoch"],
+    )
+    return models, data, results
 
 
 def surface(
@@ -385,7 +449,7 @@ def surface(
     return grid_x1, grid_x2, output.reshape(grid_x1.shape)
 
 
-# --- one run, and the search -------------------------------------------------------------
+# --- one run, stored -------------------------------------------------------------------
 
 
 def run(
@@ -399,34 +463,13 @@ def run(
     ``run_name``, the history, score (test ``loss,acc``, 2019's format) and provenance (with the
     training loss and accuracy too) are written atomically under ``results_dir``, provenance last.
     """
-    from imagelab import training
-
-    s = settings
-    started = dt.datetime.now(dt.timezone.utc)
-    training.set_seed(s["seed"])
-    data = spiral(s["noise"], s["train_ratio"], s["seed"])
-    model = build_model(
-        len(s["features"]),
-        s["hidden"],
-        s["activation"],
-        s["regularization"],
-        s["regularization_rate"],
-    )
-    result = train(
-        model,
-        data,
-        s["features"],
-        learning_rate=s["learning_rate"],
-        epochs=s["epochs"],
-        batch_size=s["batch_size"],
-        later_learning_rate=s["later_learning_rate"],
-        switch_epoch=s["switch_epoch"],
-    )
+    s, started = settings, dt.datetime.now(dt.timezone.utc)
+    [model], [data], [result] = train_seeds(s, [s["seed"]])
     score = result.score
     print(
-        f"[{run_name or 'search'}] features {len(s['features'])}, hidden {s['hidden']}, "
-        f"seed {s['seed']}: train loss {score['train_loss']:.4f}, test loss "
-        f"{score['test_loss']:.4f} ({result.train_seconds:.1f}s)",
+        f"[{run_name}] features {len(s['features'])}, hidden {s['hidden']}, seed {s['seed']}: "
+        f"train loss {score['train_loss']:.4f}, test loss {score['test_loss']:.4f} "
+        f"({result.train_seconds:.1f}s)",
         flush=True,
     )
     if run_name:
@@ -434,7 +477,7 @@ def run(
         records.write_csv(result.history, files.history)
         test_score = {"loss": score["test_loss"], "acc": score["test_acc"]}
         records.write_csv(pd.DataFrame([test_score]), files.score)
-        provenance = {
+        provenance_ = {
             "run_name": run_name,
             "exercise": "playground_spiral",
             "notebook": NOTEBOOK,
@@ -450,143 +493,16 @@ def run(
             "train_seconds": result.train_seconds,
             "score": score,
         }
-        records.write_json(_provenance(started) | provenance, files.provenance)
+        records.write_json(provenance(started) | provenance_, files.provenance)
         print(f"[{run_name}] wrote {files.history}, {files.score} and {files.provenance.name}")
     return model, data, result
 
 
-def search(
-    settings: dict[str, object],
-    hidden_shapes: list[list[int]],
-    feature_sets: list[str],
-    seeds: list[int],
-    results_dir: str | Path | None = None,
-) -> pd.DataFrame:
-    """Train every (feature set, hidden shape, seed) with the other ``settings``; one row each.
+def provenance(started: dt.datetime) -> dict[str, object]:
+    """Code state, versions, machine and times of a run or search that started at ``started``."""
+    import platform
+    from importlib import metadata
 
-    Every finished run is appended to ``scores/playground_search.csv`` (rewritten atomically), so
-    an interrupted search keeps what it measured; ``scores/playground_search.json`` records the
-    grid, code state and time once the search is done.
-    """
-    for name in feature_sets:
-        check_choice("search feature set", name, tuple(FEATURE_SETS))
-    for shape in hidden_shapes:
-        check_settings(**(settings | {"hidden": shape}))
-    for seed in seeds:
-        check_parameter("seed", seed)
-    files = records.run_files("playground_search", results_dir)
-    started = dt.datetime.now(dt.timezone.utc)
-    rows = []
-    for feature_set in feature_sets:
-        for shape in hidden_shapes:
-            for seed in seeds:
-                s = settings | {
-                    "features": list(FEATURE_SETS[feature_set]),
-                    "hidden": shape,
-                    "seed": seed,
-                }
-                _, _, result = run(s)
-                rows.append(
-                    {
-                        "feature_set": feature_set,
-                        "features": " ".join(s["features"]),
-                        "hidden": "-".join(map(str, shape)),
-                        "neurons": sum(shape),
-                        "learning_rate": s["learning_rate"],
-                        "later_learning_rate": s["later_learning_rate"],
-                        "switch_epoch": s["switch_epoch"],
-                        "epochs": s["epochs"],
-                        "seed": seed,
-                        "train_loss": result.score["train_loss"],
-                        "test_loss": result.score["test_loss"],
-                        "test_acc": result.score["test_acc"],
-                        "success": result.score["test_loss"] < SUCCESS_LOSS,
-                        "seconds": result.train_seconds,
-                    }
-                )
-                records.write_csv(pd.DataFrame(rows, columns=SEARCH_COLUMNS), files.score)
-    table = pd.DataFrame(rows, columns=SEARCH_COLUMNS)
-    records.write_json(
-        _provenance(started)
-        | {
-            "run_name": "playground_search",
-            "notebook": NOTEBOOK,
-            "parameters": {
-                k: v for k, v in settings.items() if k not in ("features", "hidden", "seed")
-            },
-            "grid": {
-                "feature_sets": {k: list(FEATURE_SETS[k]) for k in feature_sets},
-                "hidden": hidden_shapes,
-                "seeds": seeds,
-            },
-            "success": f"test_loss < {SUCCESS_LOSS}",
-            "runs": len(table),
-            "train_seconds": float(table["seconds"].sum()),
-        },
-        files.provenance,
-    )
-    return table
-
-
-def read_search(results_dir: str | Path | None = None) -> pd.DataFrame:
-    """The stored search table (``scores/playground_search.csv``) under ``results_dir``."""
-    path = records.run_files("playground_search", results_dir).score
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no search stored here; run the notebook with search=True")
-    return pd.read_csv(path, dtype={"hidden": str})
-
-
-def success_table(table: pd.DataFrame) -> pd.DataFrame:
-    """Success rate (fraction of seeds with test loss < 0.1) and median test loss per network."""
-    grouped = table.groupby(["feature_set", "hidden"], sort=False)
-    summary = grouped.agg(
-        neurons=("neurons", "first"),
-        seeds=("seed", "count"),
-        success_rate=("success", "mean"),
-        median_test_loss=("test_loss", "median"),
-        best_test_loss=("test_loss", "min"),
-    ).reset_index()
-    layers = summary["hidden"].str.count("-") + 1
-    return (
-        summary.assign(layers=layers)
-        .sort_values(["feature_set", "layers", "neurons"], kind="stable")
-        .drop(columns="layers")
-        .reset_index(drop=True)
-    )
-
-
-def claim_2019(table: pd.DataFrame) -> str:
-    """Whether the search backs 2019's claim that all features and one hidden layer of 3 neurons
-    is the smallest spiral network with test loss < 0.1, in one paragraph computed from ``table``."""
-    summary = success_table(table)
-    lines = []
-    for feature_set, rows in summary.groupby("feature_set", sort=False):
-        solved = rows[rows["success_rate"] > 0].sort_values("neurons", kind="stable")
-        if solved.empty:
-            lines.append(
-                f"- {feature_set} features: no network reached test loss < {SUCCESS_LOSS}."
-            )
-            continue
-        best = solved.iloc[0]
-        lines.append(
-            f"- {feature_set} features: the smallest network reaching test loss < {SUCCESS_LOSS} "
-            f"has hidden layers {best['hidden']} ({best['neurons']} neurons), for "
-            f"{best['success_rate']:.0%} of {best['seeds']} seeds."
-        )
-    claim = summary.query("feature_set == 'all' and hidden == '3'")
-    if claim.empty:
-        verdict = "The search did not include all features with one hidden layer of 3 neurons."
-    else:
-        row = claim.iloc[0]
-        verdict = (
-            f"2019's network (all features, one hidden layer of 3 neurons) reached test loss < "
-            f"{SUCCESS_LOSS} for {row['success_rate']:.0%} of {row['seeds']} seeds (median test "
-            f"loss {row['median_test_loss']:.3f}, best {row['best_test_loss']:.3f})."
-        )
-    return "\n".join([*lines, verdict])
-
-
-def _provenance(started: dt.datetime) -> dict[str, object]:
     versions = {pkg: metadata.version(pkg) for pkg in ("tensorflow", "keras", "numpy", "imagelab")}
     return {
         "git": records.git_state(),

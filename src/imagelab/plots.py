@@ -246,26 +246,32 @@ def loss_curves(
 
 
 def search_success(summary: pd.DataFrame) -> plt.Figure:
-    """Success rate (fraction of seeds with test loss < 0.1) per hidden-layer shape and feature
-    set, from ``playground.success_table``."""
+    """Share of seeds reaching test loss < 0.1 per hidden-layer shape and feature set, each cell
+    labelled with its count ('6/10'), from ``analysis.playground_success``."""
     rates = summary.pivot(index="feature_set", columns="hidden", values="success_rate")
-    rates = rates[list(dict.fromkeys(summary["hidden"]))]  # the table's order: by layers, size
+    labels = summary.assign(
+        label=summary["successes"].astype(str) + "/" + summary["seeds"].astype(str)
+    )
+    labels = labels.pivot(index="feature_set", columns="hidden", values="label")
+    order = list(dict.fromkeys(summary["hidden"]))  # the table's order: by layers, size
+    rates, labels = rates[order], labels[order]
     fig, ax = plt.subplots(figsize=(1.0 + 0.55 * rates.shape[1], 1.2 + 0.5 * rates.shape[0]))
     sns.heatmap(
         rates,
-        annot=True,
-        fmt=".2f",
+        annot=labels,
+        fmt="",
         cmap="Blues",
         vmin=0,
         vmax=1,
         cbar=False,
         ax=ax,
         linewidths=0.5,
+        annot_kws={"fontsize": 7},
     )
     ax.set(
         xlabel="hidden neurons per layer",
         ylabel="input features",
-        title="Fraction of seeds reaching test loss < 0.1",
+        title="Seeds reaching test loss < 0.1",
     )
     fig.tight_layout()
     return fig

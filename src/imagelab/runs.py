@@ -18,7 +18,16 @@ class _CellOutputOnly(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        return not message.startswith(("Executing Cell", "Ending Cell", "Executing notebook"))
+        return not message.startswith(
+            (
+                "Executing Cell",
+                "Ending Cell",
+                "Executing notebook",
+                "Input Notebook",
+                "Output Notebook",
+                "Working directory",
+            )
+        )
 
 
 def show_progress() -> None:
@@ -32,9 +41,16 @@ def show_progress() -> None:
     logger.propagate = False
 
 
-def execute(notebook: Path, output: Path, parameters: dict[str, object]) -> None:
-    """Execute one notebook with papermill; the executed copy is written even when it fails."""
+def execute(
+    notebook: Path, output: Path, parameters: dict[str, object], log_output: bool = True
+) -> None:
+    """Execute one notebook with papermill; the executed copy is written even when it fails.
+
+    ``log_output`` streams what the cells print to papermill's log (see ``show_progress``).
+    The kernel talks over local IPC sockets, not TCP (ipykernel warns about unencrypted TCP).
+    """
     import papermill
+    from traitlets.config import Config
 
     output.parent.mkdir(parents=True, exist_ok=True)
     papermill.execute_notebook(
@@ -42,9 +58,10 @@ def execute(notebook: Path, output: Path, parameters: dict[str, object]) -> None
         str(output),
         parameters=parameters,
         kernel_name=KERNEL,
-        log_output=True,
+        log_output=log_output,
         progress_bar=False,
         cwd=str(PROJECT_ROOT),
+        config=Config({"KernelManager": {"transport": "ipc"}}),
     )
 
 

@@ -185,8 +185,8 @@ def _notebook(value: object) -> tuple[Path, str, set[str]]:
     known = {
         target.id
         for node in ast.parse(parameters).body
-        if isinstance(node, ast.Assign)
-        for target in node.targets
+        if isinstance(node, (ast.Assign, ast.AnnAssign))  # `epochs = 12` or `epochs: int = 12`
+        for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
         if isinstance(target, ast.Name)
     }
     return path, exercise, known

@@ -4,13 +4,28 @@ The only home of every judgement the notebooks and the report print: the train-v
 the steady epoch time, accuracy comparisons at stored precision, the plateau, the sweep digest
 and the Playground glossary. Each is a pure function over loaded runs (histories, scores,
 provenance) or tables, so the notebook and the report print the same sentence for the same
-question because they call the same function.
+question because they call the same function. Accuracy, gap, plateau and the Playground live
+here; seconds per epoch and contention in ``analysis.timing``; sweeps in ``analysis.sweeps``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from imagelab.analysis.sweeps import sweep_digest
+from imagelab.analysis.timing import (
+    BENCHMARK_SOURCE,
+    CONTENDED_LOAD,
+    CONTENDED_SHARE,
+    contention,
+    contention_note,
+    epoch_time_sentence,
+    epoch_timing,
+    steady_epoch_seconds,
+    time_versus,
+    timing_sentence,
+)
 
 # A train-validation accuracy gap above this is called overfitting (0.01 = one digit in 100).
 OVERFIT_GAP = 0.01
@@ -146,25 +161,6 @@ def dropout_effect(run: object, without: str) -> str:
     )
 
 
-def steady_epoch_seconds(epoch_seconds: list[float]) -> float:
-    """Seconds of a steady epoch: the median of epochs 2 onwards (the first also traces the
-    graph), or the first epoch's time for a 1-epoch run."""
-    return float(np.median(epoch_seconds[1:] or epoch_seconds))
-
-
-def epoch_time_sentence(epoch_seconds: list[float], seconds_2019: float | None = None) -> str:
-    """Seconds per epoch on this machine (first epoch apart: it includes graph tracing)."""
-    steady, spread = steady_epoch_seconds(epoch_seconds), epoch_seconds[1:] or epoch_seconds
-    which = f"median of epochs 2-{len(epoch_seconds)}" if len(epoch_seconds) > 1 else "one epoch"
-    text = (
-        f"An epoch took {steady:.1f} s ({which}; range {min(spread):.1f}-{max(spread):.1f} s; "
-        f"the first took {epoch_seconds[0]:.1f} s)."
-    )
-    if seconds_2019:
-        text += f" 2019: more than {seconds_2019:.0f} s, {seconds_2019 / steady:.1f}x as long."
-    return text
-
-
 # Validation accuracy rising faster than this per epoch over the last epochs: not plateaued.
 PLATEAU_SLOPE = 0.002
 
@@ -201,75 +197,12 @@ def plateau_sentence(history: pd.DataFrame) -> str:
     )
 
 
-def sweep_digest(
-    summary: pd.DataFrame, swept: list[str], histories: dict[str, pd.DataFrame] | None = None
-) -> tuple[pd.DataFrame, str]:
-    """Per grid point of a sweep: runs, test accuracy (mean, sd, range), train-validation gap
-    and wall time; and one sentence naming the best setting by test accuracy and by gap.
-
-    ``summary`` is the sweep's ``summary.csv`` (one row per run, with ``status``); the gap is
-    ``final_accuracy``'s (last 3 epochs) from ``histories`` (run id -> history), the same gap
-    the exercises report; runs without a history have none.
-    """
-    count, notes = summary["status"].value_counts(), []
-    if count.get("failed"):
-        failed = summary.loc[summary["status"] == "failed", "run_id"]
-        notes.append(f"{len(failed)} run(s) failed: {', '.join(failed)}.")
-    if count.get("stale"):
-        notes.append(
-            f"{count['stale']} run(s) were trained by older code and are left out until the "
-            "sweep reruns them."
-        )
-    unfinished = len(summary) - sum(count.get(s, 0) for s in ("complete", "failed", "stale"))
-    if unfinished:
-        notes.append(f"{unfinished} of {len(summary)} runs have not finished.")
-    notes = " ".join(notes)
-    histories = histories or {}
-    done = summary[summary["status"] == "complete"].assign(
-        gap=lambda t: [
-            final_accuracy(histories[run])["gap"] if run in histories else np.nan
-            for run in t["run_id"]
-        ]
-    )
-    if done.empty:
-        return pd.DataFrame(), f"No run of this sweep has finished with the current code. {notes}"
-    table = (
-        done.groupby(swept)  # in value order, whatever order the sweep ran them
-        .agg(
-            runs=("seed", "count"),
-            test_acc_mean=("test_acc", "mean"),
-            test_acc_sd=("test_acc", "std"),
-            test_acc_min=("test_acc", "min"),
-            test_acc_max=("test_acc", "max"),
-            gap_mean=("gap", "mean"),
-            wall_s=("wall_seconds", "mean"),
-        )
-        .reset_index()
-    )
-    best = table.loc[table["test_acc_mean"].idxmax()]
-    label = lambda row: ", ".join(f"{k}={row[k]}" for k in swept)  # noqa: E731
-    text = (
-        f"Highest mean test accuracy: {label(best)} ({best['test_acc_mean']:.4f} over "
-        f"{int(best['runs'])} seeds). "
-    )
-    if table["gap_mean"].notna().any():
-        tightest = table.loc[table["gap_mean"].abs().idxmin()]
-        text += (
-            f"Smallest train-validation gap (last {GAP_EPOCHS} epochs): {label(tightest)} "
-            f"({tightest['gap_mean']:+.4f}). "
-        )
-    text += notes
-    return table, text.strip()
-
-
 def playground_glossary(history: pd.DataFrame, params: dict, search: pd.DataFrame) -> pd.DataFrame:
     """2019's Playground settings glossary, each setting beside what our spiral runs show of it.
 
     ``history`` and ``params`` are the 2019 network's run (history, parameters), ``search``
-    the table of the smallest-network search (``playground.read_search``).
+    the table of the smallest-network search (``playground_search.read_search``).
     """
-    from imagelab import playground
-
     train = history.query("metric == 'loss' and data == 'training'").sort_values("epoch")
     switch = params.get("switch_epoch")
     change = train["value"].diff().abs()
@@ -284,7 +217,7 @@ def playground_glossary(history: pd.DataFrame, params: dict, search: pd.DataFram
         )
     else:
         lr = f"{params['learning_rate']} throughout (no switch in this run)."
-    summary = playground.success_table(search)
+    summary = playground_success(search)
     best = summary.groupby("feature_set")["success_rate"].max()
     solved = summary[summary["success_rate"] > 0].sort_values("neurons")
     smallest = (
@@ -307,14 +240,14 @@ def playground_glossary(history: pd.DataFrame, params: dict, search: pd.DataFram
         (
             "Ratio training:test",
             "how much data trains, how much tests",
-            f"{params['train_ratio']:.0%} training (not varied)",
+            f"{100 * params['train_ratio']:.0f} % training (not varied)",
         ),
         ("Noise", "the irreducible error of the data", f"{params['noise']} (not varied)"),
         ("Batch size", "points per weight update", f"{params['batch_size']} (not varied)"),
         (
             "Input features",
             "what the network sees of x1, x2",
-            "best success rate " + ", ".join(f"{k}: {v:.0%}" for k, v in best.items()),
+            "best success rate " + ", ".join(f"{k}: {100 * v:.0f} %" for k, v in best.items()),
         ),
         (
             "Hidden layers, neurons",
@@ -323,3 +256,121 @@ def playground_glossary(history: pd.DataFrame, params: dict, search: pd.DataFram
         ),
     ]
     return pd.DataFrame(rows, columns=["setting", "2019's description", "what our runs show"])
+
+
+# --- Exercise three: how often a Playground network learns the spiral ---------------------
+
+
+def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """The Wilson score interval of a success rate, ``successes`` of ``n`` trials: (low, high).
+
+    Unlike the textbook interval p +- z sqrt(p (1 - p) / n), it stays inside 0-1 and does not
+    shrink to a point at 0 of n or n of n, which small seed counts hit often (0 of 10 seeds:
+    0-28 %). Wilson (1927), the interval Agresti and Coull (1998) recommend for small n.
+    """
+    from statistics import NormalDist
+
+    if not (isinstance(n, (int, np.integer)) and n >= 1 and 0 <= successes <= n):
+        raise ValueError(f"need 0 <= successes <= n and n >= 1; got {successes!r} of {n!r}")
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    p, z2 = successes / n, z * z
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = z * np.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def success_text(successes: int, n: int) -> str:
+    """'8 of 10 seeds (95 % interval 49-94 %)': a success count with its Wilson interval."""
+    low, high = wilson_interval(successes, n)
+    return f"{successes} of {n} seeds (95 % interval {100 * low:.0f}-{100 * high:.0f} %)"
+
+
+def playground_success(table: pd.DataFrame) -> pd.DataFrame:
+    """Per feature set and hidden-layer shape of a Playground search (one row per seed, as
+    ``playground_search.search`` writes it): seeds, successes (test loss < 0.1), the success
+    rate with its 95 % Wilson interval, and the median and best test loss. Ordered by feature
+    set, then number of layers, then neurons."""
+    grouped = table.groupby(["feature_set", "hidden"], sort=False)
+    summary = grouped.agg(
+        neurons=("neurons", "first"),
+        seeds=("seed", "count"),
+        successes=("success", "sum"),
+        median_test_loss=("test_loss", "median"),
+        best_test_loss=("test_loss", "min"),
+    ).reset_index()
+    summary["successes"] = summary["successes"].astype(int)
+    summary["success_rate"] = summary["successes"] / summary["seeds"]
+    bounds = [
+        wilson_interval(k, n) for k, n in zip(summary["successes"], summary["seeds"], strict=True)
+    ]
+    summary["rate_low"], summary["rate_high"] = zip(*bounds, strict=True) if bounds else ((), ())
+    layers = summary["hidden"].str.count("-") + 1
+    return (
+        summary.assign(layers=layers)
+        .sort_values(["feature_set", "layers", "neurons"], kind="stable")
+        .drop(columns="layers")
+        .reset_index(drop=True)
+    )
+
+
+def playground_rate_table(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per hidden-layer shape, one column per feature set: seeds reaching test loss
+    < 0.1, as '6/10 (31-83 %)' (count and 95 % Wilson interval)."""
+    summary = playground_success(table)
+    summary["cell"] = [
+        f"{k}/{n} ({100 * lo:.0f}-{100 * hi:.0f} %)"
+        for k, n, lo, hi in summary[["successes", "seeds", "rate_low", "rate_high"]].itertuples(
+            index=False
+        )
+    ]
+    rates = summary.pivot(index="hidden", columns="feature_set", values="cell")
+    # playground_success's order: shapes by layers, then size; feature sets alphabetically
+    rates = rates.loc[
+        list(dict.fromkeys(summary["hidden"])), list(dict.fromkeys(summary["feature_set"]))
+    ]
+    return rates.rename_axis(columns=None).reset_index().rename(columns={"hidden": "hidden layers"})
+
+
+def playground_claim(table: pd.DataFrame, goal: float = 0.1) -> str:
+    """Whether a Playground search backs 2019's claim that all features and one hidden layer of
+    3 neurons is the smallest spiral network with test loss < ``goal``: one line per feature set
+    (the smallest network that reached it for any seed, and for at least half the seeds) and one
+    on 2019's network, every rate with its 95 % interval."""
+    summary = playground_success(table)
+    lines = []
+    for feature_set, rows in summary.groupby("feature_set", sort=False):
+        by_size = rows.sort_values("neurons", kind="stable")
+        any_seed = by_size[by_size["successes"] > 0]
+        most = by_size[by_size["success_rate"] >= 0.5]
+        if any_seed.empty:
+            lines.append(f"- {feature_set} features: no network reached test loss < {goal}.")
+            continue
+        text = (
+            f"- {feature_set} features: the smallest network reaching test loss < {goal} on any "
+            f"seed has {_network(any_seed.iloc[0])}"
+        )
+        if most.empty:
+            text += "; none did on at least half its seeds."
+        elif most.index[0] != any_seed.index[0]:
+            text += f"; on at least half its seeds, {_network(most.iloc[0])}."
+        else:
+            text += "."
+        lines.append(text)
+    claim = summary.query("feature_set == 'all' and hidden == '3'")
+    if claim.empty:
+        verdict = "The search did not include all features with one hidden layer of 3 neurons."
+    else:
+        row = claim.iloc[0]
+        verdict = (
+            f"2019's network (all features, one hidden layer of 3 neurons) reached test loss < "
+            f"{goal} for {success_text(row['successes'], row['seeds'])}; median test loss "
+            f"{row['median_test_loss']:.3f}, best {row['best_test_loss']:.3f}."
+        )
+    return "\n".join(lines) + "\n\n" + verdict
+
+
+def _network(row: pd.Series) -> str:
+    return (
+        f"hidden layers {row['hidden']} ({row['neurons']} neurons), "
+        f"{success_text(row['successes'], row['seeds'])}"
+    )

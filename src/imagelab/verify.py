@@ -1,0 +1,437 @@
+"""Retrain committed runs in a scratch folder and say how closely this machine reproduces them.
+
+``imagelab verify`` (``make verify``) reruns canonical runs the way ``imagelab lab`` does (the
+exercise's notebook under papermill, canonical settings), but with ``results_dir`` set to a
+scratch folder, ``build/verify/<run>``, so the project's ``histories/``, ``scores/`` and
+``figures/`` are only read. Each rerun gets one verdict against the committed run:
+
+``identical``
+    the score CSV and the predictions CSV are byte-identical, and so is the history CSV but for
+    its ``seconds`` column (wall-clock time, different on every run);
+``within seed noise``
+    |Δ test accuracy| <= 2 x the seed-to-seed standard deviation of that exercise's test
+    accuracy (``scores/seeds.csv``), and every point of the history within 2 x the seed standard
+    deviation of that metric at that epoch (the seed runs' own histories);
+``outside``
+    anything else, and every run with no seed spread to judge by that is not identical.
+
+The seed spread is the yardstick because it is the noise the lab's conclusions already live
+with: a difference smaller than changing the seed changes no conclusion drawn from one seed.
+
+``record`` appends one row per run to ``reproductions/verify.csv`` (the machine's CPU model and
+the ISA features oneDNN dispatches on, the versions, the verdict and the differences), so the
+report can say which CPUs have reproduced which runs, and by how much.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import shutil
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pandas as pd
+
+from imagelab import records
+from imagelab.params import check_choice
+
+DEFAULT_RUNS = ("dense_mnist", "relu_mnist")
+ALL_RUNS = (*DEFAULT_RUNS, "cnn_mnist", "cnn_dropout_mnist", "cifar10_cnn", "playground_spiral")
+PLAYGROUND = "playground_spiral"
+VERDICTS = ("identical", "within seed noise", "outside")
+SEED_SDS = 2  # a difference up to 2 seed standard deviations is seed noise
+SCRATCH = records.PROJECT_ROOT / "build" / "verify"
+SEEDS = records.PROJECT_ROOT / "scores" / "seeds.csv"
+RECORD = records.PROJECT_ROOT / "reproductions" / "verify.csv"
+RECORD_COLUMNS = [
+    "date",
+    "commit",
+    "cpu",
+    "isa",
+    "onednn",
+    "threads",
+    "tensorflow",
+    "keras",
+    "numpy",
+    "run",
+    "verdict",
+    "d_acc",
+    "d_loss",
+    "max_d_history",
+    "seconds",
+]
+# Environment variables that switch oneDNN off or cap the ISA it dispatches on.
+ONEDNN_ENV = ("TF_ENABLE_ONEDNN_OPTS", "ONEDNN_MAX_CPU_ISA")
+# CPU features that select oneDNN's (and Eigen's) kernels, hence the order of floating-point
+# operations: AVX2/FMA, AVX-512 and its VNNI/BF16/FP16 extensions, AMX tiles.
+ISA_FLAGS = (
+    "avx2",
+    "fma",
+    "avx_vnni",
+    "avx512f",
+    "avx512bw",
+    "avx512vl",
+    "avx512_vnni",
+    "avx512_bf16",
+    "avx512_fp16",
+    "amx_tile",
+    "amx_bf16",
+    "amx_int8",
+    "amx_fp16",
+)
+
+
+@dataclass(frozen=True)
+class Spread:
+    """The seed-to-seed spread of one exercise: test accuracies and the seed runs' histories."""
+
+    acc: pd.Series  # test accuracy per seed
+    histories: list[pd.DataFrame]  # the seed runs' histories, where stored
+
+    @property
+    def acc_sd(self) -> float | None:
+        return float(self.acc.std()) if len(self.acc) >= 2 else None
+
+    def history_sd(self) -> pd.Series | None:
+        """Standard deviation across seeds per (metric, data, epoch), or None under 2 histories."""
+        if len(self.histories) < 2:
+            return None
+        rows = pd.concat(self.histories)
+        return rows.groupby(["metric", "data", "epoch"])["value"].std()
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One rerun beside its committed run."""
+
+    run: str
+    verdict: str
+    d_acc: float  # rerun - committed test accuracy
+    d_loss: float  # rerun - committed test loss
+    max_d_history: float  # largest |difference| at any (epoch, metric, data) of the history
+    history_ratio: float | None  # largest |difference| / tolerance there (<= 1: within noise)
+    acc_tolerance: float | None  # 2 x the seed sd of test accuracy, None without a spread
+    seconds: float  # wall time of the rerun (papermill, kernel start included)
+    notes: tuple[str, ...] = ()
+    versions: dict | None = None  # tensorflow, keras, numpy of the rerun
+
+
+# --- the machine ---------------------------------------------------------------------------
+
+
+def cpu_facts() -> dict[str, str]:
+    """What decides the floating-point path on this machine: CPU model (with its family and
+    model numbers), the ISA features oneDNN dispatches on, the environment variables that switch
+    oneDNN off or cap its ISA, and imagelab's thread cap (``IMAGELAB_THREADS``)."""
+    info: dict[str, str] = {}
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            info.setdefault(key.strip(), value.strip())
+    except OSError:
+        pass
+    flags = set(info.get("flags", "").split())
+    cpu = info.get("model name") or platform.processor() or platform.machine()
+    if "cpu family" in info:  # virtual machines may mask the name ("AMD EPYC"), not these
+        cpu += f" (family {info['cpu family']} model {info.get('model', '?')})"
+    return {
+        "cpu": cpu,
+        "isa": " ".join(flag for flag in ISA_FLAGS if flag in flags) or "unknown",
+        "onednn": " ".join(f"{k}={os.environ[k]}" for k in ONEDNN_ENV if k in os.environ)
+        or "default",
+        "threads": os.environ.get("IMAGELAB_THREADS", "all"),
+    }
+
+
+# --- reading runs ----------------------------------------------------------------------------
+
+
+def _read(files: records.RunFiles) -> tuple[pd.DataFrame, dict[str, float]]:
+    return records.read_history(files.history), records.read_score(files.score)
+
+
+def _history_text(path: Path) -> pd.DataFrame:
+    """A history CSV as text, without its timings: what must match byte for byte."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    return frame.drop(columns=["seconds"], errors="ignore")
+
+
+def seed_spread(
+    run: str, seeds: Path = SEEDS, committed_dir: Path = records.PROJECT_ROOT
+) -> Spread:
+    """The seed spread of ``run``: the rows of ``seeds`` (``scores/seeds.csv``) for an exercise,
+    with each seed run's history found beside its provenance; for the Playground spiral, the
+    rows of the stored search with the canonical network (no histories stored there)."""
+    if run == PLAYGROUND:
+        return _playground_spread(committed_dir)
+    if not Path(seeds).is_file():
+        return Spread(pd.Series(dtype=float), [])
+    table = pd.read_csv(seeds)
+    table = table[table["run"] == run]
+    histories = []
+    for source in table["source"]:
+        provenance = records.PROJECT_ROOT / source  # absolute sources stay as they are
+        history = provenance.parent.parent / "histories" / f"{provenance.stem}.csv"
+        if history.is_file():
+            histories.append(records.read_history(history))
+    return Spread(table["acc"].reset_index(drop=True), histories)
+
+
+def _playground_spread(committed_dir: Path) -> Spread:
+    search = records.run_files("playground_search", committed_dir).score
+    provenance = records.run_files(PLAYGROUND, committed_dir).provenance
+    if not (search.is_file() and provenance.is_file()):
+        return Spread(pd.Series(dtype=float), [])
+    settings = records.read_provenance(provenance)["parameters"]
+    committed_acc = records.read_score(records.run_files(PLAYGROUND, committed_dir).score)["acc"]
+    table = pd.read_csv(search, dtype={"hidden": str})
+    same = (
+        (table["features"] == " ".join(settings["features"]))
+        & (table["hidden"] == "-".join(map(str, settings["hidden"])))
+        & (table["learning_rate"] == settings["learning_rate"])
+        & (table["epochs"] == settings["epochs"])
+    )
+    acc = pd.concat([table.loc[same, "test_acc"], pd.Series([committed_acc])], ignore_index=True)
+    return Spread(acc, [])  # the search keeps no histories
+
+
+# --- comparing ---------------------------------------------------------------------------------
+
+
+def compare(
+    run: str,
+    committed: records.RunFiles,
+    rerun: records.RunFiles,
+    spread: Spread,
+    seconds: float = float("nan"),
+) -> Comparison:
+    """The verdict on ``rerun`` against ``committed`` (see the module docstring for the rules)."""
+    history_c, score_c = _read(committed)
+    history_r, score_r = _read(rerun)
+    notes = []
+    same_bytes = committed.score.read_bytes() == rerun.score.read_bytes() and _history_text(
+        committed.history
+    ).equals(_history_text(rerun.history))
+    if committed.predictions.is_file() and rerun.predictions.is_file():
+        same_bytes = same_bytes and (
+            committed.predictions.read_bytes() == rerun.predictions.read_bytes()
+        )
+
+    keys = ["epoch", "metric", "data"]
+    paired = history_c[[*keys, "value"]].merge(
+        history_r[[*keys, "value"]], on=keys, how="outer", suffixes=("_c", "_r"), indicator=True
+    )
+    unpaired = int((paired["_merge"] != "both").sum())
+    difference = (paired["value_r"] - paired["value_c"]).abs()
+    max_d_history = float(difference.max()) if len(difference) else 0.0
+    if unpaired:
+        notes.append(f"{unpaired} history rows have no counterpart (epochs or metrics differ)")
+
+    history_sd, ratio = spread.history_sd(), None
+    if history_sd is not None:
+        judged = paired.merge(history_sd.rename("sd").reset_index(), on=keys, how="left")
+        ratios = (difference / (SEED_SDS * judged["sd"])).mask(difference == 0, 0.0)
+        ratio = float(ratios.fillna(float("inf")).max()) if len(ratios) else 0.0
+    elif not same_bytes:
+        notes.append("no seed histories: the history is not judged, only the test accuracy")
+
+    d_acc = score_r["acc"] - score_c["acc"]
+    acc_tolerance = SEED_SDS * spread.acc_sd if spread.acc_sd is not None else None
+    if same_bytes:
+        verdict = "identical"
+    elif (
+        acc_tolerance is not None
+        and abs(d_acc) <= acc_tolerance
+        and not unpaired
+        and (ratio is None or ratio <= 1)
+    ):
+        verdict = "within seed noise"
+    else:
+        verdict = "outside"
+        if acc_tolerance is None:
+            notes.append("no seed spread for this run: only 'identical' can pass")
+    return Comparison(
+        run=run,
+        verdict=verdict,
+        d_acc=d_acc,
+        d_loss=score_r["loss"] - score_c["loss"],
+        max_d_history=max_d_history,
+        history_ratio=ratio,
+        acc_tolerance=acc_tolerance,
+        seconds=seconds,
+        notes=tuple(notes),
+    )
+
+
+# --- rerunning -----------------------------------------------------------------------------------
+
+
+def rerun(
+    run: str,
+    scratch: Path,
+    committed_dir: Path = records.PROJECT_ROOT,
+    run_name: str | None = None,
+    parameters: dict[str, object] | None = None,
+) -> float:
+    """Retrain ``run`` with its notebook into ``scratch`` (emptied first); return the seconds.
+
+    The notebook gets ``run_name`` (default: ``run``) and ``results_dir=scratch``, plus
+    ``parameters`` (tests shrink the data and epochs; the command line passes none, so the
+    notebook's canonical settings apply). The executed notebook is kept as
+    ``scratch/<run>.ipynb``, also when the run fails.
+    """
+    from imagelab import runs
+    from imagelab.exercises import get_exercise
+
+    scratch = Path(scratch)
+    if scratch.exists():
+        shutil.rmtree(scratch)  # a leftover result would be shown, not retrained
+    parameters = {"run_name": run_name or run, "results_dir": str(scratch)} | (parameters or {})
+    if run == PLAYGROUND:
+        notebook = runs.PLAYGROUND
+        # Notebook 06 shows the stored search after its run; the scratch folder gets a copy.
+        search = records.run_files("playground_search", committed_dir).score
+        if search.is_file():
+            target = records.run_files("playground_search", scratch).score
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(search, target)
+        parameters["search"] = False
+    else:
+        notebook = get_exercise(run).notebook_path
+    started = time.perf_counter()
+    runs.execute(notebook, scratch / f"{run}.ipynb", parameters)
+    return time.perf_counter() - started
+
+
+def verify(
+    names: list[str] | tuple[str, ...] = DEFAULT_RUNS,
+    *,
+    committed_dir: Path = records.PROJECT_ROOT,
+    scratch: Path = SCRATCH,
+    seeds: Path = SEEDS,
+    run_names: dict[str, str] | None = None,
+    parameters: dict[str, object] | None = None,
+    record: Path | None = None,
+) -> list[Comparison]:
+    """Rerun each of ``names`` into ``scratch/<run>`` and compare it with ``committed_dir``.
+
+    ``run_names`` maps a run to the name its committed results have (default: the run's own),
+    ``parameters`` go to every notebook; both are for tests on fixture data. With ``record``,
+    one row per run is appended to that CSV, atomically, as each run finishes.
+    """
+    for name in names:
+        check_choice("run", name, ALL_RUNS)
+    comparisons = []
+    for number, name in enumerate(names, start=1):
+        run_name = (run_names or {}).get(name, name)
+        committed = records.run_files(run_name, committed_dir)
+        if not committed.provenance.is_file():
+            raise ValueError(
+                f"{name}: no committed run to compare with ({committed.provenance} is missing); "
+                "run `make lab` first"
+            )
+        print(f"== verify [{number}/{len(names)}] {name}: retraining into {scratch / name}")
+        seconds = rerun(name, scratch / name, committed_dir, run_name, parameters)
+        rerun_files = records.run_files(run_name, scratch / name)
+        comparison = compare(
+            name, committed, rerun_files, seed_spread(name, seeds, committed_dir), seconds
+        )
+        versions = records.read_provenance(rerun_files.provenance).get("versions", {})
+        comparison = replace(
+            comparison,
+            versions={k: versions.get(k, "") for k in ("tensorflow", "keras", "numpy")},
+            notes=comparison.notes + _freshness_note(name, committed),
+        )
+        comparisons.append(comparison)
+        print(f"== verify {name}: {comparison.verdict} ({seconds:.0f}s)")
+        if record:
+            append_record(comparison, record)
+    return comparisons
+
+
+def _freshness_note(run: str, committed: records.RunFiles) -> tuple[str, ...]:
+    """A note when the committed run was trained by other code than today's: then a difference
+    may come from the code, not from the machine."""
+    from imagelab.exercises import trained_by_current_code
+
+    if run == PLAYGROUND or trained_by_current_code(records.read_provenance(committed.provenance)):
+        return ()
+    return ("the committed run's fingerprint differs from today's training code and notebook",)
+
+
+# --- showing and recording -----------------------------------------------------------------------
+
+
+def table(comparisons: list[Comparison]) -> str:
+    """The comparisons as a plain-text table, the rule and the machine underneath."""
+    header = (
+        f"{'run':<18} {'verdict':<18} {'d acc':>8} {'2 sd acc':>8} {'d loss':>10} "
+        f"{'max |d hist|':>12} {'/ tol':>6} {'seconds':>8}"
+    )
+    lines = [header, "-" * len(header)]
+    for c in comparisons:
+        tolerance = f"{c.acc_tolerance:.4f}" if c.acc_tolerance is not None else "-"
+        ratio = f"{c.history_ratio:.2f}" if c.history_ratio is not None else "-"
+        lines.append(
+            f"{c.run:<18} {c.verdict:<18} {c.d_acc:>+8.4f} {tolerance:>8} {c.d_loss:>+10.6f} "
+            f"{c.max_d_history:>12.2g} {ratio:>6} {c.seconds:>8.0f}"
+        )
+        lines += [f"    {c.run}: {note}" for note in c.notes]
+    facts = cpu_facts()
+    lines.append(
+        f"identical: score, predictions and history (but its seconds) byte for byte; within seed "
+        f"noise: |d acc| <= {SEED_SDS} sd of the seeds' test accuracy and every history point "
+        f"within {SEED_SDS} sd of the seeds at that epoch ('/ tol' <= 1)."
+    )
+    lines.append(f"cpu: {facts['cpu']}; isa: {facts['isa']}")
+    return "\n".join(lines)
+
+
+def append_record(comparison: Comparison, path: Path = RECORD) -> Path:
+    """Append one row for ``comparison`` to ``path`` (rewritten atomically: temp file + rename)."""
+    c = comparison
+    row = {
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "commit": _commit(),
+        **cpu_facts(),
+        **(c.versions or {}),
+        "run": c.run,
+        "verdict": c.verdict,
+        "d_acc": c.d_acc,
+        "d_loss": c.d_loss,
+        "max_d_history": c.max_d_history,
+        "seconds": round(c.seconds, 1),
+    }
+    path = Path(path)
+    old = pd.read_csv(path, dtype=str, keep_default_na=False) if path.is_file() else None
+    new = pd.DataFrame([row]).reindex(columns=RECORD_COLUMNS)
+    return records.write_csv(new if old is None else pd.concat([old, new]), path)
+
+
+def _commit() -> str:
+    state = records.git_state()
+    commit = str(state["commit"] or "unknown")[:12]
+    return f"{commit}-dirty" if state["dirty"] else commit
+
+
+def exit_status(comparisons: list[Comparison]) -> int:
+    """0 when every run is identical or within seed noise, 1 when any is outside."""
+    return 1 if any(c.verdict == "outside" for c in comparisons) else 0
+
+
+def main(
+    names: list[str] | tuple[str, ...] = DEFAULT_RUNS, record: Path | None = None, **options: object
+) -> int:
+    """Verify ``names``, print the table, return the exit status (``options``: see ``verify``)."""
+    from imagelab import runs
+
+    runs.show_progress()
+    started = time.perf_counter()
+    comparisons = verify(names, record=record, **options)
+    print(table(comparisons))
+    where = f"; appended to {record}" if record else ""
+    print(f"== verify done in {time.perf_counter() - started:.0f}s{where}")
+    return exit_status(comparisons)

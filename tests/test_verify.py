@@ -1,0 +1,231 @@
+"""imagelab verify: the verdicts (identical, within seed noise, outside), the exit status, the
+record row, and that a rerun never writes into the folders of the runs it checks."""
+
+import hashlib
+import shutil
+
+import pandas as pd
+import pytest
+
+from imagelab import cli, records, verify
+
+from .conftest import ROOT
+
+# --- verdicts on hand-made results (no training) ----------------------------------------------
+
+
+def write_run(folder, name="run", acc=0.9, loss=0.3, shift=0.0, seconds=1.0):
+    """A two-epoch run under ``folder``; ``shift`` moves every history value."""
+    files = records.run_files(name, folder)
+    rows = [
+        (epoch, value + shift, metric, data, seconds)
+        for epoch in (1, 2)
+        for metric, data, value in (
+            ("loss", "training", 0.5 / epoch),
+            ("acc", "training", 0.8 + epoch / 100),
+            ("loss", "validation", 0.6 / epoch),
+            ("acc", "validation", 0.7 + epoch / 100),
+        )
+    ]
+    records.write_csv(pd.DataFrame(rows, columns=records.HISTORY_COLUMNS), files.history)
+    records.write_csv(pd.DataFrame([{"loss": loss, "acc": acc}]), files.score)
+    predictions = pd.DataFrame({"index": [0, 1], "true": [3, 4], "predicted": [3, 4]})
+    records.write_csv(predictions, files.predictions)
+    return files
+
+
+def spread(accs, histories=()):
+    return verify.Spread(pd.Series(accs, dtype=float), list(histories))
+
+
+def seed_histories(tmp_path, shifts):
+    return [
+        records.read_history(write_run(tmp_path / f"seed{i}", shift=s).history)
+        for i, s in enumerate(shifts)
+    ]
+
+
+def test_rerun_with_the_same_numbers_is_identical_though_its_seconds_differ(tmp_path):
+    committed = write_run(tmp_path / "committed")
+    rerun = write_run(tmp_path / "rerun", seconds=7.5)
+    result = verify.compare("relu_mnist", committed, rerun, spread([]))
+    assert result.verdict == "identical"
+    assert result.d_acc == result.d_loss == result.max_d_history == 0
+
+
+def test_other_predictions_are_not_identical(tmp_path):
+    committed = write_run(tmp_path / "committed")
+    rerun = write_run(tmp_path / "rerun")
+    predictions = pd.DataFrame({"index": [0, 1], "true": [3, 4], "predicted": [3, 9]})
+    records.write_csv(predictions, rerun.predictions)
+    assert verify.compare("relu_mnist", committed, rerun, spread([])).verdict == "outside"
+
+
+def test_differences_inside_two_seed_sds_are_within_seed_noise(tmp_path):
+    committed = write_run(tmp_path / "committed")
+    rerun = write_run(tmp_path / "rerun", acc=0.9004, loss=0.3001, shift=0.0003)
+    # seeds: acc sd 0.001 (tolerance 0.002); history sd 0.001 at every point (tolerance 0.002)
+    seeds = spread([0.899, 0.900, 0.901], seed_histories(tmp_path, [-0.001, 0.0, 0.001]))
+    result = verify.compare("relu_mnist", committed, rerun, seeds)
+    assert result.verdict == "within seed noise"
+    assert result.d_acc == pytest.approx(0.0004)
+    assert result.max_d_history == pytest.approx(0.0003)
+    assert result.history_ratio == pytest.approx(0.15)
+    assert result.acc_tolerance == pytest.approx(0.002)
+
+
+def test_score_beyond_two_seed_sds_is_outside(tmp_path):
+    committed = write_run(tmp_path / "committed")
+    rerun = write_run(tmp_path / "rerun", acc=0.903)
+    seeds = spread([0.899, 0.900, 0.901], seed_histories(tmp_path, [-0.001, 0.0, 0.001]))
+    result = verify.compare("relu_mnist", committed, rerun, seeds)
+    assert result.verdict == "outside"
+    assert verify.exit_status([result]) == 1
+
+
+def test_history_beyond_its_seed_tolerance_is_outside_even_with_the_same_score(tmp_path):
+    committed = write_run(tmp_path / "committed")
+    rerun = write_run(tmp_path / "rerun", shift=0.005)
+    seeds = spread([0.899, 0.900, 0.901], seed_histories(tmp_path, [-0.001, 0.0, 0.001]))
+    result = verify.compare("relu_mnist", committed, rerun, seeds)
+    assert result.verdict == "outside"
+    assert result.history_ratio == pytest.approx(2.5)
+
+
+def test_without_a_seed_spread_only_identical_passes(tmp_path):
+    committed = write_run(tmp_path / "committed")
+    rerun = write_run(tmp_path / "rerun", acc=0.90001)
+    result = verify.compare("relu_mnist", committed, rerun, spread([0.9]))
+    assert result.verdict == "outside"
+    assert any("no seed spread" in note for note in result.notes)
+
+
+def test_seed_spread_reads_seeds_csv_and_the_seed_runs_histories(tmp_path):
+    sources = []
+    for seed in (1, 2):
+        files = write_run(tmp_path / "sweep", name=f"seed{seed}", acc=0.9 + seed / 1000)
+        records.write_json({}, files.provenance)
+        sources.append(str(files.provenance))
+    seeds = tmp_path / "seeds.csv"
+    pd.DataFrame(
+        {"run": "relu_mnist", "seed": [1, 2], "loss": 0.3, "acc": [0.901, 0.902], "source": sources}
+    ).to_csv(seeds, index=False)
+    result = verify.seed_spread("relu_mnist", seeds)
+    assert list(result.acc) == [0.901, 0.902]
+    assert len(result.histories) == 2
+    assert verify.seed_spread("cnn_mnist", seeds).acc_sd is None
+
+
+def test_record_appends_one_well_formed_row_per_run(tmp_path):
+    committed = write_run(tmp_path / "committed")
+    result = verify.compare("relu_mnist", committed, committed, spread([]), seconds=12.34)
+    path = tmp_path / "reproductions" / "verify.csv"
+    verify.append_record(result, path)
+    verify.append_record(result, path)
+    table = pd.read_csv(path)
+    assert list(table.columns) == verify.RECORD_COLUMNS
+    assert len(table) == 2
+    row = table.iloc[-1]
+    assert row["run"] == "relu_mnist" and row["verdict"] == "identical"
+    assert row["seconds"] == 12.3 and row["d_acc"] == 0
+    assert row["cpu"] and pd.Timestamp(row["date"]).tzinfo is not None
+    assert [p.name for p in path.parent.iterdir()] == ["verify.csv"]  # no temp file left
+
+
+def test_cpu_facts_name_the_model_and_only_known_isa_flags():
+    facts = verify.cpu_facts()
+    assert facts["cpu"]
+    assert set(facts["isa"].split()) <= set(verify.ISA_FLAGS) | {"unknown"}
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["verify", "relu"], "run must be one of 'dense_mnist', 'relu_mnist'"),
+        (["verify", "relu_mnist", "--all"], "run names or --all, not both"),
+    ],
+)
+def test_verify_refuses_bad_run_names_before_training(argv, message, capsys):
+    assert cli.main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+# --- end to end: papermill reruns of a run trained on the fixture data --------------------------
+
+FIXTURE_RUN = {"run_names": {"relu_mnist": "fixture_relu"}, "parameters": {"epochs": 2}}
+
+
+@pytest.fixture(scope="module")
+def committed(tmp_path_factory):
+    """A relu_mnist run on the 300 fixture images, 2 epochs, as the 'committed' run."""
+    from imagelab import runs
+    from imagelab.data import DATA_ENV
+
+    folder = tmp_path_factory.mktemp("committed")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv(DATA_ENV, str(ROOT / "tests" / "fixtures"))
+        runs.execute(
+            runs.PROJECT_ROOT / "notebooks" / "02_relu_mnist.ipynb",
+            folder / "committed.ipynb",
+            {"run_name": "fixture_relu", "results_dir": str(folder), "epochs": 2},
+        )
+    (folder / "committed.ipynb").unlink()
+    seeds = folder / "seeds.csv"  # the noise: test accuracy sd 0.01, no seed histories
+    pd.DataFrame(
+        {"run": "relu_mnist", "seed": [1, 2, 3], "loss": 0.3, "acc": [0.5, 0.51, 0.52]}
+    ).assign(source="none.json").to_csv(seeds, index=False)
+    return folder
+
+
+def checksums(*folders):
+    return {
+        path: hashlib.sha256(path.read_bytes()).hexdigest()
+        for folder in folders
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+@pytest.mark.slow
+def test_rerun_of_a_fixture_run_is_identical_and_writes_only_to_scratch(
+    committed, fixture_data, tmp_path, capsys
+):
+    results = [ROOT / name for name in ("histories", "scores", "figures")]
+    before = checksums(committed, *results)
+    record = tmp_path / "verify.csv"
+    status = verify.main(
+        ["relu_mnist"],
+        record=record,
+        committed_dir=committed,
+        scratch=tmp_path / "scratch",
+        seeds=committed / "seeds.csv",
+        **FIXTURE_RUN,
+    )
+    assert status == 0
+    assert checksums(committed, *results) == before
+    assert records.run_files("fixture_relu", tmp_path / "scratch" / "relu_mnist").score.is_file()
+    assert "relu_mnist         identical" in capsys.readouterr().out
+    row = pd.read_csv(record).iloc[0]
+    assert (row["run"], row["verdict"], row["d_acc"]) == ("relu_mnist", "identical", 0)
+    assert row["tensorflow"] and row["keras"] and row["numpy"]
+
+
+@pytest.mark.slow
+def test_committed_score_nudged_beyond_the_noise_is_outside_and_exits_1(
+    committed, fixture_data, tmp_path, capsys
+):
+    nudged = tmp_path / "nudged"
+    shutil.copytree(committed, nudged)
+    score = records.run_files("fixture_relu", nudged).score
+    values = records.read_score(score)
+    records.write_csv(pd.DataFrame([values | {"acc": values["acc"] + 0.05}]), score)
+    status = verify.main(
+        ["relu_mnist"],
+        committed_dir=nudged,
+        scratch=tmp_path / "scratch",
+        seeds=nudged / "seeds.csv",
+        **FIXTURE_RUN,
+    )
+    assert status == 1
+    out = capsys.readouterr().out
+    assert "outside" in out and "-0.0500" in out
