@@ -96,7 +96,7 @@ def _verify(args: argparse.Namespace) -> int:
     from imagelab import verify
 
     if args.all and args.runs:
-        raise ValueError("give run names or --all, not both")
+        raise UserError("give run names or --all, not both")
     names = verify.ALL_RUNS if args.all else args.runs or verify.DEFAULT_RUNS
     return verify.main(names, record=verify.RECORD if args.record else None)
 

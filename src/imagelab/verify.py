@@ -36,6 +36,7 @@ from pathlib import Path
 import pandas as pd
 
 from imagelab import records
+from imagelab.errors import UserError
 from imagelab.params import check_choice
 
 DEFAULT_RUNS = ("dense_mnist", "relu_mnist")
@@ -329,7 +330,7 @@ def verify(
         run_name = (run_names or {}).get(name, name)
         committed = records.run_files(run_name, committed_dir)
         if not committed.provenance.is_file():
-            raise ValueError(
+            raise UserError(
                 f"{name}: no committed run to compare with ({committed.provenance} is missing); "
                 "run `make lab` first"
             )
