@@ -6,9 +6,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
-# Data: $IMAGELAB_DATA if set, else the verified copies in ../shared/datasets when present,
-# else keras.datasets downloads (needs internet).
-IMAGELAB_DATA ?= $(if $(wildcard ../shared/datasets/mnist.npz),$(abspath ../shared/datasets),)
+# Data: $IMAGELAB_DATA when given (make lab IMAGELAB_DATA=/path/to/data), else the project's
+# default folder, `[tool.imagelab] data` in pyproject.toml, else keras.datasets downloads (needs
+# internet). The package decides (imagelab.data.data_dir), so make, papermill and Jupyter agree.
 export IMAGELAB_DATA
 FORCE ?=
 # Optional Debian package for looking at the PDF's pages as images (pdftoppm); nothing needs it:
@@ -76,7 +76,7 @@ sweep: setup ## run a sweep file: make sweep SWEEP=sweeps/<name>.yaml [JOBS=2] [
 seeds: setup ## collect scores/seeds.csv from the canonical runs and the sweeps
 	$(BIN)/imagelab seeds
 
-report: setup ## render report/report.pdf and .html (runs only missing exercises)
+report: setup ## render report/report.pdf and .html from the stored results (never trains; stops if one is missing)
 	$(BIN)/imagelab report
 
 all: lab report ## run the whole lab and build the report

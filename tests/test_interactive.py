@@ -23,6 +23,7 @@ import websocket
 from nbclient import NotebookClient
 
 from imagelab import data, exercises, records
+from imagelab.run import start_run
 
 from .conftest import ROOT
 
@@ -70,13 +71,13 @@ def test_changing_epochs_under_the_canonical_name_is_refused(fixture_data, tmp_p
         ValueError,
         match=r"reserved for the canonical 2019 settings.*epochs=2.*run_name='cnn_mnist_epochs2'",
     ):
-        exercises.start_run("cnn_mnist", params)
+        start_run("cnn_mnist", params)
 
 
 def test_canonical_name_on_fixture_data_is_refused(fixture_data, tmp_path):
     params = exercises.notebook_defaults("dense_mnist") | {"results_dir": str(tmp_path)}
     with pytest.raises(ValueError, match="reserved for runs on the full, verified data set"):
-        exercises.start_run("dense_mnist", params)
+        start_run("dense_mnist", params)
     assert not (tmp_path / "histories").exists()
 
 
@@ -143,6 +144,75 @@ def test_stripping_filter_leaves_the_committed_notebooks_unchanged():
             cwd=ROOT,
         )
         assert verify.returncode == 0, (strip, verify.stdout, verify.stderr)
+
+
+# --- the data folder without make ----------------------------------------------------------
+
+
+def _project(tmp_path, setting: str) -> Path:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        f'[project]\nname = "imagelab"\n\n[tool.imagelab]\n{setting}\n'
+    )
+    return project / "pyproject.toml"
+
+
+def test_data_folder_defaults_to_the_project_setting_relative_to_the_project(tmp_path, monkeypatch):
+    (tmp_path / "datasets").mkdir()
+    monkeypatch.setattr(data, "PYPROJECT", _project(tmp_path, 'data = "../datasets"'))
+    monkeypatch.delenv(data.DATA_ENV, raising=False)
+    assert data.data_dir() == tmp_path / "datasets"
+    monkeypatch.setenv(data.DATA_ENV, "")  # make exports an empty variable: same as unset
+    assert data.data_dir() == tmp_path / "datasets"
+
+
+def test_data_environment_variable_wins_over_the_project_setting(tmp_path, monkeypatch):
+    (tmp_path / "datasets").mkdir()
+    monkeypatch.setattr(data, "PYPROJECT", _project(tmp_path, 'data = "../datasets"'))
+    monkeypatch.setenv(data.DATA_ENV, str(tmp_path / "elsewhere"))
+    assert data.data_dir() == tmp_path / "elsewhere"
+
+
+@pytest.mark.parametrize(
+    "setting", ['data = "../absent"', "", "# no data key"], ids=["missing", "empty", "none"]
+)
+def test_without_a_usable_project_folder_the_data_comes_from_keras(setting, tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "PYPROJECT", _project(tmp_path, setting))
+    monkeypatch.delenv(data.DATA_ENV, raising=False)
+    assert data.data_dir() is None
+
+
+def test_an_installed_package_without_the_project_has_no_default(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "PYPROJECT", tmp_path / "pyproject.toml")
+    monkeypatch.delenv(data.DATA_ENV, raising=False)
+    assert data.data_dir() is None
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "other"\n[tool.imagelab]\ndata = "."'
+    )
+    assert data.data_dir() is None
+
+
+def test_a_data_setting_that_is_not_a_path_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "PYPROJECT", _project(tmp_path, "data = 3"))
+    monkeypatch.delenv(data.DATA_ENV, raising=False)
+    with pytest.raises(
+        data.DataError, match=r"\[tool.imagelab\] data in .* must name a folder.*got 3"
+    ):
+        data.data_dir()
+
+
+def test_data_import_does_not_write_into_the_project_default_folder(tmp_path, monkeypatch):
+    from imagelab.cli import main
+
+    (tmp_path / "datasets").mkdir()
+    monkeypatch.setattr(data, "PYPROJECT", _project(tmp_path, 'data = "../datasets"'))
+    monkeypatch.delenv(data.DATA_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    written_to = []
+    monkeypatch.setattr(data, "import_data", lambda source, out: written_to.append(out) or [])
+    assert main(["data", "import", str(tmp_path)]) == 0
+    assert written_to == [Path("data")]  # ./data, as without the default; never the verified copies
 
 
 # --- JupyterLab as `make notebook` starts it, driven through its REST and websocket API -----
@@ -309,8 +379,8 @@ def test_jupyterlab_serves_the_project_and_runs_a_cell_on_the_imagelab_kernel(la
             info = _run_cell(channel, "kernel_info_request", {})[-1]["content"]
             assert info["status"] == "ok"
             assert info["language_info"] == model["content"]["metadata"]["language_info"]
-            # Run a cell: imagelab imports from the kernel.
-            code = "import imagelab\n1 + 1"
+            # Run a cell: imagelab imports, and finds the project's data folder by itself.
+            code = "from imagelab import data\nprint(data.data_dir())\n1 + 1"
             answers = _run_cell(
                 channel, "execute_request", {"code": code, "silent": False, "store_history": True}
             )
@@ -321,3 +391,4 @@ def test_jupyterlab_serves_the_project_and_runs_a_cell_on_the_imagelab_kernel(la
     by_type = {message["msg_type"]: message["content"] for message in answers}
     assert by_type["execute_reply"]["status"] == "ok", by_type
     assert by_type["execute_result"]["data"]["text/plain"] == "2"
+    assert by_type["stream"]["text"].strip() == str(data._default_data_dir(data.PYPROJECT))

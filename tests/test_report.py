@@ -1,5 +1,6 @@
 """The report: rendered from a synthetic results folder, its text follows the numbers."""
 
+import datetime as dt
 import shutil
 
 import matplotlib.pyplot as plt
@@ -7,11 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from imagelab import data, exercises, plots, records, report, runs
+from imagelab import data, exercises, plots, records, report, runs, store
 
 
-def _fake_run(results_dir, name, train_acc, val_acc, test_acc, epochs=4):
-    """A finished run's files, with chosen accuracies (no training)."""
+def _fake_run(results_dir, name, train_acc, val_acc, test_acc, epochs=4, exercise=None, **stored):
+    """A finished run's files, with chosen accuracies (no training): a run of ``exercise``
+    (default: the exercise ``name``) with its canonical settings updated by ``stored``
+    (``fingerprint`` among them replaces the current one)."""
     files = records.run_files(name, results_dir)
     rows = []
     for epoch in range(1, epochs + 1):
@@ -35,7 +38,7 @@ def _fake_run(results_dir, name, train_acc, val_acc, test_acc, epochs=4):
     records.write_csv(history, files.history)
     score = {"loss": 1 - test_acc, "acc": test_acc}
     records.write_csv(pd.DataFrame([score]), files.score)
-    exercise = exercises.get_exercise(name)
+    exercise = exercises.get_exercise(exercise or name)
     true = np.arange(20) % 10
     predictions = pd.DataFrame(
         {"index": np.arange(20), "true": true, "predicted": (true + (np.arange(20) % 3 == 0)) % 10}
@@ -49,32 +52,28 @@ def _fake_run(results_dir, name, train_acc, val_acc, test_acc, epochs=4):
     plots.save(plots.confusion(predictions, classes), files.figure("confusion"))
     plots.save(plots.misclassified(predictions, images, classes), files.figure("misclassified"))
     plt.close("all")
-    settings = exercises.settings_of(exercises.notebook_defaults(name))
+    fingerprint = stored.pop("fingerprint", store.current_fingerprint(exercise.name))
+    settings = exercises.settings_of(exercises.notebook_defaults(exercise.name)) | stored
     checksums = {
         k: v for k, v in data.KNOWN_CHECKSUMS[exercise.dataset].items() if k in data.ARRAYS
     }
-    records.write_json(
-        {
-            "run_name": name,
-            "exercise": name,
-            "parameters": settings,
-            "seed": settings["seed"],
-            "data": {
-                "dataset": exercise.dataset,
-                "checksums": checksums,
-                "verified_against": "test",
-            },
-            "versions": {"tensorflow": "2.x", "keras": "3.x", "python": "3.11"},
-            "machine": {"cpu": "test cpu", "cores": 2, "platform": "test"},
-            "git": {"commit": "0" * 40, "dirty": False},
-            "finished": "2026-01-01T00:00:00+00:00",
-            "train_seconds": 10.0,
-            "epoch_seconds": [2.1, 2.2, 2.3, 2.4][:epochs],
-            "score": score,
-            "fingerprint": exercises.fingerprint(name),
-        },
-        files.provenance,
+    provenance = store.build_provenance(
+        run_name=name,
+        exercise=exercise.name,
+        notebook=f"notebooks/{exercise.notebook}",
+        parameters=settings,
+        data={"dataset": exercise.dataset, "checksums": checksums, "verified_against": "test"},
+        score=score,
+        started=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
+        epoch_seconds=[2.1, 2.2, 2.3, 2.4][:epochs],
+        train_seconds=10.0,
+        cpu_seconds=18.0,
+        fingerprint=fingerprint,
+        git={"commit": "0" * 40, "dirty": False},
     )
+    provenance["machine"] |= {"cpu": "test cpu", "cores": 2, "platform": "test"}
+    del provenance["load_average"]  # as in runs that recorded none: the summary shows "-"
+    records.write_json(provenance | {"finished": "2026-01-01T00:00:00+00:00"}, files.provenance)
 
 
 ACCURACIES = {  # train, validation, test; cnn_mnist overfits badly (0.999 against 0.80)
@@ -285,35 +284,15 @@ def test_reproducibility_section_shows_each_cpu_and_is_absent_without_records(
 
 
 def test_seeds_table_collects_canonical_settings_from_sweeps(synthetic_results, tmp_path):
-    sweep_scores = tmp_path / "sweeps" / "some_sweep" / "scores"
-    settings = exercises.settings_of(exercises.notebook_defaults("cnn_mnist"))
-    current = exercises.fingerprint("cnn_mnist")
-    for seed, acc, fingerprint in ((1, 0.985, current), (2, 0.987, current), (4, 0.5, {})):
-        records.write_json(  # seed 4 was trained by older code: left out
-            {
-                "parameters": settings | {"seed": seed},
-                "seed": seed,
-                "exercise": "cnn_mnist",
-                "score": {"loss": 0.05, "acc": acc},
-                "fingerprint": fingerprint,
-            },
-            sweep_scores / f"run{seed}.json",
-        )
-    other = settings | {"seed": 3, "dropout": 0.25}  # not a canonical setting: left out
-    records.write_json(
-        {
-            "parameters": other,
-            "seed": 3,
-            "score": {"loss": 0.1, "acc": 0.5},
-            "fingerprint": current,
-        },
-        sweep_scores / "x.json",
-    )
-    records.write_json(  # exercise 3's notebook at 2019's dropout: exercise 4's settings
-        {"parameters": settings | {"seed": 5, "dropout": 0.5}, "seed": 5, "exercise": "cnn_mnist",
-         "score": {"loss": 0.03, "acc": 0.99}, "fingerprint": current},
-        sweep_scores / "dropout.json",
-    )  # fmt: skip
+    sweep = tmp_path / "sweeps" / "some_sweep"
+    for seed, acc, fingerprint in ((1, 0.985, None), (2, 0.987, None), (4, 0.5, {})):
+        stored = {"seed": seed} | ({"fingerprint": fingerprint} if fingerprint is not None else {})
+        # seed 4 was trained by older code: left out
+        _fake_run(sweep, f"run{seed}", 0.99, 0.98, acc, exercise="cnn_mnist", **stored)
+    # not a canonical setting: left out
+    _fake_run(sweep, "x", 0.99, 0.98, 0.5, exercise="cnn_mnist", seed=3, dropout=0.25)
+    # exercise 3's notebook at 2019's dropout: exercise 4's settings
+    _fake_run(sweep, "dropout", 0.99, 0.98, 0.99, exercise="cnn_mnist", seed=5, dropout=0.5)
     table = pd.read_csv(runs.collect_seeds(tmp_path / "sweeps", synthetic_results))
     cnn = table[table["run"] == "cnn_mnist"]
     assert sorted(cnn["seed"]) == [1, 2, 2019] and 0.5 not in set(cnn["acc"])
