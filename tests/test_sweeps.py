@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from imagelab import cli, params, records, sweeps
+from imagelab.sweeps import executors
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).parents[1]
@@ -236,7 +237,7 @@ def test_failing_run_is_recorded_kept_and_the_others_go_on(
     assert bad in capsys.readouterr().err
     plan = sweeps.describe(sweeps.load(path), retry_failed=True)
     assert f"{bad}" in plan and "1 of 2 runs to run" in plan
-    assert os.environ.get(sweeps.THREADS_ENV) is None
+    assert os.environ.get(executors.THREADS_ENV) is None
 
 
 def test_dask_local_cluster_runs_isolates_failures_resumes_and_matches_serial(
