@@ -34,6 +34,7 @@ from pathlib import Path
 import pandas as pd
 
 from imagelab import machine, records, store
+from imagelab.errors import UserError
 from imagelab.params import check_choice
 
 DEFAULT_RUNS = ("dense_mnist", "relu_mnist")
@@ -122,7 +123,7 @@ def cpu_facts() -> dict[str, str]:
 def _load(run_name: str, results_dir: Path) -> store.StoredRun:
     stored = store.load_run(run_name, results_dir)
     if stored is None:
-        raise ValueError(
+        raise UserError(
             f"{run_name}: no stored run under {results_dir} to compare with; run `make lab` first"
         )
     return stored
