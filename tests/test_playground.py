@@ -8,7 +8,7 @@ import pandas as pd
 import papermill
 import pytest
 
-from imagelab import analysis, playground_search
+from imagelab import analysis, playground_run, playground_search
 from imagelab import playground as pg
 from imagelab.records import PROJECT_ROOT
 
@@ -82,11 +82,11 @@ def test_loss_is_half_the_mean_squared_error_against_minus_one_plus_one_labels()
 )
 def test_bad_settings_are_refused_naming_the_setting(change, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(")):
-        pg.check_settings(**(CANONICAL | change))
+        playground_run.check_settings(**(CANONICAL | change))
 
 
 def test_canonical_settings_are_accepted():
-    pg.check_settings(**CANONICAL)
+    playground_run.check_settings(**CANONICAL)
 
 
 # --- training: several seeds side by side are the same as one by one ---------------------

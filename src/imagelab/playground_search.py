@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from imagelab import playground, records
+from imagelab import playground, playground_run, records
 from imagelab.params import check_choice, check_parameter
 
 RUN_NAME = "playground_search"
@@ -57,7 +57,7 @@ def search(
     for name in feature_sets:
         check_choice("search_feature_sets", name, tuple(playground.FEATURE_SETS))
     for shape in hidden_shapes:
-        playground.check_settings(**(settings | {"hidden": shape}))
+        playground_run.check_settings(**(settings | {"hidden": shape}))
     if not seeds:
         raise ValueError(f"search_seeds must be a non-empty list of seeds; got {seeds!r}")
     for seed in seeds:
@@ -84,10 +84,10 @@ def search(
         "seeds": seeds,
     }
     records.write_json(
-        playground.provenance(started)
+        playground_run.provenance(started)
         | {
             "run_name": RUN_NAME,
-            "notebook": playground.NOTEBOOK,
+            "notebook": playground_run.NOTEBOOK,
             "parameters": {
                 k: v for k, v in settings.items() if k not in ("features", "hidden", "seed")
             },
