@@ -6,13 +6,14 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
-# Data: $IMAGELAB_DATA if set, else the verified copies in ../shared/datasets when present,
-# else keras.datasets downloads (needs internet).
-IMAGELAB_DATA ?= $(if $(wildcard ../shared/datasets/mnist.npz),$(abspath ../shared/datasets),)
+# Data: $IMAGELAB_DATA when given (make lab IMAGELAB_DATA=/path/to/data), else the project's
+# default folder, `[tool.imagelab] data` in pyproject.toml, else keras.datasets downloads (needs
+# internet). The package decides (imagelab.data.data_dir), so make, papermill and Jupyter agree.
 export IMAGELAB_DATA
 FORCE ?=
-# Debian packages the PDF report needs (nbconvert's LaTeX route) and the tests that read it.
-DEBIAN_PACKAGES := texlive-xetex texlive-fonts-recommended texlive-plain-generic pandoc poppler-utils
+# Optional Debian package for looking at the PDF's pages as images (pdftoppm); nothing needs it:
+# the PDF is built with pip-installed pandoc and Typst, and the tests read it with pypdf.
+DEBIAN_PACKAGES := poppler-utils
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .DEFAULT_GOAL := help
@@ -21,22 +22,36 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-setup: $(INSTALLED) ## create .venv and install the project (does nothing when up to date)
+# JupyterLab settings committed in jupyter/ (see jupyter/README.md), installed into .venv so any
+# JupyterLab started from .venv offers only the imagelab kernel and shows no news pop-up.
+JUPYTER_SETTINGS := $(VENV)/etc/jupyter/jupyter_server_config.json \
+	$(VENV)/share/jupyter/lab/settings/overrides.json
+# Notebook metadata the stripping filter keeps, so a notebook opens in JupyterLab unmodified.
+NB_KEEP_METADATA := metadata.kernelspec metadata.language_info
+
+setup: $(INSTALLED) $(JUPYTER_SETTINGS) ## create .venv and install the project (does nothing when up to date)
+
+$(VENV)/etc/jupyter/jupyter_server_config.json: jupyter/jupyter_server_config.json | $(INSTALLED)
+	install -D -m 644 $< $@
+$(VENV)/share/jupyter/lab/settings/overrides.json: jupyter/overrides.json | $(INSTALLED)
+	install -D -m 644 $< $@
 
 $(INSTALLED): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name imagelab --display-name "Python (imagelab)" >/dev/null
-	@if [ -d .git ]; then $(BIN)/nbstripout --install --attributes .gitattributes && $(BIN)/pre-commit install >/dev/null; fi
+	@if [ -e .git ]; then $(BIN)/nbstripout --install --attributes .gitattributes \
+	  && git config filter.nbstripout.keepmetadatakeys "$(NB_KEEP_METADATA)" \
+	  && $(BIN)/pre-commit install >/dev/null; fi
 	@touch $@
 	@echo "setup: .venv ready (kernel 'imagelab' registered)"
 
-system-deps: ## install LaTeX, pandoc and poppler from Debian, only those missing
-	@if command -v xelatex >/dev/null && command -v pandoc >/dev/null && command -v pdftoppm >/dev/null; then \
-	  echo "system-deps: xelatex, pandoc and pdftoppm present"; \
+system-deps: ## optional: poppler's pdftoppm from Debian, to look at report pages as PNG
+	@if command -v pdftoppm >/dev/null; then \
+	  echo "system-deps: pdftoppm present"; \
 	else \
-	  echo "system-deps: installing $(DEBIAN_PACKAGES) from Debian (once; about 3 minutes)"; \
+	  echo "system-deps: installing $(DEBIAN_PACKAGES) from Debian"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
 	    --no-install-recommends $(DEBIAN_PACKAGES) >/dev/null; \
 	fi
@@ -45,7 +60,7 @@ lint: setup ## check code style with ruff
 	$(BIN)/ruff check src tests benchmarks studies
 	$(BIN)/ruff format --check src tests benchmarks studies
 
-test: setup system-deps lint ## lint, then run the test suite on tiny fixture data
+test: setup lint ## lint, then run the test suite on tiny fixture data
 	$(BIN)/pytest
 
 lab: setup ## run the five exercises on the full data (skips up-to-date ones; FORCE=1 reruns)
@@ -58,7 +73,7 @@ sweep: setup ## run a sweep file: make sweep SWEEP=sweeps/<name>.yaml [JOBS=2] [
 seeds: setup ## collect scores/seeds.csv from the canonical runs and the sweeps
 	$(BIN)/imagelab seeds
 
-report: setup system-deps ## render report/report.pdf and .html (runs only missing exercises)
+report: setup ## render report/report.pdf and .html from the stored results (never trains; stops if one is missing)
 	$(BIN)/imagelab report
 
 all: lab report ## run the whole lab and build the report
@@ -72,8 +87,10 @@ bench: setup ## time imagelab against bare Keras on the full data (about 6 CPU-m
 bench-smoke: setup ## the benchmark on fixture data, seconds; writes to build/bench-smoke
 	$(BIN)/python benchmarks/bench.py --smoke --out build/bench-smoke
 
-notebook: setup ## start JupyterLab from .venv with the 'imagelab' kernel
-	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
+notebook: setup ## JupyterLab on the project, opening on notebooks/ [PORT=8888] [TOKEN=secret] [NO_BROWSER=1]
+	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks \
+	  $(if $(PORT),--ServerApp.port=$(PORT)) $(if $(TOKEN),--IdentityProvider.token=$(TOKEN)) \
+	  $(if $(NO_BROWSER),--no-browser) $(if $(filter 0,$(shell id -u)),--allow-root)
 
 clean: ## remove build products (executed notebooks, report, caches), keep results
 	rm -rf build report .pytest_cache .ruff_cache

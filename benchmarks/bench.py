@@ -42,7 +42,11 @@ import pandas as pd
 
 from imagelab import records
 from imagelab.data import DATA_ENV
-from imagelab.exercises import EXERCISES, _build, _cpu_name, notebook_defaults
+from imagelab.data import data_dir as find_data_dir
+from imagelab.exercises import EXERCISES, notebook_defaults
+from imagelab.machine import describe as machine
+from imagelab.run import build_model as _build
+from imagelab.store import load_run
 
 ROOT = records.PROJECT_ROOT
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -294,8 +298,7 @@ def time_papermill(repeats: int) -> list[tuple]:
 def last_real_run() -> list[tuple]:
     """``make lab`` and ``make report`` wall times read from the last real run (never rerun)."""
     rows, commits = [], None  # the log's rows carry the canonical runs' commits too
-    runs = [records.read_provenance(f) for e in EXERCISES
-            if (f := records.run_files(e).provenance).is_file()]  # fmt: skip
+    runs = [r.provenance for e in EXERCISES if (r := load_run(e)) is not None]  # fmt: skip
     if runs:
         commits = ",".join(sorted({str(r["git"]["commit"])[:10] for r in runs}))
         rows.append(("make_lab/wall_seconds_sum", sum(r["wall_seconds"] for r in runs),
@@ -320,7 +323,7 @@ def main(argv: list[str] | None = None) -> Path:
     if args.smoke:
         data_dir, batches, repeats, size = str(FIXTURES), SMOKE_BATCHES, 1, 256
     else:
-        data_dir = os.environ.get(DATA_ENV) or sys.exit(f"set {DATA_ENV} to the full data")
+        data_dir = str(find_data_dir() or sys.exit(f"set {DATA_ENV} to the full data"))
         batches, repeats, size = BATCHES, REPEATS, MATMUL_SIZE
     with ThreadPoolExecutor() as pool:  # smoke: overlap the two parts, its timings mean nothing
         papermill = pool.submit(time_papermill, repeats) if args.smoke else None
@@ -331,7 +334,7 @@ def main(argv: list[str] | None = None) -> Path:
     table = pd.DataFrame([(*row, commit) for row in rows] + last_real_run(),
                          columns=["name", "value", "unit", "commit"])  # fmt: skip
     table["commit"] = table["commit"].fillna(commit)
-    table.insert(3, "machine", f"{_cpu_name()}, {os.cpu_count()} cores, {platform.machine()}")
+    table.insert(3, "machine", f"{machine()['cpu']}, {os.cpu_count()} cores, {platform.machine()}")
     table.insert(4, "date", dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
     table = table[["name", "value", "unit", "machine", "date", "commit"]]
     path = records.write_csv(table, args.out / "results.csv")

@@ -111,6 +111,8 @@ def test_sweep_digest_uses_the_three_epoch_gap_and_names_the_best_setting():
     assert table["runs"].tolist() == [2, 2]
     assert table["gap_mean"].tolist() == pytest.approx([0.02, 0.005])
     assert "Highest mean test accuracy: dropout=0.5 (0.9880 over 2 seeds)" in text
+    _, by_epochs = analysis.sweep_digest(summary.assign(dropout=20), ["dropout"], histories)
+    assert "dropout=20 (" in by_epochs  # an integer setting prints as one
     assert "Smallest train-validation gap (last 3 epochs): dropout=0.5 (+0.0050)" in text
     assert "1 run(s) failed: c1." in text
     _, without = analysis.sweep_digest(summary, ["dropout"])
@@ -145,3 +147,46 @@ def test_playground_glossary_reads_the_learning_rate_switch_and_the_search():
     assert shown["Input features"] == "best success rate all: 50 %, raw: 100 %"
     assert shown["Hidden layers, neurons"].endswith("3 (all features)")
     assert shown["Ratio training:test"] == "50 % training (not varied)"
+
+
+def _provenance(load_1min=None, cores=2, epoch_seconds=(30.0, 10.0, 12.0, 11.0), **extra):
+    load = {"start": [load_1min, 1, 1], "end": [load_1min, 1, 1]} if load_1min else None
+    return {"machine": {"cores": cores}, "load_average": load,
+            "epoch_seconds": list(epoch_seconds), **extra}  # fmt: skip
+
+
+def test_a_run_is_contended_when_the_load_exceeds_the_cores_or_it_got_little_cpu():
+    assert analysis.contention(_provenance(2.5))["contended"] is False  # the run alone: load ~2
+    assert analysis.contention(_provenance(3.7))["contended"] is True
+    assert analysis.contention(_provenance())["contended"] is None  # no load recorded
+    starved = _provenance(2.4, cpu_seconds=40.0, train_seconds=100.0)  # 20 % of 2 cores
+    assert analysis.contention(starved) == {
+        "contended": True, "load": 2.4, "cores": 2, "cpu_share": 0.2,
+    }  # fmt: skip
+    assert "1-minute load up to 3.7 on 2 cores" in analysis.contention_note(_provenance(3.7))
+
+
+def test_timing_uses_the_run_when_idle_and_the_benchmark_when_contended():
+    assert analysis.epoch_timing(_provenance(1.0), 9.0) == {
+        "seconds": 11.0, "source": "run", "run_seconds": 11.0,
+    }  # fmt: skip
+    assert analysis.epoch_timing(_provenance(5.0), 9.0)["source"] == "benchmark"
+    assert analysis.epoch_timing(_provenance(5.0))["seconds"] is None
+    idle = analysis.timing_sentence(_provenance(1.0), 9.0, seconds_2019=120)
+    assert "An epoch took 11.0 s" in idle and "run's own epochs" in idle and "10.9x" in idle
+    busy = analysis.timing_sentence(_provenance(5.0), 9.0, seconds_2019=120)
+    assert "11.0" not in busy and "draw no conclusion" in busy
+    assert "9.0 s by the benchmark's idle measurement" in busy and "13.3x" in busy
+    assert "No idle measurement" in analysis.timing_sentence(_provenance(5.0))
+
+
+def test_time_versus_compares_only_uncontended_pairs():
+    fast, slow = _provenance(1.0), _provenance(1.0, epoch_seconds=(30.0, 20.0, 21.0))
+    assert "11.0 s against 20.5 s for b (-9.5 s), the runs' own epochs" in analysis.time_versus(
+        fast, slow, "b"
+    )
+    busy = _provenance(5.0, epoch_seconds=(30.0, 40.0, 41.0))
+    paired = analysis.time_versus(busy, slow, "b", idle=(64.4, 62.4))
+    assert "64.4 s against 62.4 s for b (+2.0 s), by the benchmark's idle" in paired
+    assert "40" not in paired.split("(+2.0 s)")[0]
+    assert analysis.time_versus(busy, slow, "b").startswith("No timing conclusion")

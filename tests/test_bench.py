@@ -28,7 +28,7 @@ def test_bench_smoke_writes_every_measurement_and_the_report_shows_them(tmp_path
     shown = []
     monkeypatch.setattr(report.extras, "_show", shown.append)
     report.show_benchmarks(tmp_path / "results.csv")
-    assert "## How fast" in shown[0] and "cifar10_cnn" in shown[0]
+    assert "# How fast" in shown[0] and "cifar10_cnn" in shown[0]
 
 
 def test_report_shows_nothing_without_benchmarks(tmp_path, monkeypatch):

@@ -7,8 +7,9 @@ import nbformat
 import papermill
 import pytest
 
-from imagelab import exercises
+from imagelab import exercises, store
 from imagelab.data import KNOWN_CHECKSUMS
+from imagelab.run import start_run
 
 from .conftest import ROOT
 
@@ -41,7 +42,7 @@ def test_notebook_runs_on_fixture_data_and_writes_its_files(exercise, fixture_da
         files.score,
         files.provenance,
         files.predictions,
-        *map(files.figure, exercises.FIGURES),
+        *map(files.figure, store.FIGURES),
     ):
         assert path.is_file() and path.stat().st_size > 0, path
 
@@ -72,7 +73,7 @@ def test_bad_parameters_are_refused_before_training(parameters, message, fixture
         | parameters
     )
     with pytest.raises(ValueError, match=message):
-        exercises.start_run("cnn_mnist", namespace)
+        start_run("cnn_mnist", namespace)
     assert not (tmp_path / "histories").exists()
 
 
@@ -170,7 +171,7 @@ def test_committed_results_have_provenance_in_this_repository(path):
     if dataset not in KNOWN_CHECKSUMS:  # the Playground's spiral is generated, not loaded
         return
     # The training code and notebook that produced it are the ones committed now.
-    assert provenance["fingerprint"] == exercises.fingerprint(provenance["exercise"]), path.name
+    assert provenance["fingerprint"] == store.current_fingerprint(provenance["exercise"]), path.name
     assert provenance["data"]["checksums"] == {
         k: v for k, v in KNOWN_CHECKSUMS[dataset].items() if k != "description"
     }

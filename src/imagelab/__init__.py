@@ -2,8 +2,10 @@
 
 Modules, in the order data flows through them: ``data`` (load and verify MNIST/CIFAR-10),
 ``models`` (the 2019 architectures and optimizers), ``training`` (seeded, timed fits),
-``records`` (history/score CSVs and provenance), ``plots`` (figures), ``analysis`` (judgements
-computed from results), ``exercises`` (one run of a notebook) and ``runs`` (papermill batches).
+``records`` (history/score CSVs, written atomically), ``store`` (stored runs: read, validated,
+provenance, freshness), ``plots`` (figures), ``analysis`` (judgements computed from results),
+``exercises`` (the registry and parameters), ``run`` (one run of a notebook) and ``runs``
+(papermill batches).
 TensorFlow is imported only by the modules that train, so the command line stays quick.
 """
 
@@ -14,7 +16,18 @@ import sys
 # TensorFlow's C++ start-up chatter (CUDA probing, oneDNN notices) says nothing useful here.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-__all__ = ["analysis", "data", "exercises", "models", "plots", "records", "start_run", "training"]
+__all__ = [
+    "analysis",
+    "data",
+    "exercises",
+    "models",
+    "plots",
+    "records",
+    "run",
+    "start_run",
+    "store",
+    "training",
+]
 
 
 def quiet_tensorflow() -> None:
@@ -38,7 +51,7 @@ def quiet_tensorflow() -> None:
 def __getattr__(name: str) -> object:
     """Import submodules on first use (``imagelab.plots``) and expose ``start_run``."""
     if name == "start_run":
-        return importlib.import_module("imagelab.exercises").start_run
+        return importlib.import_module("imagelab.run").start_run
     if name in __all__:
         return importlib.import_module(f"imagelab.{name}")
     raise AttributeError(f"module 'imagelab' has no attribute {name!r}")

@@ -21,9 +21,13 @@ def _data_info(args: argparse.Namespace) -> int:
 
 
 def _data_import(args: argparse.Namespace) -> int:
+    import os
+
     from imagelab import data
 
-    out = Path(args.out or data.data_dir() or "data")
+    # Not data_dir(): its project default holds the verified copies, which an import must not
+    # overwrite unless asked to (--out, or IMAGELAB_DATA).
+    out = Path(args.out or os.environ.get(data.DATA_ENV) or "data")
     written = data.import_data(Path(args.path), out)
     print(
         f"wrote {', '.join(f'{name}.npz' for name in written)} and {data.MANIFEST} to {out}; "
@@ -35,7 +39,7 @@ def _data_import(args: argparse.Namespace) -> int:
 def _lab(args: argparse.Namespace) -> int:
     from imagelab import runs
 
-    runs.lab(args.exercises or None, force=args.force, missing_only=args.missing_only)
+    runs.lab(args.exercises or None, force=args.force, dry_run=args.dry_run)
     return 0
 
 
@@ -73,7 +77,7 @@ def _seeds(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from imagelab import report, runs
 
-    runs.lab(missing_only=True)
+    runs.check_results(allow_missing=args.allow_missing)  # the report never trains
     report.render()
     return 0
 
@@ -106,9 +110,7 @@ def parser() -> argparse.ArgumentParser:
     lab.set_defaults(handler=_lab)
     lab.add_argument("exercises", nargs="*", help="exercise names (default: all five)")
     lab.add_argument("--force", action="store_true", help="rerun even if results are up to date")
-    lab.add_argument(
-        "--missing-only", action="store_true", help="run only exercises with no results"
-    )
+    lab.add_argument("--dry-run", action="store_true", help="print each run's state, run nothing")
 
     sweep = commands.add_parser("sweep", help="run a sweep file (grid x seeds), resuming")
     sweep.set_defaults(handler=_sweep)
@@ -131,9 +133,15 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "seeds", help="collect scores/seeds.csv from the canonical runs and sweeps"
     ).set_defaults(handler=_seeds)
-    commands.add_parser(
-        "report", help="render report/report.pdf and .html (runs missing exercises)"
-    ).set_defaults(handler=_report)
+    report = commands.add_parser(
+        "report", help="render report/report.pdf and .html from the stored results (never trains)"
+    )
+    report.set_defaults(handler=_report)
+    report.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="render even when a canonical result is missing or damaged (without it)",
+    )
     verify = commands.add_parser(
         "verify", help="retrain committed runs in build/verify and compare (identical/noise)"
     )

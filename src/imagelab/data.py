@@ -5,7 +5,9 @@ Where the data comes from, in order:
 1. a local folder named by the environment variable ``IMAGELAB_DATA`` holding ``mnist.npz``
    and ``cifar10.npz`` in the layout of ``keras.datasets`` (``x_train``, ``y_train``,
    ``x_test``, ``y_test``, all uint8);
-2. otherwise ``keras.datasets``, which downloads, checks and caches the files itself
+2. otherwise the project's own default folder, ``[tool.imagelab] data`` in ``pyproject.toml``
+   (relative to the project), when that folder exists;
+3. otherwise ``keras.datasets``, which downloads, checks and caches the files itself
    (this needs internet access).
 
 Every array is verified by the sha256 of its bytes against the copies we know (the table
@@ -94,10 +96,46 @@ def array_sha256(array: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
 
 
+# This project's settings, in a source checkout: [tool.imagelab] data is the default data folder.
+PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
+
+
 def data_dir() -> Path | None:
-    """The local data folder named by IMAGELAB_DATA, or None when it is not set."""
+    """The local data folder: IMAGELAB_DATA when set, else the project's default folder.
+
+    The default lives in the project's pyproject.toml (``[tool.imagelab] data``), so papermill,
+    JupyterLab and the ``imagelab`` command find the same data whether or not make exported
+    the variable. None means there is no local folder: the data comes from keras.datasets.
+    """
     value = os.environ.get(DATA_ENV)
-    return Path(value).expanduser() if value else None
+    return Path(value).expanduser() if value else _default_data_dir(PYPROJECT)
+
+
+def _default_data_dir(pyproject: Path) -> Path | None:
+    """``[tool.imagelab] data`` of this project's pyproject.toml, resolved against the project
+    folder, when it names a folder that exists (a fresh clone elsewhere falls back to
+    keras.datasets); None without a pyproject.toml (an installed, not editable, package)."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+
+    try:
+        config = tomllib.loads(pyproject.read_text())
+    except FileNotFoundError:
+        return None
+    if config.get("project", {}).get("name") != "imagelab":
+        return None
+    value = config.get("tool", {}).get("imagelab", {}).get("data")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise DataError(
+            f"[tool.imagelab] data in {pyproject} must name a folder (a path relative to the "
+            f"project, or absolute); got {value!r}"
+        )
+    folder = (pyproject.parent / Path(value).expanduser()).resolve()
+    return folder if folder.is_dir() else None
 
 
 def _how_to_provide(name: str) -> str:

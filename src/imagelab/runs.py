@@ -6,7 +6,9 @@ import logging
 import time
 from pathlib import Path
 
-from imagelab.exercises import EXERCISES, get_exercise, notebook_defaults, run_state
+from imagelab import store
+from imagelab.errors import UserError
+from imagelab.exercises import EXERCISES, get_exercise, notebook_defaults
 from imagelab.records import PROJECT_ROOT
 
 BUILD = PROJECT_ROOT / "build" / "notebooks"
@@ -18,7 +20,16 @@ class _CellOutputOnly(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        return not message.startswith(("Executing Cell", "Ending Cell", "Executing notebook"))
+        return not message.startswith(
+            (
+                "Executing Cell",
+                "Ending Cell",
+                "Executing notebook",
+                "Input Notebook",
+                "Output Notebook",
+                "Working directory",
+            )
+        )
 
 
 def show_progress() -> None:
@@ -32,9 +43,16 @@ def show_progress() -> None:
     logger.propagate = False
 
 
-def execute(notebook: Path, output: Path, parameters: dict[str, object]) -> None:
-    """Execute one notebook with papermill; the executed copy is written even when it fails."""
+def execute(
+    notebook: Path, output: Path, parameters: dict[str, object], log_output: bool = True
+) -> None:
+    """Execute one notebook with papermill; the executed copy is written even when it fails.
+
+    ``log_output`` streams what the cells print to papermill's log (see ``show_progress``).
+    The kernel talks over local IPC sockets, not TCP (ipykernel warns about unencrypted TCP).
+    """
     import papermill
+    from traitlets.config import Config
 
     output.parent.mkdir(parents=True, exist_ok=True)
     papermill.execute_notebook(
@@ -42,53 +60,69 @@ def execute(notebook: Path, output: Path, parameters: dict[str, object]) -> None
         str(output),
         parameters=parameters,
         kernel_name=KERNEL,
-        log_output=True,
+        log_output=log_output,
         progress_bar=False,
         cwd=str(PROJECT_ROOT),
+        config=Config({"KernelManager": {"transport": "ipc"}}),
     )
 
 
-def lab(
-    names: list[str] | None = None, force: bool = False, missing_only: bool = False
-) -> list[str]:
-    """Run the canonical exercises whose results are missing or stale; return those run.
+def lab(names: list[str] | None = None, force: bool = False, dry_run: bool = False) -> list[str]:
+    """Run the canonical exercises whose results are missing, stale or damaged; return those
+    run (with ``dry_run``, those that would run, and nothing runs).
 
     Without ``names`` this is the whole lab: the five exercises, then the Playground spiral
-    (exercise three) when its results are missing.
-
-    ``force`` reruns every one; ``missing_only`` runs only those with no results at all (what
-    ``make report`` needs), leaving stale ones alone.
+    (exercise three) when its results are missing. ``force`` reruns every one.
     """
     names_given, names = bool(names), names or list(EXERCISES)
     for name in names:
         get_exercise(name)
-    show_progress()
+    if not dry_run:
+        show_progress()
     ran, started = [], time.perf_counter()
     for number, name in enumerate(names, start=1):
-        params = notebook_defaults(name) | {"force": force}
-        state, _ = run_state(name, params)
-        skip = state == "up-to-date" or (missing_only and state != "missing")
+        state, why = describe_state(name)
         elapsed = f"{time.perf_counter() - started:.0f}s"
-        if skip and not force:
+        if state == "up-to-date" and not force:
             print(f"== [{number}/{len(names)}] {name}: results {state}, skipped ({elapsed})")
             continue
         print(
-            f"== [{number}/{len(names)}] {name}: results {state}, running "
-            f"notebooks/{get_exercise(name).notebook} ({elapsed} elapsed)",
+            f"== [{number}/{len(names)}] {name}: results {state}{why}, "
+            f"{'would run' if dry_run else 'running'} notebooks/{get_exercise(name).notebook} "
+            f"({elapsed} elapsed)",
             flush=True,
         )
-        execute(get_exercise(name).notebook_path, BUILD / f"{name}.ipynb", {"force": force})
+        if not dry_run:
+            # A damaged result is replaced, as its message promised; so is any with --force.
+            rerun = force or state == "damaged"
+            execute(get_exercise(name).notebook_path, BUILD / f"{name}.ipynb", {"force": rerun})
         ran.append(name)
     if not names_given and (force or not _playground_done()):
         print(
-            "== playground_spiral: results missing, running notebooks/06_playground_spiral.ipynb "
+            "== playground_spiral: results missing, "
+            f"{'would run' if dry_run else 'running'} notebooks/06_playground_spiral.ipynb "
             "with its search (a few minutes)",
             flush=True,
         )
-        execute(PLAYGROUND, BUILD / "playground_spiral.ipynb", {"search": True})
+        if not dry_run:
+            execute(PLAYGROUND, BUILD / "playground_spiral.ipynb", {"search": True})
         ran.append("playground_spiral")
-    print(f"== lab done in {time.perf_counter() - started:.0f}s: ran {ran or 'nothing'}")
+    done = "would run" if dry_run else f"lab done in {time.perf_counter() - started:.0f}s: ran"
+    print(f"== {done} {ran or 'nothing'}")
     return ran
+
+
+def describe_state(name: str) -> tuple[str, str]:
+    """A canonical run's state ('missing', 'up-to-date', 'stale', 'different' or 'damaged')
+    and why, in words (': the training code has changed since'; empty when there is no why)."""
+    params = notebook_defaults(name)
+    try:
+        state, stored = store.freshness(name, params)
+    except store.DamagedResult as error:
+        return "damaged", f" ({error})"
+    if state == "stale":
+        return state, f" ({'; '.join(store.stale_reasons(name, stored))})"
+    return state, ""
 
 
 PLAYGROUND = PROJECT_ROOT / "notebooks" / "06_playground_spiral.ipynb"
@@ -109,43 +143,89 @@ def collect_seeds(
     """Write scores/seeds.csv: every finished run whose settings are an exercise's canonical
     ones but for the seed (from the sweeps and the canonical runs), with its test score.
 
-    Only runs trained by the current training code and notebook count (their provenance
-    fingerprint matches): a spread mixing two training procedures would compare nothing.
+    Only runs up to date with today's training code, notebook and pinned libraries count (the
+    notebook that ran each, so exercise 1's sweeps give ReLU seeds too): a spread mixing two
+    training procedures would compare nothing. Damaged runs are left out and named.
     """
     import pandas as pd
 
-    from imagelab.exercises import settings_of, trained_by_current_code
-    from imagelab.records import read_provenance, run_files, write_csv
+    from imagelab.exercises import settings_of
+    from imagelab.records import run_files, write_csv
 
     canonical = {
         name: {k: v for k, v in settings_of(notebook_defaults(name)).items() if k != "seed"}
         for name in EXERCISES
     }
-    candidates = [run_files(name, results_dir).provenance for name in EXERCISES]
-    candidates += sorted(sweeps_dir.glob("*/scores/*.json"))
-    rows, stale = [], []
-    for path in filter(Path.is_file, candidates):
-        provenance = read_provenance(path)
+    candidates = [(name, results_dir) for name in EXERCISES]
+    candidates += [(p.stem, p.parent.parent) for p in sorted(sweeps_dir.glob("*/scores/*.json"))]
+    rows, stale, damaged = [], [], []
+    for run_name, folder in candidates:
+        try:
+            stored = store.load_run(run_name, folder)
+        except store.DamagedResult as error:
+            damaged.append(str(error))
+            continue
+        if stored is None:
+            continue
+        provenance = stored.provenance
         settings = {k: v for k, v in provenance["parameters"].items() if k != "seed"}
+        source = _relative(stored.files.provenance)
         for name, wanted in canonical.items():
-            # Judged by the notebook that ran it: exercise 1's sweeps give ReLU seeds too.
-            if settings == wanted and not trained_by_current_code(provenance):
-                stale.append(_relative(path))
-            elif settings == wanted:
+            if settings != wanted:
+                continue
+            if store.stale_reasons(provenance["exercise"], stored):
+                stale.append(source)
+            else:
                 rows.append(
                     {
                         "run": name,
                         "seed": provenance["seed"],
-                        "loss": provenance["score"]["loss"],
-                        "acc": provenance["score"]["acc"],
-                        "source": _relative(path),
+                        "loss": stored.score["loss"],
+                        "acc": stored.score["acc"],
+                        "source": source,
                     }
                 )
     table = pd.DataFrame(rows, columns=["run", "seed", "loss", "acc", "source"])
     table = table.drop_duplicates(["run", "seed"]).sort_values(["run", "seed"])
     if stale:
-        print(f"seeds: left out {len(stale)} run(s) trained by older code: {', '.join(stale)}")
+        print(f"seeds: left out {len(stale)} run(s) that are not up to date: {', '.join(stale)}")
+    for message in damaged:
+        print(f"seeds: left out a damaged run: {message}")
     return write_csv(table, run_files("seeds", results_dir).score)
+
+
+def check_results(allow_missing: bool = False) -> list[str]:
+    """Before the report: every canonical result present and readable, else a UserError naming
+    each missing or damaged run, its expected training time and ``make lab``.
+
+    The report never trains. With ``allow_missing`` the problems are printed and returned and
+    the report goes on without those runs. Stale results do not stop it (it marks them).
+    """
+    problems = []
+    for name in EXERCISES:
+        state, why = describe_state(name)
+        if state in ("missing", "damaged"):
+            expected = store.expected_seconds(name)
+            took = (
+                f"; training it takes about {_minutes(expected[0])} (from {expected[1]})"
+                if expected
+                else ""
+            )
+            problems.append(f"{name}: results {state}{why}{took}")
+    if problems and not allow_missing:
+        raise UserError(
+            "the report needs every canonical result, and "
+            + "; ".join(problems)
+            + ". Run `make lab` (or `imagelab lab NAME`) to train them, or pass --allow-missing "
+            "to render the report without them."
+        )
+    for problem in problems:
+        print(f"== report: going on without {problem}")
+    return problems
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
 
 
 def _relative(path: Path) -> str:

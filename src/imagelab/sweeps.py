@@ -18,18 +18,15 @@ hash of notebook, parameters and seed) and runs with ``results_dir`` set to the 
     sweeps/<name>/state/<run>.json               running / complete / failed, with the error
     sweeps/<name>/summary.csv, summary.png       one row per run; test accuracy per value
 
-A run is complete when its provenance JSON exists and ``exercises.run_state`` finds it up to
-date; a rerun skips those, and runs again the ones killed midway and the stale ones (finished
+A run is complete when ``store.freshness`` finds its stored results up to date; a rerun skips those, and runs again the ones killed midway and the stale ones (finished
 by older training code or notebook). A failed run stays failed
 (the others go on) until ``retry_failed`` reruns only the failed ones.
 """
 
 from __future__ import annotations
 
-import ast
 import concurrent.futures
 import contextlib
-import difflib
 import hashlib
 import itertools
 import json
@@ -44,20 +41,12 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from imagelab import records
+from imagelab import exercises, records, store
 from imagelab.params import RUN_NAME, check_parameter
 
 KEYS = ("notebook", "parameters", "grid", "seeds", "description")
-# Set by the sweep for every run, so a sweep file may not set them.
-RESERVED = {
-    "run_name": "set by the sweep for each run (the run id)",
-    "results_dir": "set by the sweep (its own folder)",
-    "force": "set by the sweep",
-    "seed": "give seeds in the 'seeds' list",
-}
 THREADS_ENV = "IMAGELAB_THREADS"
 EXECUTORS = ("local", "dask")
-_START_RUN = re.compile(r"start_run\(\s*[\"']([a-z0-9_]+)[\"']")
 
 
 @dataclass(frozen=True)
@@ -151,12 +140,7 @@ def load(path: str | Path) -> Sweep:
 
 
 def _notebook(value: object) -> tuple[Path, str, set[str]]:
-    """The notebook's path, exercise name and parameter names (those its parameters cell assigns).
-
-    Read with json and ast rather than papermill: importing papermill (nbformat's schema
-    checks) alone takes seconds, and ``exercises.notebook_defaults`` already ensures papermill
-    sees exactly these names.
-    """
+    """The notebook's path, exercise name and parameter names (its parameters cell's)."""
     if not isinstance(value, str):
         raise ValueError(
             f"notebook: must be a notebook path like notebooks/01_dense_mnist.ipynb; got {value!r}"
@@ -165,30 +149,10 @@ def _notebook(value: object) -> tuple[Path, str, set[str]]:
     if not path.is_file():
         raise ValueError(f"notebook: {value} does not exist")
     try:
-        cells = [
-            (
-                "".join(c["source"]) if isinstance(c["source"], list) else c["source"],
-                c.get("metadata", {}).get("tags", []),
-            )
-            for c in json.loads(path.read_text())["cells"]
-            if c["cell_type"] == "code"
-        ]
-    except (ValueError, KeyError, TypeError) as error:
-        raise ValueError(f"notebook: {value} is not a readable notebook ({error})") from None
-    exercise = next((m.group(1) for source, _ in cells if (m := _START_RUN.search(source))), None)
-    parameters = next((source for source, tags in cells if "parameters" in tags), None)
-    if exercise is None or parameters is None:
-        raise ValueError(
-            f"notebook: {value} is not an exercise notebook "
-            "(no tagged parameters cell or no start_run call)"
-        )
-    known = {
-        target.id
-        for node in ast.parse(parameters).body
-        if isinstance(node, ast.Assign)
-        for target in node.targets
-        if isinstance(target, ast.Name)
-    }
+        exercise = exercises.exercise_of(path).name
+        known = set(exercises.parameters_cell(path))
+    except ValueError as error:
+        raise ValueError(f"notebook: {error}") from None
     return path, exercise, known
 
 
@@ -203,15 +167,14 @@ def _mapping(spec: dict, key: str, allow_empty: bool) -> dict:
 
 
 def _check_name(where: str, name: str, known: set[str], notebook: Path) -> None:
-    if name in RESERVED:
-        raise ValueError(f"{where}: {RESERVED[name]}; remove it")
+    if name in exercises.RUN_CONTROLS:  # the sweep sets them for every run
+        raise ValueError(f"{where}: set by the sweep for each run; remove it")
+    if name == "seed":
+        raise ValueError(f"{where}: give seeds in the 'seeds' list; remove it")
     if name not in known:
-        close = difflib.get_close_matches(name, sorted(known), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ValueError(
-            f"{where}: {notebook.name} has no parameter {name!r}{hint}; "
-            f"its parameters are {', '.join(sorted(known - set(RESERVED)))}"
-        )
+        settable = sorted(known - {"seed", *exercises.RUN_CONTROLS})
+        error = exercises.unknown_parameter(name, settable, notebook.name)
+        raise ValueError(f"{where}: {error}") from None
 
 
 def _check_value(where: str, name: str, value: object) -> None:
@@ -291,17 +254,20 @@ def _record(sweep: Sweep, run: SweepRun) -> dict:
 
 
 def status(sweep: Sweep, run: SweepRun) -> str:
-    """'complete', 'stale' (finished, but by older training code or notebook, or with outputs
-    missing: it reruns), 'failed', 'interrupted' (killed while running) or 'pending'."""
-    from imagelab.exercises import notebook_defaults, run_state
-
+    """'complete', 'stale' (finished, but by older training code, notebook or pinned
+    libraries, or with outputs missing or damaged: it reruns), 'failed', 'interrupted' (killed
+    while running) or 'pending'."""
     recorded = _record(sweep, run).get("status")
     if recorded == "failed":
         return "failed"
-    if records.run_files(run.run_id, sweep.folder).provenance.is_file():
-        stored = run_state(sweep.exercise, notebook_defaults(sweep.exercise) | run.parameters)[0]
-        return "complete" if stored == "up-to-date" else "stale"
-    return "interrupted" if recorded == "running" else "pending"
+    if not records.run_files(run.run_id, sweep.folder).provenance.is_file():  # written last
+        return "interrupted" if recorded == "running" else "pending"
+    params = exercises.notebook_defaults(sweep.exercise) | run.parameters
+    try:
+        state = store.freshness(sweep.exercise, params)[0]
+    except store.DamagedResult:
+        return "stale"
+    return "complete" if state == "up-to-date" else "stale"
 
 
 def _write_state(sweep: Sweep, run: SweepRun, state: str, **fields: object) -> None:
@@ -606,13 +572,11 @@ def summary_table(sweep: Sweep) -> pd.DataFrame:
     rows = []
     for item in plan(sweep):
         state, record = status(sweep, item), _record(sweep, item)
-        files = records.run_files(item.run_id, sweep.folder)
         row = {"run_id": item.run_id, **item.swept, "seed": item.seed, "status": state}
-        if state in ("complete", "stale"):
-            row |= _measures(files)
-            row["wall_seconds"] = record.get(
-                "wall_seconds", records.read_provenance(files.provenance)["wall_seconds"]
-            )
+        stored = _stored(sweep, item) if state in ("complete", "stale") else None
+        if stored is not None:
+            row |= _measures(stored)
+            row["wall_seconds"] = record.get("wall_seconds", stored.provenance.get("wall_seconds"))
         row["error"] = record.get("error") if state == "failed" else None
         rows.append(row)
     columns = [
@@ -624,6 +588,7 @@ def summary_table(sweep: Sweep) -> pd.DataFrame:
         "train_loss",
         "val_acc",
         "val_loss",
+        "gap",
         "test_acc",
         "test_loss",
         "best_epoch",
@@ -633,20 +598,32 @@ def summary_table(sweep: Sweep) -> pd.DataFrame:
     return pd.DataFrame(rows).reindex(columns=columns)
 
 
-def _measures(files: records.RunFiles) -> dict[str, object]:
-    history = records.read_history(files.history)
+def _stored(sweep: Sweep, item: SweepRun) -> store.StoredRun | None:
+    """A finished run's stored results; None (and a note) when they are damaged."""
+    try:
+        return store.load_run(item.run_id, sweep.folder)
+    except store.DamagedResult as error:
+        print(f"== sweep {sweep.name}: {error}")
+        return None
+
+
+def _measures(stored: store.StoredRun) -> dict[str, object]:
+    from imagelab import analysis
+
+    history = stored.history
     last = history[history["epoch"] == history["epoch"].max()]
     measures = {}
     for data, prefix in (("training", "train"), ("validation", "val")):
         for metric in ("acc", "loss"):
             value = last.loc[(last["data"] == data) & (last["metric"] == metric), "value"]
             measures[f"{prefix}_{metric}"] = float(value.iloc[0]) if len(value) else None
+    # The judgement of the report and the notebooks: mean of the last 3 epochs.
+    measures["gap"] = analysis.final_accuracy(history)["gap"]
     accuracy = history[(history["metric"] == "acc") & (history["data"] == "validation")]
     if accuracy.empty:
         accuracy = history[(history["metric"] == "acc") & (history["data"] == "training")]
     measures["best_epoch"] = int(accuracy.loc[accuracy["value"].idxmax(), "epoch"])
-    score = records.read_score(files.score)
-    return measures | {"test_acc": score["acc"], "test_loss": score["loss"]}
+    return measures | {"test_acc": stored.score["acc"], "test_loss": stored.score["loss"]}
 
 
 def write_summary(sweep: Sweep) -> Path:

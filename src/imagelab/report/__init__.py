@@ -6,8 +6,10 @@ calls them. Nothing is trained: models are built (not fitted) to list their laye
 
 One module per part of the report: ``reference`` (what 2019 said), ``results`` (stored runs as
 read back), ``exercises`` (a section per exercise), ``summary`` (the closing tables),
-``studies`` (reproduction checks), ``extras`` (Playground, sweeps, benchmark), ``display``
-(markdown, tables, figures) and ``render`` (notebook to PDF and HTML).
+``studies`` (reproduction checks), ``reproducibility`` (verifications on other CPUs),
+``extras`` (Playground, sweeps, benchmark), ``display`` (markdown, tables, figures),
+``inputs`` (the files the report reads and their digest) and ``render`` (notebook to PDF and
+HTML).
 """
 
 from imagelab.report.exercises import (
@@ -16,7 +18,7 @@ from imagelab.report.exercises import (
     check_runs,
     comparison_note,
     exercise_names,
-    hyperparameter_table,
+    hyperparameter_line,
     score_table,
     show_exercise,
 )
@@ -26,15 +28,16 @@ from imagelab.report.extras import (
     show_playground,
     show_sweeps,
 )
+from imagelab.report.inputs import digest as inputs_digest
+from imagelab.report.inputs import files as input_files
 from imagelab.report.reference import (
     CIFAR_JPEG_NOTE,
     HISTORY_2019,
-    QUESTION_22,
     QUESTIONS_2019,
     is_jpeg_cifar,
-    show_question_22,
 )
 from imagelab.report.render import REPORT_NOTEBOOK, render
+from imagelab.report.reproducibility import show_reproducibility
 from imagelab.report.results import Result, load_result, seed_spread
 from imagelab.report.studies import (
     REPRODUCTION_STUDIES,
@@ -44,6 +47,7 @@ from imagelab.report.studies import (
 )
 from imagelab.report.summary import (
     environment_table,
+    show_abstract,
     show_environment,
     show_summary,
     summary_table,
@@ -52,7 +56,6 @@ from imagelab.report.summary import (
 __all__ = [
     "CIFAR_JPEG_NOTE",
     "HISTORY_2019",
-    "QUESTION_22",
     "QUESTIONS_2019",
     "REPORT_NOTEBOOK",
     "REPRODUCTION_STUDIES",
@@ -64,18 +67,21 @@ __all__ = [
     "comparison_note",
     "environment_table",
     "exercise_names",
-    "hyperparameter_table",
+    "hyperparameter_line",
+    "input_files",
+    "inputs_digest",
     "is_jpeg_cifar",
     "load_result",
     "render",
     "reproduction_table",
     "score_table",
     "seed_spread",
+    "show_abstract",
     "show_benchmarks",
     "show_environment",
     "show_exercise",
     "show_playground",
-    "show_question_22",
+    "show_reproducibility",
     "show_reproduction_checks",
     "show_summary",
     "show_sweeps",

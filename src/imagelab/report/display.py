@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pandas as pd
@@ -18,8 +19,31 @@ def _show(markdown: str) -> None:
     display(Markdown(markdown))
 
 
-def _figure(path: Path) -> None:
+def _figure(path: Path, pdf_width: str | None = None) -> None:
+    """Show a PNG; ``pdf_width`` (e.g. ``"60%"``) sets its width in the PDF (default: its
+    natural size, see ``render``)."""
     from IPython.display import Image, display
 
     if path.is_file():
-        display(Image(filename=str(path)))
+        metadata = {"pdf_width": pdf_width} if pdf_width else None
+        display(Image(filename=str(path)), metadata=metadata)
+
+
+def _figures_side_by_side(paths: list[Path], pdf_width: str = "100%") -> None:
+    """Show PNGs next to each other as one image (pixels copied, not resampled)."""
+    from IPython.display import Image, display
+    from PIL import Image as PILImage
+
+    images = [PILImage.open(p).convert("RGB") for p in paths if p.is_file()]
+    if not images:
+        return
+    row = PILImage.new(
+        "RGB", (sum(i.width for i in images), max(i.height for i in images)), "white"
+    )
+    left = 0
+    for image in images:
+        row.paste(image, (left, (row.height - image.height) // 2))
+        left += image.width
+    buffer = io.BytesIO()
+    row.save(buffer, format="PNG", dpi=images[0].info.get("dpi", (110, 110)))
+    display(Image(data=buffer.getvalue()), metadata={"pdf_width": pdf_width})

@@ -2,41 +2,58 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
 
 from imagelab import analysis
 from imagelab.exercises import EXERCISES, get_exercise, trained_by_current_code
-from imagelab.report.display import _figure, _show, _table
+from imagelab.report.display import _figure, _figures_side_by_side, _show, _table
 from imagelab.report.reference import CIFAR_JPEG_NOTE, QUESTIONS_2019, is_jpeg_cifar
-from imagelab.report.results import Result, load_result, seed_spread
+from imagelab.report.results import Result, idle_epochs, load_result, seed_spread
 
 
 def architecture_table(result: Result) -> str:
-    """The model's layers (output shape, parameters), built from the run's parameters."""
+    """The model's layers (output shape per image, parameters), built from the run's
+    parameters, with layer names numbered per model from 0 (Keras numbers them across every
+    model built in the process: dense_2, dense_3 for the second model)."""
     from imagelab import quiet_tensorflow
 
     quiet_tensorflow()
     from imagelab import models
     from imagelab.exercises import _build
 
-    table = pd.DataFrame(
-        models.layer_table(_build(result.provenance["exercise"], result.provenance["parameters"]))
+    layers = models.layer_table(
+        _build(result.provenance["exercise"], result.provenance["parameters"])
     )
-    total = int(table["params"].sum())
-    return _table(table) + f"\n\nTotal parameters: {total:,}."
+    counts: dict[str, int] = {}
+    rows = []
+    for layer in layers:
+        base = re.sub(r"_\d+$", "", layer["layer"])
+        counts[base] = counts.get(base, -1) + 1
+        shape = layer["output_shape"].removeprefix("(None, ").removesuffix(")").rstrip(",")
+        rows.append(
+            {
+                "layer": f"{base}_{counts[base]}",
+                "type": layer["type"],
+                "output shape (per image)": shape.replace(", ", " x "),
+                "parameters": f"{layer['params']:,}",
+            }
+        )
+    total = sum(layer["params"] for layer in layers)
+    return _table(pd.DataFrame(rows)) + f"\n\nTotal parameters: {total:,}."
 
 
-def hyperparameter_table(result: Result) -> str:
-    """The run's settings as a two-column table."""
+def hyperparameter_line(result: Result) -> str:
+    """The run's settings in one line (``name value``, comma-separated)."""
     params = result.provenance["parameters"]
     shown = {
         k: ("Keras 2 default" if v is None and k == "learning_rate" else v)
         for k, v in params.items()
         if k != "data_limit" or v is not None
     }
-    return _table(pd.DataFrame({"setting": list(shown), "value": [str(v) for v in shown.values()]}))
+    return "**Settings:** " + ", ".join(f"{k} `{v}`" for k, v in shown.items()) + "."
 
 
 def score_table(result: Result, results_dir: str | Path | None = None) -> str:
@@ -93,14 +110,22 @@ def comparison_note(result: Result, results_dir: str | Path | None = None) -> st
     return " ".join(notes)
 
 
-def answers(result: Result, results_dir: str | Path | None = None) -> list[tuple[str, str, str]]:
+def answers(
+    result: Result,
+    results_dir: str | Path | None = None,
+    benchmarks: str | Path | None = None,
+) -> list[tuple[str, str, str]]:
     """Each 2019 question of this exercise: (question, 2019's answer, ours from the data)."""
     name = result.provenance["exercise"]
     ours: dict[str, str] = {}
     gen = analysis.generalisation(result.history)
-    speed = analysis.epoch_time_sentence(result.epoch_seconds)
+    idle = idle_epochs(benchmarks)
     if name == "dense_mnist":
-        ours = {"Q2": speed, "Q4-5": gen, "Q6": analysis.score_sentence(result.score, None)}
+        ours = {
+            "Q2": analysis.timing_sentence(result.provenance, idle.get(name)),
+            "Q4-5": gen,
+            "Q6": analysis.score_sentence(result.score, None),
+        }
     elif name == "relu_mnist":
         ours = {
             "Q9": gen + " " + _gap_versus(result, "dense_mnist", results_dir),
@@ -115,13 +140,13 @@ def answers(result: Result, results_dir: str | Path | None = None) -> list[tuple
         ours = {
             "Q16": _gap_versus(result, "cnn_mnist", results_dir)
             + " "
-            + _time_versus(result, "cnn_mnist", results_dir),
+            + _time_versus(result, "cnn_mnist", results_dir, idle),
             "Q17": _test_versus(result, "cnn_mnist", results_dir, expected="better"),
         }
     elif name == "cifar10_cnn":
         ours = {
             "Q20": analysis.plateau_sentence(result.history),
-            "Q21": analysis.epoch_time_sentence(result.epoch_seconds, seconds_2019=120),
+            "Q21": analysis.timing_sentence(result.provenance, idle.get(name), seconds_2019=120),
         }
     return [(q, said, ours.get(q.split(":")[0], "")) for q, said in QUESTIONS_2019[name]]
 
@@ -140,16 +165,15 @@ def _test_versus(result: Result, other: str, results_dir: str | Path | None, exp
     return analysis.accuracy_versus(result.score["acc"], theirs.score["acc"], other, expected)
 
 
-def _time_versus(result: Result, other: str, results_dir: str | Path | None) -> str:
+def _time_versus(
+    result: Result, other: str, results_dir: str | Path | None, idle: dict[str, float]
+) -> str:
     theirs = load_result(other, results_dir)
     if theirs is None:
         return ""
-    ours_s = analysis.steady_epoch_seconds(result.epoch_seconds)
-    their_s = analysis.steady_epoch_seconds(theirs.epoch_seconds)
-    return (
-        f"A training epoch took {ours_s:.1f} s against {their_s:.1f} s without dropout "
-        f"({ours_s - their_s:+.1f} s; medians of epochs 2 onwards)."
-    )
+    name = result.provenance["exercise"]
+    paired = (idle[name], idle[other]) if name in idle and other in idle else None
+    return analysis.time_versus(result.provenance, theirs.provenance, other, paired)
 
 
 def exercise_names() -> list[str]:
@@ -157,13 +181,15 @@ def exercise_names() -> list[str]:
     return list(EXERCISES)
 
 
-def show_exercise(name: str, results_dir: str | Path | None = None) -> None:
-    """An exercise's section: architecture, settings, history, score against 2019, errors, Q&A."""
+def show_exercise(
+    name: str, results_dir: str | Path | None = None, benchmarks: str | Path | None = None
+) -> None:
+    """An exercise's section (its heading is in the notebook): architecture and settings,
+    history beside the confusion matrix, score against 2019, misclassified images, Q&A."""
     result = load_result(name, results_dir)
     if result is None:
         _show(f"*{name}: no results yet (run `make lab`).*")
         return
-    exercise = get_exercise(name)
     stale = (
         f"*These results were trained at commit {str(result.provenance['git']['commit'])[:7]} "
         "by training code or a notebook that has changed since: `make lab` retrains them.*\n\n"
@@ -171,20 +197,21 @@ def show_exercise(name: str, results_dir: str | Path | None = None) -> None:
         else ""
     )
     _show(
-        f"## {exercise.title}\n\n{stale}### Architecture\n\n{architecture_table(result)}\n\n"
-        f"### Hyperparameters\n\n{hyperparameter_table(result)}\n\n### Training history"
+        f"{stale}### Model\n\n{architecture_table(result)}\n\n{hyperparameter_line(result)}\n\n"
+        "### Training history and confusion matrix"
     )
-    _figure(result.files.figure("history"))
+    _figures_side_by_side(
+        [result.files.figure("history"), result.files.figure("confusion")], pdf_width="88%"
+    )
     _show(
         f"{analysis.generalisation(result.history)}\n\n### Test score\n\n"
         f"{score_table(result, results_dir)}\n\n{comparison_note(result, results_dir)}\n\n"
-        "### Where it goes wrong"
+        "### Misclassified test images"
     )
-    _figure(result.files.figure("confusion"))
-    _figure(result.files.figure("misclassified"))
+    _figure(result.files.figure("misclassified"), pdf_width="55%")
     qa = "\n".join(
         f"- **{q}**\n  - *2019:* {said}\n  - *Now:* {ours}"
-        for q, said, ours in answers(result, results_dir)
+        for q, said, ours in answers(result, results_dir, benchmarks)
     )
     _show(f"### The 2019 questions\n\n{qa}")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from imagelab import analysis, records
-from imagelab.report.display import _figure, _show, _table
+from imagelab.report.display import _figure, _figures_side_by_side, _show, _table
 from imagelab.report.results import load_result
 
 
@@ -30,8 +30,7 @@ def show_playground(results_dir: str | Path | None = None) -> None:
         f"epoch {p['switch_epoch']}, {p['epochs']} epochs, seed {p['seed']}) ended with "
         f"training loss {score['train_loss']:.4f} and test loss {score['test_loss']:.4f}."
     )
-    _figure(result.files.figure("surface"))
-    _figure(result.files.figure("loss"))
+    _figures_side_by_side([result.files.figure("surface"), result.files.figure("loss")])
     seeds = sorted(int(seed) for seed in search["seed"].unique())
     _show(
         f"### The smallest network\n\nSeeds ({len(seeds)}: {seeds[0]}-{seeds[-1]}) whose final "
@@ -41,16 +40,17 @@ def show_playground(results_dir: str | Path | None = None) -> None:
         + "\n\n"
         + analysis.playground_claim(search)
     )
-    _figure(records.run_files("playground_search", results_dir).figure("success"))
+    _figure(records.run_files("playground_search", results_dir).figure("success"), "90%")
     _show(
         "### The 2019 settings glossary, checked against the runs\n\n"
         + _table(analysis.playground_glossary(result.history, p, search))
     )
 
 
-# The digest's columns as the report prints them (spaces let LaTeX wrap the header).
+# The digest's columns as the report prints them, with their precision: accuracies to four
+# decimals, wall times (per run) to the second.
 SWEEP_COLUMNS = {"test_acc_mean": "test acc mean", "test_acc_sd": "sd", "test_acc_min": "min",
-                 "test_acc_max": "max", "gap_mean": "train-val gap", "wall_s": "wall s"}  # fmt: skip
+                 "test_acc_max": "max", "gap_mean": "train-val gap", "wall_s": "wall time (s)"}  # fmt: skip
 
 
 def _sweep_histories(summary: pd.DataFrame, folder: Path) -> dict[str, pd.DataFrame]:
@@ -58,6 +58,12 @@ def _sweep_histories(summary: pd.DataFrame, folder: Path) -> dict[str, pd.DataFr
     complete = summary.loc[summary["status"] == "complete", "run_id"]
     files = {run: records.run_files(run, folder).history for run in complete}
     return {run: records.read_history(path) for run, path in files.items() if path.is_file()}
+
+
+def _sweep_table(table: pd.DataFrame) -> str:
+    shown = table.rename(columns=SWEEP_COLUMNS)
+    digits = tuple(".0f" if c == "wall time (s)" else ".4f" for c in shown.columns)
+    return _table(shown, floatfmt=digits)
 
 
 def show_sweeps(sweeps_dir: str | Path | None = None) -> None:
@@ -81,10 +87,11 @@ def show_sweeps(sweeps_dir: str | Path | None = None) -> None:
         _show(
             f"## Sweep {path.parent.name}\n\n{spec.get('description', '')}; notebook "
             f"`{spec.get('notebook', '?')}`, seeds {spec.get('seeds', '?')}.\n\n"
-            + (_table(table.rename(columns=SWEEP_COLUMNS)) if not table.empty else "")
+            + (_sweep_table(table) if not table.empty else "")
             + f"\n\n{text}"
         )
-        _figure(path.parent / "summary.png")
+        if len(table) > 1:  # one grid point: the table says it all
+            _figure(path.parent / "summary.png", "55%")
 
 
 def _lab_floor(value: pd.Series, names: list[str]) -> str:
@@ -133,7 +140,7 @@ def show_benchmarks(path: str | Path | None = None) -> None:
     )
     row = results.iloc[0]
     _show(
-        f"## How fast\n\n{cifar}{_lab_floor(value, names)}Seconds per epoch through imagelab and through a bare Keras "
+        f"# How fast\n\n{cifar}{_lab_floor(value, names)}Seconds per epoch through imagelab and through a bare Keras "
         "script, measured side by side (a slice of each epoch timed and scaled to a full one; "
         "the minimum of repeats, see `benchmarks/README.md`); the ratio is imagelab over bare, "
         "the last column the achieved training GFLOP/s as a share of the measured fp32 matmul "

@@ -1,11 +1,10 @@
-"""What the 2019 report said: its questions and answers, its summary of Yamins et al. (Q22),
-its dense network's history, and the note on our JPEG-derived CIFAR-10."""
+"""What the 2019 report said (its questions and answers, its dense network's history), and the
+note on our JPEG-derived CIFAR-10."""
 
 from __future__ import annotations
 
 from imagelab import records
 from imagelab.data import ARRAYS, KNOWN_CHECKSUMS
-from imagelab.report.display import _show
 
 # What the 2019 report answered, per exercise: (question, 2019's answer in its own words).
 QUESTIONS_2019 = {
@@ -66,16 +65,6 @@ QUESTIONS_2019 = {
     ],
 }
 
-QUESTION_22 = (
-    "**Question 22: Yamins et al. (2014), summarised as in 2019.** *Goal:* build models that "
-    "predict the responses of neurons in inferior temporal (IT) cortex. *Approach:* optimise a "
-    "hierarchical neural network for top-level performance on an object-recognition task, "
-    "without fitting it to neural data. *Result:* the better a model performed on the task, the "
-    "better it predicted IT (and V4) responses, although the neural data were never used to "
-    "optimise it."
-)
-
-
 CIFAR_JPEG_NOTE = (
     "Our CIFAR-10 is not the data 2019 used: no lossless copy could be reached from these "
     "machines, so it is decoded from JPEG files (quality 75), with slightly different pixels and "
@@ -94,8 +83,3 @@ def is_jpeg_cifar(provenance: dict) -> bool:
 
 
 HISTORY_2019 = records.PROJECT_ROOT / "histories" / "lab2019" / "history.csv"  # 2019's dense net
-
-
-def show_question_22() -> None:
-    """The 2019 summary of Yamins et al. (2014)."""
-    _show(QUESTION_22)

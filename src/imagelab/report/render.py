@@ -1,7 +1,18 @@
-"""Render the report: execute notebooks/report.ipynb with papermill, export it to PDF and HTML."""
+"""Render the report: execute notebooks/report.ipynb, then export it to HTML and PDF.
+
+HTML comes from nbconvert. The PDF needs nothing outside pip: the executed notebook's outputs
+become Markdown (text as written, figures as image files with their width), pandoc (the
+``pypandoc-binary`` wheel) turns that into Typst, and Typst (the ``typst`` wheel) typesets it.
+No LaTeX, no system package.
+
+Cells tagged ``title`` and ``abstract`` in the report notebook become the PDF's title block; the
+PDF's metadata carries the digest of the results it was rendered from (``inputs.digest``).
+"""
 
 from __future__ import annotations
 
+import base64
+import io
 import time
 from pathlib import Path
 
@@ -9,31 +20,160 @@ from imagelab.records import PROJECT_ROOT
 
 REPORT_NOTEBOOK = PROJECT_ROOT / "notebooks" / "report.ipynb"
 OUT_DIR = PROJECT_ROOT / "report"
+# Figures without a stated width are shown at this share of their natural size (110 dpi PNGs).
+FIGURE_SCALE = 0.8
+TEXT_WIDTH_IN = 6.9  # A4 with 1.8 cm margins
+
+# Page and table style, after pandoc's default Typst template.
+TYPST_STYLE = """
+#set document(date: none)
+#set text(font: ("Libertinus Serif", "New Computer Modern"), size: 10pt)
+#set par(justify: false)
+#show heading.where(outlined: true): set heading(
+  numbering: (..n) => if n.pos().len() <= 2 { numbering("1.1", ..n) },
+)
+#show heading: set block(above: 1.1em, below: 0.6em)
+#show table: set text(size: 8.5pt)
+#set table(inset: (x: 4pt, y: 2.5pt), stroke: (x, y) => if y == 0 { (bottom: 0.6pt) })
+#show figure: set block(above: 0.6em, below: 0.6em)
+#show raw: set text(size: 8.5pt)
+"""
 
 
-def render(out_dir: Path = OUT_DIR, parameters: dict | None = None) -> Path:
-    """Execute the report notebook with papermill and render it to PDF and HTML, code hidden."""
-    from nbconvert import HTMLExporter, PDFExporter
+def render(out_dir: Path = OUT_DIR, parameters: dict | None = None, quiet: bool = False) -> Path:
+    """Execute the report notebook with papermill and write ``report.pdf`` and ``report.html``
+    (code hidden) into ``out_dir``; return the PDF's path.
+
+    ``parameters`` are the notebook's (``runs``, ``results_dir``, ``sweeps_dir`` ...); the PDF's
+    metadata gets the digest of the files those parameters point the report at.
+    """
     from nbformat import read
 
-    from imagelab.records import atomic_path
+    from imagelab.report import inputs
     from imagelab.runs import BUILD, execute
 
-    executed = BUILD / "report.ipynb"
+    parameters = parameters or {}
     started = time.perf_counter()
-    execute(REPORT_NOTEBOOK, executed, parameters or {})
+    executed = BUILD / "report.ipynb"
+    execute(REPORT_NOTEBOOK, executed, parameters, log_output=False)
+    _step(quiet, f"executed {_relative(REPORT_NOTEBOOK)}", started)
     notebook = read(executed, as_version=4)
     for cell in notebook.cells:  # the reader gets results; logs stay in the executed notebook
-        cell["outputs"] = [o for o in cell.get("outputs", []) if o.get("name") != "stderr"]
+        cell["outputs"] = [o for o in cell.get("outputs", []) if o.get("output_type") != "stream"]
     out_dir.mkdir(parents=True, exist_ok=True)
-    for exporter, name in (
-        (PDFExporter(exclude_input=True), "report.pdf"),
-        (HTMLExporter(exclude_input=True, embed_images=True), "report.html"),
-    ):
-        body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": "report"}})
-        with atomic_path(out_dir / name) as tmp:
-            tmp.write_bytes(body if isinstance(body, bytes) else body.encode())
-    print(
-        f"== report: {out_dir / 'report.pdf'} and report.html in {time.perf_counter() - started:.0f}s"
+    html = write_html(notebook, out_dir / "report.html")
+    _step(quiet, f"wrote {_relative(html)}", started)
+    keys = ("runs", "results_dir", "sweeps_dir", "benchmarks", "studies_dir", "reproductions")
+    digest = inputs.digest(**{k: v for k, v in parameters.items() if k in keys})
+    pdf = write_pdf(notebook, out_dir / "report.pdf", digest, BUILD / "report-pdf")
+    _step(quiet, f"wrote {_relative(pdf)} ({digest[:19]}...)", started)
+    return pdf
+
+
+def _step(quiet: bool, what: str, started: float) -> None:
+    if not quiet:
+        print(f"== report: {what} ({time.perf_counter() - started:.1f}s)", flush=True)
+
+
+def _relative(path: Path) -> str:
+    return str(path.relative_to(PROJECT_ROOT)) if path.is_relative_to(PROJECT_ROOT) else str(path)
+
+
+def write_html(notebook: object, path: Path) -> Path:
+    """The executed notebook as one self-contained HTML page, code hidden."""
+    from nbconvert import HTMLExporter
+
+    from imagelab.records import atomic_path
+
+    body, _ = HTMLExporter(exclude_input=True, embed_images=True).from_notebook_node(
+        notebook, resources={"metadata": {"name": "report"}}
     )
-    return out_dir / "report.pdf"
+    with atomic_path(path) as tmp:
+        tmp.write_text(body)
+    return path
+
+
+def write_pdf(notebook: object, path: Path, digest: str, work: Path) -> Path:
+    """The executed notebook typeset as PDF through Markdown, pandoc and Typst.
+
+    ``work`` receives the Markdown, the figures and the Typst source (kept for inspection).
+    """
+    import pypandoc
+    import typst
+    import yaml
+
+    from imagelab.records import atomic_path
+
+    work.mkdir(parents=True, exist_ok=True)
+    title, abstract, body = to_markdown(notebook, work)
+    # The title block as pandoc metadata, whose strings are read as Markdown.
+    meta = {"title": title, "abstract": abstract, "keywords": [f'"{digest}"']}  # a Typst string
+    text = f"---\n{yaml.safe_dump(meta, allow_unicode=True, width=10**6)}---\n\n{body}"
+    (work / "report.md").write_text(text)
+    source = pypandoc.convert_text(
+        text,
+        "typst",
+        # Notebook text is plain Markdown: no TeX math ($ is a dollar), images are not figures
+        # (no "Figure 1: png" captions), no raw HTML.
+        format="markdown-tex_math_dollars-implicit_figures-raw_html-raw_tex",
+        extra_args=[
+            "--standalone",
+            "--toc",
+            "--toc-depth=2",
+            "--columns=100000",  # pipe tables get automatic column widths (Typst fits them)
+            "--variable=papersize:a4",
+            "--variable=margin.x:1.8cm",
+            "--variable=margin.y:1.8cm",
+            "--variable=page-numbering:1",
+            f"--variable=header-includes:{TYPST_STYLE}",
+        ],
+    )
+    (work / "report.typ").write_text(source)
+    with atomic_path(path) as tmp:
+        typst.compile(str(work / "report.typ"), output=str(tmp), root=str(work))
+    return path
+
+
+def to_markdown(notebook: object, images: Path) -> tuple[str, str, str]:
+    """The notebook's title, abstract and body as Markdown; figures are written to ``images``.
+
+    Cells tagged ``title`` (a ``# heading``) and ``abstract`` (text, or a cell whose output is)
+    give the title block; every other markdown cell is copied, every output's Markdown is
+    copied and every PNG becomes an image file with a width (the output's ``pdf_width``, or
+    its natural size scaled by ``FIGURE_SCALE``).
+    """
+    title, abstract, body = "", [], []
+    for number, cell in enumerate(notebook.cells):
+        tags = cell.get("metadata", {}).get("tags", [])
+        parts = []
+        if cell["cell_type"] == "markdown":
+            parts.append(cell["source"])
+        for index, output in enumerate(cell.get("outputs", [])):
+            data = output.get("data", {})
+            if "image/png" in data:
+                name = f"figure_{number}_{index}.png"
+                content = base64.b64decode(data["image/png"])
+                (images / name).write_bytes(content)
+                width = output.get("metadata", {}).get("pdf_width") or _natural_width(content)
+                parts.append(f"![]({name}){{width={width}}}")
+            elif "text/markdown" in data:
+                parts.append(data["text/markdown"])
+            elif output.get("output_type") == "error":
+                parts.append(f"**Error:** `{output.get('ename')}: {output.get('evalue')}`")
+        text = "\n\n".join(parts).strip()
+        if "title" in tags:
+            title = text.lstrip("# ").strip()
+        elif "abstract" in tags:
+            abstract.append(text)
+        elif text:
+            body.append(text)
+    return title, "\n\n".join(abstract), "\n\n".join(body) + "\n"
+
+
+def _natural_width(png: bytes) -> str:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as image:
+        dpi = image.info.get("dpi", (110, 110))[0] or 110
+        inches = image.width / dpi * FIGURE_SCALE
+    return f"{min(inches, TEXT_WIDTH_IN):.2f}in"

@@ -54,3 +54,14 @@ def seed_spread(name: str, results_dir: str | Path | None = None) -> dict[str, f
         "max": rows["acc"].max(),
         "std": rows["acc"].std(ddof=1),
     }
+
+
+def idle_epochs(benchmarks: str | Path | None = None) -> dict[str, float]:
+    """Seconds per epoch through imagelab on an idle machine, per exercise, from the benchmark
+    (``benchmarks/results.csv``); empty when it has not run."""
+    path = Path(benchmarks or records.PROJECT_ROOT / "benchmarks" / "results.csv")
+    if not path.is_file():
+        return {}
+    value = pd.read_csv(path).set_index("name")["value"]
+    suffix = "/imagelab_epoch"
+    return {k.removesuffix(suffix): float(v) for k, v in value.items() if k.endswith(suffix)}

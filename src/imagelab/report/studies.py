@@ -96,7 +96,7 @@ def show_reproduction_checks(
             f"reach 2019's {theirs:.4f}."
         )
     _show(
-        "## Reproduction checks: the ReLU network against 2019\n\n"
+        "# Reproduction checks: the ReLU network against 2019\n\n"
         "Keras 3 changed behaviours the 2019 lab relied on. Each study retrains the ReLU network "
         "on the same seeds with one Keras 2 behaviour restored (`studies/`). Keras 2 shuffled "
         "the training set afresh before every epoch; Keras 3's own `fit`, once a seed is set, "
@@ -116,5 +116,5 @@ def show_reproduction_checks(
             {"now": ours.history, "2019": records.read_history(HISTORY_2019)},
             title="Dense network without activation: our canonical run against 2019's history",
         )
-        display(figure)
+        display(figure, metadata={"pdf_width": "60%"})
         plots.close(figure)

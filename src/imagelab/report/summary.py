@@ -11,11 +11,16 @@ from imagelab import analysis
 from imagelab.exercises import get_exercise
 from imagelab.report.display import _show, _table
 from imagelab.report.reference import CIFAR_JPEG_NOTE, is_jpeg_cifar
-from imagelab.report.results import load_result, seed_spread
+from imagelab.report.results import idle_epochs, load_result, seed_spread
 
 
-def summary_table(names: list[str], results_dir: str | Path | None = None) -> pd.DataFrame:
-    """One row per exercise: 2019 and our test accuracy and loss, seeds, seconds per epoch."""
+def summary_table(
+    names: list[str], results_dir: str | Path | None = None, benchmarks: str | Path | None = None
+) -> pd.DataFrame:
+    """One row per exercise: 2019 and our test accuracy and loss, seeds, and seconds per epoch
+    from an uncontended measurement (the run's own, or the benchmark's when the run shared the
+    cores; ``time_source`` says which), with the run's highest 1-minute load."""
+    idle = idle_epochs(benchmarks)
     rows = []
     for name in names:
         result = load_result(name, results_dir)
@@ -23,7 +28,7 @@ def summary_table(names: list[str], results_dir: str | Path | None = None) -> pd
             continue
         reference = get_exercise(name).result_2019
         spread = seed_spread(name, results_dir) or {}
-        load = result.provenance.get("load_average")
+        timing = analysis.epoch_timing(result.provenance, idle.get(name))
         rows.append(
             {
                 "exercise": name,
@@ -34,8 +39,9 @@ def summary_table(names: list[str], results_dir: str | Path | None = None) -> pd
                 "seed_max": spread.get("max", np.nan),
                 "loss_2019": reference.get("loss", np.nan),
                 "loss": result.score["loss"],
-                "s_per_epoch": analysis.steady_epoch_seconds(result.epoch_seconds),
-                "load": float(np.mean([*load["start"], *load["end"]][::3])) if load else np.nan,
+                "s_per_epoch": timing["seconds"] or np.nan,
+                "time_source": timing["source"] or "none (contended)",
+                "load": analysis.contention(result.provenance)["load"] or np.nan,
             }
         )
     return pd.DataFrame(rows)
@@ -72,50 +78,104 @@ def environment_table(names: list[str], results_dir: str | Path | None = None) -
     )
     verified = sorted({r.provenance["data"]["verified_against"] for r in results})
     return (
-        f"{_table(runs)}\n\nVersions: {versions}.\n\nMachine: {first['machine']['cpu']}, "
-        f"{first['machine']['cores']} cores, {first['machine']['platform']}.\n\n"
+        f"{_table(runs)}\n\nVersions: {versions}.\n\n"
+        f"Machine: {machine_sentence(first['machine'])}\n\n"
         f"Data, verified against {'; '.join(verified)}:\n\n{_table(data)}"
     )
 
 
-def show_summary(names: list[str], results_dir: str | Path | None = None) -> None:
-    """All exercises in one table and one chart, 2019 against now."""
+def machine_sentence(machine: dict) -> str:
+    """The machine a run trained on, with what decides its floating-point path where the
+    provenance records it (CPU model, ISA features oneDNN dispatches on, oneDNN, threads)."""
+    family = machine.get("cpu_family_model_stepping")
+    cpu = machine.get("cpu", "unknown CPU")
+    if family and all(v is not None for v in family[:2]):
+        cpu += f" (family {family[0]} model {family[1]})"
+    parts = [cpu, f"{machine.get('cores', '?')} cores", machine.get("platform", "")]
+    if machine.get("isa_flags") is not None:
+        parts.append(
+            f"ISA features {' '.join(machine['isa_flags']) or 'none of those oneDNN uses'}"
+        )
+    if machine.get("onednn") is not None:
+        parts.append(f"oneDNN {'on' if machine['onednn'] else 'off'}")
+    threads = [machine.get(k) for k in ("intra_op_threads", "inter_op_threads")]
+    if any(t is not None for t in threads):
+        shown = ["default (one per core)" if not t else str(t) for t in threads]
+        parts.append(f"threads intra-op {shown[0]}, inter-op {shown[1]}")
+    if machine.get("device"):
+        parts.append(f"device {machine['device']}")
+    return ", ".join(p for p in parts if p) + "."
+
+
+def show_abstract(names: list[str], results_dir: str | Path | None = None) -> None:
+    """The abstract's numbers: each exercise's test accuracy now against 2019's."""
+    table = summary_table(names, results_dir)
+    if table.empty:
+        return
+    parts = []
+    for row in table.itertuples():
+        theirs = f" (2019: {row.acc_2019:.4f})" if not np.isnan(row.acc_2019) else ""
+        parts.append(f"{row.exercise} {row.acc:.4f}{theirs}")
+    compared = table.dropna(subset=["acc_2019", "seed_min"])
+    inside = sum(
+        analysis.exact_accuracy(r.seed_min) <= r.acc_2019 <= analysis.exact_accuracy(r.seed_max)
+        for r in compared.itertuples()
+    )
+    spread = (
+        f" 2019's accuracy lies within the range of our seeds for {inside} of the "
+        f"{len(compared)} exercises where both are known."
+        if len(compared)
+        else ""
+    )
+    _show(f"Test accuracy now: {', '.join(parts)}.{spread}")
+
+
+def show_summary(
+    names: list[str], results_dir: str | Path | None = None, benchmarks: str | Path | None = None
+) -> None:
+    """All exercises in one table and one chart, 2019 against now (heading in the notebook)."""
     from imagelab import plots
 
-    table = summary_table(names, results_dir)
+    table = summary_table(names, results_dir, benchmarks)
     if table.empty:
         _show("*No results yet.*")
         return
-    # Times and loads are coarse measurements: one decimal, where scores keep four.
-    digits = tuple(".1f" if c in ("s_per_epoch", "load") else ".4f" for c in table.columns)
-    _show(
-        "## Summary: 2019 against now\n\n"
-        + _table(
-            table.rename(
-                columns={
-                    "acc_2019": "2019 acc",
-                    "acc": "acc",
-                    "seed_mean": "seeds mean",
-                    "seed_min": "seeds min",
-                    "seed_max": "seeds max",
-                    "loss_2019": "2019 loss",
-                    "s_per_epoch": "s/epoch",
-                }
-            ),
-            floatfmt=digits,
-        )
+
+    def seeds(row: pd.Series) -> str:
+        if np.isnan(row["seed_mean"]):
+            return "-"
+        return f"{row['seed_mean']:.4f} ({row['seed_min']:.4f}-{row['seed_max']:.4f})"
+
+    shown = pd.DataFrame(
+        {
+            "exercise": table["exercise"],
+            "2019 acc": table["acc_2019"],
+            "acc": table["acc"],
+            "seeds: mean (range)": table.apply(seeds, axis=1),
+            "2019 loss": table["loss_2019"],
+            "loss": table["loss"],
+            "s/epoch": table["s_per_epoch"],
+            "time from": table["time_source"],
+            "max load": table["load"],
+        }
     )
+    # Times and loads are coarse measurements: one decimal, where scores keep four.
+    digits = tuple(".1f" if c in ("s/epoch", "max load") else ".4f" for c in shown.columns)
+    _show(_table(shown, floatfmt=digits))
     cores = load_result(table["exercise"].iloc[0], results_dir).provenance["machine"]["cores"]
     _show(
-        f"s/epoch is the median time of a run's epochs after the first, as measured during the "
-        f"run; load is the machine's 1-minute load average at the run's start and end (where "
-        f"recorded; {cores} cores): a load above {cores} means other jobs shared the cores and "
-        "slowed the epochs down."
+        "acc and loss are on the test set; seeds are the canonical run with the sweeps' runs of "
+        "the same settings (`scores/seeds.csv`). s/epoch is the median of a run's epochs after "
+        "the first when the run had the cores to itself (time from *run*), and the benchmark's "
+        "idle measurement when other jobs shared them (time from *benchmark*): max load is the "
+        f"run's highest 1-minute load average at start or end, on {cores} cores; above "
+        f"{analysis.CONTENDED_LOAD:g} x {cores} the run counts as contended and its own times "
+        "draw no conclusion."
     )
     figure = plots.comparison(table)
     from IPython.display import display
 
-    display(figure)
+    display(figure, metadata={"pdf_width": "60%"})
     plots.close(figure)
     if any(is_jpeg_cifar(load_result(n, results_dir).provenance) for n in table["exercise"]):
         _show(CIFAR_JPEG_NOTE)
@@ -123,4 +183,4 @@ def show_summary(names: list[str], results_dir: str | Path | None = None) -> Non
 
 def show_environment(names: list[str], results_dir: str | Path | None = None) -> None:
     """The run environment: commits, versions, CPU and data checksums."""
-    _show("## Run environment\n\n" + environment_table(names, results_dir))
+    _show(environment_table(names, results_dir))

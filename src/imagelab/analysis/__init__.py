@@ -4,13 +4,28 @@ The only home of every judgement the notebooks and the report print: the train-v
 the steady epoch time, accuracy comparisons at stored precision, the plateau, the sweep digest
 and the Playground glossary. Each is a pure function over loaded runs (histories, scores,
 provenance) or tables, so the notebook and the report print the same sentence for the same
-question because they call the same function.
+question because they call the same function. Accuracy, gap, plateau and the Playground live
+here; seconds per epoch and contention in ``analysis.timing``; sweeps in ``analysis.sweeps``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from imagelab.analysis.sweeps import sweep_digest
+from imagelab.analysis.timing import (
+    BENCHMARK_SOURCE,
+    CONTENDED_LOAD,
+    CONTENDED_SHARE,
+    contention,
+    contention_note,
+    epoch_time_sentence,
+    epoch_timing,
+    steady_epoch_seconds,
+    time_versus,
+    timing_sentence,
+)
 
 # A train-validation accuracy gap above this is called overfitting (0.01 = one digit in 100).
 OVERFIT_GAP = 0.01
@@ -146,25 +161,6 @@ def dropout_effect(run: object, without: str) -> str:
     )
 
 
-def steady_epoch_seconds(epoch_seconds: list[float]) -> float:
-    """Seconds of a steady epoch: the median of epochs 2 onwards (the first also traces the
-    graph), or the first epoch's time for a 1-epoch run."""
-    return float(np.median(epoch_seconds[1:] or epoch_seconds))
-
-
-def epoch_time_sentence(epoch_seconds: list[float], seconds_2019: float | None = None) -> str:
-    """Seconds per epoch on this machine (first epoch apart: it includes graph tracing)."""
-    steady, spread = steady_epoch_seconds(epoch_seconds), epoch_seconds[1:] or epoch_seconds
-    which = f"median of epochs 2-{len(epoch_seconds)}" if len(epoch_seconds) > 1 else "one epoch"
-    text = (
-        f"An epoch took {steady:.1f} s ({which}; range {min(spread):.1f}-{max(spread):.1f} s; "
-        f"the first took {epoch_seconds[0]:.1f} s)."
-    )
-    if seconds_2019:
-        text += f" 2019: more than {seconds_2019:.0f} s, {seconds_2019 / steady:.1f}x as long."
-    return text
-
-
 # Validation accuracy rising faster than this per epoch over the last epochs: not plateaued.
 PLATEAU_SLOPE = 0.002
 
@@ -199,67 +195,6 @@ def plateau_sentence(history: pd.DataFrame) -> str:
         f"({p['slope']:+.4f} per epoch), so "
         f"{'it had not plateaued yet: more epochs would help' if p['rising'] else 'it had plateaued'}."
     )
-
-
-def sweep_digest(
-    summary: pd.DataFrame, swept: list[str], histories: dict[str, pd.DataFrame] | None = None
-) -> tuple[pd.DataFrame, str]:
-    """Per grid point of a sweep: runs, test accuracy (mean, sd, range), train-validation gap
-    and wall time; and one sentence naming the best setting by test accuracy and by gap.
-
-    ``summary`` is the sweep's ``summary.csv`` (one row per run, with ``status``); the gap is
-    ``final_accuracy``'s (last 3 epochs) from ``histories`` (run id -> history), the same gap
-    the exercises report; runs without a history have none.
-    """
-    count, notes = summary["status"].value_counts(), []
-    if count.get("failed"):
-        failed = summary.loc[summary["status"] == "failed", "run_id"]
-        notes.append(f"{len(failed)} run(s) failed: {', '.join(failed)}.")
-    if count.get("stale"):
-        notes.append(
-            f"{count['stale']} run(s) were trained by older code and are left out until the "
-            "sweep reruns them."
-        )
-    unfinished = len(summary) - sum(count.get(s, 0) for s in ("complete", "failed", "stale"))
-    if unfinished:
-        notes.append(f"{unfinished} of {len(summary)} runs have not finished.")
-    notes = " ".join(notes)
-    histories = histories or {}
-    done = summary[summary["status"] == "complete"].assign(
-        gap=lambda t: [
-            final_accuracy(histories[run])["gap"] if run in histories else np.nan
-            for run in t["run_id"]
-        ]
-    )
-    if done.empty:
-        return pd.DataFrame(), f"No run of this sweep has finished with the current code. {notes}"
-    table = (
-        done.groupby(swept)  # in value order, whatever order the sweep ran them
-        .agg(
-            runs=("seed", "count"),
-            test_acc_mean=("test_acc", "mean"),
-            test_acc_sd=("test_acc", "std"),
-            test_acc_min=("test_acc", "min"),
-            test_acc_max=("test_acc", "max"),
-            gap_mean=("gap", "mean"),
-            wall_s=("wall_seconds", "mean"),
-        )
-        .reset_index()
-    )
-    best = table.loc[table["test_acc_mean"].idxmax()]
-    label = lambda row: ", ".join(f"{k}={row[k]}" for k in swept)  # noqa: E731
-    text = (
-        f"Highest mean test accuracy: {label(best)} ({best['test_acc_mean']:.4f} over "
-        f"{int(best['runs'])} seeds). "
-    )
-    if table["gap_mean"].notna().any():
-        tightest = table.loc[table["gap_mean"].abs().idxmin()]
-        text += (
-            f"Smallest train-validation gap (last {GAP_EPOCHS} epochs): {label(tightest)} "
-            f"({tightest['gap_mean']:+.4f}). "
-        )
-    text += notes
-    return table, text.strip()
 
 
 def playground_glossary(history: pd.DataFrame, params: dict, search: pd.DataFrame) -> pd.DataFrame:

@@ -1,0 +1,70 @@
+"""The judgement of a sweep: per grid point, its runs' test accuracy and gap, and the best."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def sweep_digest(
+    summary: pd.DataFrame, swept: list[str], histories: dict[str, pd.DataFrame] | None = None
+) -> tuple[pd.DataFrame, str]:
+    """Per grid point of a sweep: runs, test accuracy (mean, sd, range), train-validation gap
+    and wall time; and one sentence naming the best setting by test accuracy and by gap.
+
+    ``summary`` is the sweep's ``summary.csv`` (one row per run, with ``status``); the gap is
+    ``final_accuracy``'s (last 3 epochs) from ``histories`` (run id -> history), the same gap
+    the exercises report; runs without a history have none.
+    """
+    count, notes = summary["status"].value_counts(), []
+    if count.get("failed"):
+        failed = summary.loc[summary["status"] == "failed", "run_id"]
+        notes.append(f"{len(failed)} run(s) failed: {', '.join(failed)}.")
+    if count.get("stale"):
+        notes.append(
+            f"{count['stale']} run(s) were trained by older code and are left out until the "
+            "sweep reruns them."
+        )
+    unfinished = len(summary) - sum(count.get(s, 0) for s in ("complete", "failed", "stale"))
+    if unfinished:
+        notes.append(f"{unfinished} of {len(summary)} runs have not finished.")
+    notes = " ".join(notes)
+    from imagelab.analysis import GAP_EPOCHS, final_accuracy
+
+    histories = histories or {}
+    done = summary[summary["status"] == "complete"].assign(
+        gap=lambda t: [
+            final_accuracy(histories[run])["gap"] if run in histories else np.nan
+            for run in t["run_id"]
+        ]
+    )
+    if done.empty:
+        return pd.DataFrame(), f"No run of this sweep has finished with the current code. {notes}"
+    table = (
+        done.groupby(swept)  # in value order, whatever order the sweep ran them
+        .agg(
+            runs=("seed", "count"),
+            test_acc_mean=("test_acc", "mean"),
+            test_acc_sd=("test_acc", "std"),
+            test_acc_min=("test_acc", "min"),
+            test_acc_max=("test_acc", "max"),
+            gap_mean=("gap", "mean"),
+            wall_s=("wall_seconds", "mean"),
+        )
+        .reset_index()
+    )
+    best = table.loc[table["test_acc_mean"].idxmax()]
+    # By position in the table, so each value keeps its column's type (20, not 20.0).
+    label = lambda row: ", ".join(f"{k}={table.at[row.name, k]}" for k in swept)  # noqa: E731
+    text = (
+        f"Highest mean test accuracy: {label(best)} ({best['test_acc_mean']:.4f} over "
+        f"{int(best['runs'])} seeds). "
+    )
+    if table["gap_mean"].notna().any():
+        tightest = table.loc[table["gap_mean"].abs().idxmin()]
+        text += (
+            f"Smallest train-validation gap (last {GAP_EPOCHS} epochs): {label(tightest)} "
+            f"({tightest['gap_mean']:+.4f}). "
+        )
+    text += notes
+    return table, text.strip()

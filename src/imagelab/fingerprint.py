@@ -1,0 +1,170 @@
+"""What decides a run's numbers, as a fingerprint that changes only when they could change.
+
+A stored run is up to date when the code that trained it means the same as today's. The
+fingerprint therefore hashes a *normal form* of exactly that code, not its text: each source is
+parsed (``ast.parse``), its docstrings dropped and the tree dumped without line numbers
+(``ast.dump(..., include_attributes=False)``), so comments, docstrings and formatting (``ruff
+format``) leave it unchanged while any change to what the code does changes it. Three parts:
+
+- ``code_sha256``: the modules and functions listed in ``TRAINING_CODE``. Reading and verifying
+  the data files is left out on purpose: the data checksums, which freshness checks on their
+  own, pin what that code returns;
+- ``notebook_sha256``: the exercise notebook's code cells up to the one that calls ``run.fit``
+  (later cells only plot and discuss), without the parameters cell, whose values the stored
+  parameters already record;
+- ``libraries``: the versions of ``PINNED_LIBRARIES`` pinned in ``requirements.lock``, which
+  decide the floating-point arithmetic as much as our code does.
+
+Every source is read through one function (``read``), so the same fingerprint can be computed
+for the files of an older commit (``git show COMMIT:PATH``), as the migration script does.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# Whole modules, or one function (``module:function`` or ``module:Class.method``).
+TRAINING_CODE = (
+    "imagelab.models",
+    "imagelab.training",
+    "imagelab.data:load",
+    "imagelab.records:history_frame",
+)
+PINNED_LIBRARIES = ("tensorflow", "keras", "numpy")
+LOCK_FILE = "requirements.lock"
+VERSION = 2  # version 1 hashed the text of data.py, models.py and training.py
+
+Reader = Callable[[str], str]  # a path relative to the project root -> the file's text
+
+
+def read_worktree(path: str) -> str:
+    """The text of a project file as it is now."""
+    return (PROJECT_ROOT / path).read_text()
+
+
+def normal_form(source: str, name: str | None = None, where: str = "<source>") -> str:
+    """The meaning of ``source`` (or of its function/class ``name``, dotted for a method) as
+    text: the syntax tree without docstrings, comments, formatting or line numbers."""
+    tree = ast.parse(source, filename=where)
+    _drop_docstrings(tree)
+    if name is None:
+        return ast.dump(tree, include_attributes=False)
+    node: ast.AST = tree
+    for part in name.split("."):
+        found = [
+            child
+            for child in getattr(node, "body", [])
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+            and child.name == part
+        ]
+        if not found:
+            raise ValueError(f"{where}: no function or class {name!r} to fingerprint")
+        node = found[-1]  # a later definition replaces an earlier one, as Python does
+    return ast.dump(node, include_attributes=False)
+
+
+def _drop_docstrings(tree: ast.AST) -> None:
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (
+            isinstance(node, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
+            node.body = body[1:]
+
+
+def _module_path(module: str) -> str:
+    return "src/" + module.replace(".", "/") + ".py"
+
+
+def code_form(code: tuple[str, ...] = TRAINING_CODE, read: Reader = read_worktree) -> list[str]:
+    """The normal forms of the listed training code, in order."""
+    forms = []
+    for item in code:
+        module, _, name = item.partition(":")
+        path = _module_path(module)
+        forms.append(normal_form(read(path), name or None, where=path))
+    return forms
+
+
+def notebook_form(notebook: str, read: Reader = read_worktree) -> list[str]:
+    """The normal forms of a notebook's code cells up to the one that calls ``run.fit``,
+    the tagged parameters cell left out."""
+    forms = []
+    for cell in json.loads(read(notebook))["cells"]:
+        if cell["cell_type"] != "code" or "parameters" in cell.get("metadata", {}).get("tags", []):
+            continue
+        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        forms.append(_cell_form(source, notebook))
+        if "run.fit(" in source:
+            break
+    return forms
+
+
+def _cell_form(source: str, where: str) -> str:
+    try:
+        return normal_form(source, where=where)
+    except SyntaxError:  # IPython syntax (%magic, !shell): let IPython translate it first
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        return normal_form(TransformerManager().transform_cell(source), where=where)
+
+
+def pinned_versions(
+    read: Reader = read_worktree, libraries: tuple[str, ...] = PINNED_LIBRARIES
+) -> dict[str, str]:
+    """The versions ``requirements.lock`` pins for ``libraries`` ('unpinned' if it does not)."""
+    pins = {}
+    for line in read(LOCK_FILE).splitlines():
+        match = re.match(r"^\s*([A-Za-z0-9_.-]+)\s*==\s*([^\s;#]+)", line)
+        if match:
+            pins[re.sub(r"[-_.]+", "-", match.group(1)).lower()] = match.group(2)
+    return {library: pins.get(library, "unpinned") for library in libraries}
+
+
+def _sha256(parts: list[str]) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def fingerprint(
+    notebook: str, code: tuple[str, ...] = TRAINING_CODE, read: Reader = read_worktree
+) -> dict[str, object]:
+    """The fingerprint of a run of ``notebook`` (a path relative to the project root)."""
+    return {
+        "version": VERSION,
+        "code_sha256": _sha256(code_form(code, read)),
+        "notebook_sha256": _sha256(notebook_form(notebook, read)),
+        "libraries": pinned_versions(read),
+    }
+
+
+def differences(stored: dict | None, current: dict) -> list[str]:
+    """What differs between a stored fingerprint and the current one, in words (empty: same)."""
+    stored = stored or {}
+    if stored.get("version") != current["version"]:
+        return [f"its fingerprint is of an older kind (version {stored.get('version', 1)})"]
+    reasons = []
+    if stored.get("code_sha256") != current["code_sha256"]:
+        reasons.append("the training code has changed since")
+    if stored.get("notebook_sha256") != current["notebook_sha256"]:
+        reasons.append("the notebook's code has changed since")
+    old, new = stored.get("libraries") or {}, current["libraries"]
+    for library in sorted(set(old) | set(new)):
+        if old.get(library) != new.get(library):
+            reasons.append(
+                f"{library} is pinned at {new.get(library)} now, it was {old.get(library)}"
+            )
+    return reasons

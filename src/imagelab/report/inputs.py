@@ -1,0 +1,69 @@
+"""The files the report reads, and one digest over them.
+
+The rendered PDF carries the digest in its metadata (keywords), so a PDF can be checked against
+the results it claims to show: if a result file changed after the PDF was rendered, the digest
+of today's files differs from the one in the PDF.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from imagelab import records
+from imagelab.exercises import EXERCISES
+
+# Runs the report reads besides the exercises, and the figures it shows per run.
+EXTRA_RUNS = ("playground_spiral", "playground_search", "seeds")
+FIGURES = ("history", "confusion", "misclassified", "surface", "loss", "success")
+
+
+def files(
+    runs: list[str] | None = None,
+    results_dir: str | Path | None = None,
+    sweeps_dir: str | Path | None = None,
+    benchmarks: str | Path | None = None,
+    studies_dir: str | Path | None = None,
+    reproductions: str | Path | None = None,
+) -> dict[str, Path]:
+    """Every file the report reads that exists, by a name relative to its folder (the report
+    notebook's parameters; None means the project's own folders)."""
+    from imagelab.report.reference import HISTORY_2019
+    from imagelab.report.studies import REPRODUCTION_STUDIES
+
+    root = records.PROJECT_ROOT
+    results = Path(results_dir) if results_dir else root
+    found: dict[str, Path] = {}
+
+    def add(label: str, path: Path) -> None:
+        if path.is_file():
+            found[label] = path
+
+    for name in [*(runs or EXERCISES), *EXTRA_RUNS]:
+        run = records.run_files(name, results)
+        for path in (run.history, run.score, run.provenance, *map(run.figure, FIGURES)):
+            add(f"results/{path.relative_to(results)}", path)
+    add("lab2019/history.csv", HISTORY_2019)
+    sweeps = Path(sweeps_dir) if sweeps_dir else root / "sweeps"
+    for summary in sorted(sweeps.glob("*/summary.csv")):
+        folder = summary.parent
+        for path in (folder.with_suffix(".yaml"), summary, folder / "summary.png"):
+            add(f"sweeps/{path.relative_to(sweeps)}", path)
+        for path in sorted((folder / "histories").glob("*.csv")):
+            add(f"sweeps/{path.relative_to(sweeps)}", path)
+    bench = Path(benchmarks) if benchmarks else root / "benchmarks" / "results.csv"
+    add("benchmarks/results.csv", bench)
+    studies = Path(studies_dir) if studies_dir else root / "studies"
+    for file in sorted({file for file, _, _ in REPRODUCTION_STUDIES.values()}):
+        add(f"studies/{file}", studies / file)
+    add("reproductions/verify.csv", Path(reproductions or root / "reproductions" / "verify.csv"))
+    return dict(sorted(found.items()))
+
+
+def digest(**folders: object) -> str:
+    """``sha256:`` and the hex sha256 over the report's input files (names and contents), as
+    ``files(**folders)`` finds them."""
+    total = hashlib.sha256()
+    for label, path in files(**folders).items():
+        total.update(f"{label}\0{hashlib.sha256(path.read_bytes()).hexdigest()}\n".encode())
+    return f"sha256:{total.hexdigest()}"

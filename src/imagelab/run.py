@@ -1,0 +1,289 @@
+"""One run of an exercise notebook: ``start_run`` checks and prepares it, ``Run`` trains it.
+
+``start_run`` is the first call of every exercise notebook: it stops on a parameter the
+notebook does not have (papermill only warns about those), validates the parameters, guards
+the canonical run names, asks ``imagelab.store`` whether stored results still answer them,
+seeds TensorFlow and loads the data. ``Run.fit`` then trains, or shows the stored results.
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import inspect
+import json
+import os
+import time
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from imagelab import data as datasets
+from imagelab import plots, records, store
+from imagelab.errors import UserError
+from imagelab.exercises import (
+    EXERCISES,
+    Exercise,
+    get_exercise,
+    normal,
+    notebook_defaults,
+    settings_of,
+    unknown_parameter,
+    validate,
+)
+
+# Names IPython puts in every kernel's namespace (those starting with "_" aside).
+IPYTHON_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit", "open"})
+
+
+def build_model(exercise: str, p: dict[str, object]):  # noqa: ANN201 (a keras.Model)
+    """The exercise's model, built with the parameters ``p``."""
+    from imagelab import quiet_tensorflow
+
+    quiet_tensorflow()
+    from imagelab import models  # TensorFlow loads here, not when the package is imported
+
+    if exercise in ("dense_mnist", "relu_mnist"):
+        return models.dense(p["units"], p["activation"])
+    if exercise == "cifar10_cnn":
+        return models.cifar10_cnn(p["filters"], p["dense_units"], p["dropout"])
+    return models.mnist_cnn(p["filters"], p["dense_units"], p["dropout"])
+
+
+@dataclass
+class Run:
+    """One run of an exercise: its parameters, data and files; created by ``start_run``."""
+
+    exercise: Exercise
+    params: dict[str, object]
+    files: records.RunFiles
+    data: datasets.Dataset
+    stored: store.StoredRun | None  # the results shown instead of training, if up to date
+    git: dict = field(default_factory=records.git_state)  # the code as the run started
+    fingerprint: dict = field(default_factory=dict)
+    load_at_start: list = field(default_factory=lambda: list(os.getloadavg()))
+    result: object = None  # training.FitResult once fitted or loaded
+
+    @property
+    def name(self) -> str:
+        return self.files.run_name
+
+    @property
+    def cached(self) -> bool:
+        return self.stored is not None
+
+    def build_model(self):  # noqa: ANN201 (a keras.Model; keras is imported lazily by models)
+        """The exercise's model, built with this run's parameters (after seeding)."""
+        return build_model(self.exercise.name, self.params)
+
+    def fit(self, model: object):  # noqa: ANN201 (training.FitResult)
+        """Train and evaluate, write history, score, predictions and provenance (last); or
+        show the stored results when they are up to date."""
+        from imagelab import training
+
+        if self.stored is not None:
+            seconds = self.stored.epoch_seconds
+            self.result = training.FitResult(
+                history=self.stored.history,
+                score=self.stored.score,
+                predictions=self.stored.predictions,
+                epoch_seconds=seconds,
+                train_seconds=float(sum(seconds)),
+            )
+            print(f"[{self.name}] showing the stored results (pass force=True to retrain)")
+            return self.result
+        started, p = dt.datetime.now(dt.timezone.utc), self.params
+        cpu_started = time.process_time()
+        self.result = training.fit(
+            model,
+            self.data,
+            optimizer=p["optimizer"],
+            learning_rate=p["learning_rate"],
+            decay=p["decay"],
+            epochs=p["epochs"],
+            batch_size=p["batch_size"],
+            validation_split=p["validation_split"],
+            seed=p["seed"],
+            shuffle=p["shuffle"],
+            validate_on_test=p.get("validate_on_test", False),
+            label=self.name,
+        )
+        cpu_seconds = time.process_time() - cpu_started
+        records.write_csv(self.result.history, self.files.history)
+        records.write_csv(pd.DataFrame([self.result.score]), self.files.score)
+        records.write_csv(self.result.predictions, self.files.predictions)
+        provenance = store.build_provenance(
+            run_name=self.name,
+            exercise=self.exercise.name,
+            notebook=f"notebooks/{self.exercise.notebook}",
+            parameters=settings_of(self.params),
+            data={
+                "dataset": self.data.name,
+                "source": self.data.source,
+                "checksums": self.data.checksums,
+                "verified_against": self.data.verified_against,
+                "n_train": len(self.data.x_train),
+                "n_test": len(self.data.x_test),
+            },
+            score=self.result.score,
+            started=started,
+            epoch_seconds=self.result.epoch_seconds,
+            train_seconds=self.result.train_seconds,
+            cpu_seconds=cpu_seconds,
+            model={"name": model.name, "params": int(model.count_params())},
+            fingerprint=self.fingerprint,
+            git=self.git,
+            load_at_start=self.load_at_start,
+        )
+        records.write_json(provenance, self.files.provenance)
+        print(
+            f"[{self.name}] test loss {self.result.score['loss']:.4f}, "
+            f"test accuracy {self.result.score['acc']:.4f}; wrote {self.files.history}, "
+            f"{self.files.score} and {self.files.provenance.name}"
+        )
+        return self.result
+
+    def plot_history(self):  # noqa: ANN201
+        """The 2019 history figure, saved as figures/<run>_history.png."""
+        fig = plots.history(self.result.history, title=f"{self.name}: training history")
+        plots.save(fig, self.files.figure("history"))
+        return fig
+
+    def plot_confusion(self):  # noqa: ANN201
+        """The test-set confusion matrix, saved as figures/<run>_confusion.png."""
+        fig = plots.confusion(
+            self.result.predictions,
+            self.data.class_names,
+            title=f"{self.name}: confusion matrix (test set)",
+        )
+        plots.save(fig, self.files.figure("confusion"))
+        return fig
+
+    def plot_misclassified(self):  # noqa: ANN201
+        """A grid of misclassified test images, saved as figures/<run>_misclassified.png."""
+        fig = plots.misclassified(self.result.predictions, self.data.x_test, self.data.class_names)
+        plots.save(fig, self.files.figure("misclassified"))
+        return fig
+
+
+def start_run(exercise: str, namespace: dict[str, object]) -> Run:
+    """Validate a notebook's parameters, then seed, load the data and decide whether to train.
+
+    ``namespace`` is the notebook's ``globals()``: the names of its tagged ``parameters`` cell
+    are read from it, so papermill's injected values and interactive edits both count, and any
+    other plain value in it that no cell of the notebook defines (``papermill -p epoch 2``) is
+    an unknown parameter.
+
+    Stops with a UserError before any training when a parameter is unknown or wrong, when a
+    canonical run name is used with non-canonical settings or data, or when ``run_name``
+    already holds another run's results or damaged ones (unless ``force=True``; the files of a
+    run killed before it finished are replaced). Stored
+    results that are up to date are shown instead of retraining, unless ``force=True``.
+    """
+    defaults = notebook_defaults(exercise)
+    notebook = get_exercise(exercise).notebook
+    for name in _unknown_names(exercise, namespace, defaults):
+        raise unknown_parameter(name, list(defaults), notebook)
+    params = {name: namespace[name] for name in defaults if name in namespace}
+    validate(exercise, params)
+    try:
+        state, stored = store.freshness(exercise, params)
+    except store.DamagedResult:
+        provenance = records.run_files(params["run_name"], params["results_dir"]).provenance
+        if not params["force"] and provenance.is_file():
+            raise
+        # Replaced by this run: as asked, or a run killed before its provenance (written last).
+        state, stored = "damaged", None
+    if state == "different" and not params["force"]:
+        raise UserError(
+            f"run_name {params['run_name']!r} already holds the results of a run with other "
+            f"settings ({_differences(stored.provenance['parameters'], settings_of(params))}); "
+            "choose a new run_name, or pass force=True to replace them"
+        )
+    data = datasets.load(
+        get_exercise(exercise).dataset,
+        limit=params["data_limit"],
+        flatten=exercise in ("dense_mnist", "relu_mnist"),
+    )
+    # Canonical runs need the full data: our built-in checksums, or keras.datasets' own download.
+    full_data = data.verified_against.startswith(
+        ("imagelab.data.KNOWN_CHECKSUMS", "keras.datasets")
+    )
+    if params["run_name"] in EXERCISES and not full_data:
+        raise UserError(
+            f"run_name {exercise!r} is reserved for runs on the full, verified data set; this "
+            f"data comes from {data.source} ({data.verified_against}). Give the run a new run_name."
+        )
+    up_to_date = state == "up-to-date" and not store.stale_reasons(exercise, stored, data.checksums)
+    files = records.run_files(params["run_name"], params["results_dir"])
+    if up_to_date and not params["force"]:
+        provenance = stored.provenance
+        print(
+            f"[{files.run_name}] results are up to date (trained {provenance.get('finished')}, "
+            f"commit {str(provenance['git'].get('commit'))[:10]}); not retraining."
+        )
+        return Run(get_exercise(exercise), dict(params), files, data, stored)
+    from imagelab import quiet_tensorflow
+
+    quiet_tensorflow()
+    from imagelab import training
+
+    training.configure_threads()
+    training.set_seed(params["seed"])
+    print(
+        f"[{files.run_name}] {len(data.x_train)} training and {len(data.x_test)} test "
+        f"images from {data.source} (verified against {data.verified_against})"
+    )
+    return Run(
+        get_exercise(exercise),
+        dict(params),
+        files,
+        data,
+        None,
+        fingerprint=store.current_fingerprint(exercise),
+    )
+
+
+def _unknown_names(exercise: str, namespace: dict[str, object], defaults: dict) -> list[str]:
+    """Plain values in the namespace that are not parameters and that no cell of the notebook
+    defines: what papermill injected for a misspelt ``-p`` (it only warns about them)."""
+    defined = _names_defined_in(get_exercise(exercise).notebook_path)
+    return sorted(
+        name
+        for name, value in namespace.items()
+        if not name.startswith("_")
+        and name not in defaults
+        and name not in defined
+        and name not in IPYTHON_NAMES
+        and not inspect.ismodule(value)
+        and not callable(value)
+    )
+
+
+def _names_defined_in(path: object) -> set[str]:
+    names: set[str] = set()
+    for cell in json.loads(path.read_text())["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:  # IPython syntax (%magic): let IPython translate it
+            from IPython.core.inputtransformer2 import TransformerManager
+
+            tree = ast.parse(TransformerManager().transform_cell(source))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names.add(node.id)
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                names.add(node.name)
+            elif isinstance(node, ast.alias):
+                names.add((node.asname or node.name).split(".")[0])
+            elif isinstance(node, ast.ExceptHandler) and node.name:
+                names.add(node.name)
+    return names
+
+
+def _differences(old: dict, new: dict) -> str:
+    keys = sorted(k for k in set(old) | set(new) if normal(old.get(k)) != normal(new.get(k)))
+    return ", ".join(f"{k}: stored {old.get(k)!r}, now {new.get(k)!r}" for k in keys)

@@ -1,0 +1,105 @@
+"""One run of a notebook: unknown parameters stop it in its first cell; the report refuses
+missing results instead of training them; `imagelab lab --dry-run` only reports."""
+
+import shutil
+
+import papermill
+import pytest
+
+from imagelab import cli, exercises, records, report, runs, store
+from imagelab.errors import UserError
+from imagelab.run import start_run
+
+from .conftest import ROOT
+
+
+def test_a_misspelt_parameter_under_papermill_stops_in_the_first_cell(fixture_data, tmp_path):
+    parameters = {"run_name": "smoke", "results_dir": str(tmp_path), "data_limit": 64}
+    with pytest.raises(papermill.PapermillExecutionError) as error:
+        papermill.execute_notebook(
+            str(exercises.get_exercise("dense_mnist").notebook_path),
+            str(tmp_path / "out.ipynb"),
+            parameters=parameters | {"epoch": 2},  # papermill -p epoch 2
+            kernel_name="imagelab",
+            progress_bar=False,
+            cwd=str(ROOT),
+        )
+    assert "start_run" in error.value.source
+    assert error.value.ename == "UserError"
+    assert "01_dense_mnist.ipynb has no parameter 'epoch' (did you mean 'epochs'?)" in (
+        error.value.evalue
+    )
+    assert len(error.value.traceback) == 1  # one paragraph, no traceback through imagelab
+    assert not (tmp_path / "histories").exists()
+
+
+def test_names_defined_by_the_notebook_or_ipython_are_not_parameters(fixture_data, tmp_path):
+    namespace = exercises.notebook_defaults("dense_mnist") | {
+        "run_name": "smoke",
+        "results_dir": str(tmp_path),
+        "epochs": 1,
+        "data_limit": 64,
+        "In": [""],
+        "Out": {},
+        "_i1": "x",
+        "lab": exercises,  # a module
+        "result": object(),  # defined by a later cell, as after a Run All
+        "print_it": print,  # a callable
+    }
+    assert start_run("dense_mnist", namespace).name == "smoke"
+    with pytest.raises(UserError, match=r"no parameter 'unit' \(did you mean 'units'\?\)"):
+        start_run("dense_mnist", namespace | {"unit": 64})
+
+
+def test_a_bad_value_is_a_user_error(tmp_path):
+    namespace = exercises.notebook_defaults("dense_mnist") | {"activation": "rellu"}
+    with pytest.raises(UserError, match="activation must be one of"):
+        start_run("dense_mnist", namespace)
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A copy of the committed canonical results, standing in for the project's folders."""
+    for folder in ("histories", "scores", "figures"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    monkeypatch.setattr(records, "PROJECT_ROOT", tmp_path)
+    rendered = []
+    monkeypatch.setattr(report, "render", lambda *a, **k: rendered.append(True))
+    return tmp_path, rendered
+
+
+def test_report_refuses_a_missing_result_naming_it_its_time_and_make_lab(project, capsys):
+    folder, rendered = project
+    (folder / "scores" / "cnn_mnist.csv").unlink()
+    (folder / "scores" / "cnn_mnist.json").unlink()
+    (folder / "histories" / "cnn_mnist.csv").unlink()
+    assert cli.main(["report"]) == 2
+    message = capsys.readouterr().err
+    assert "cnn_mnist: results missing; training it takes about" in message
+    assert "benchmarks/results.csv" in message and "make lab" in message
+    assert "--allow-missing" in message and "stale" not in message
+    assert not rendered and not (folder / "histories" / "cnn_mnist.csv").exists()
+
+
+def test_report_refuses_a_damaged_result_and_goes_on_only_when_allowed(project, capsys):
+    folder, rendered = project
+    history = folder / "histories" / "relu_mnist.csv"
+    history.write_bytes(history.read_bytes()[:15])
+    assert cli.main(["report"]) == 2
+    message = capsys.readouterr().err
+    assert "relu_mnist: results damaged (histories/relu_mnist.csv ends in the middle" in message
+    assert not rendered
+    assert cli.main(["report", "--allow-missing"]) == 0
+    assert rendered and "going on without relu_mnist" in capsys.readouterr().out
+
+
+def test_lab_dry_run_reports_each_state_and_runs_nothing(project, capsys, monkeypatch):
+    folder, _ = project
+    (folder / "scores" / "dense_mnist.csv").unlink()
+    monkeypatch.setattr(runs, "execute", lambda *a: pytest.fail("dry run executed a notebook"))
+    assert cli.main(["lab", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "dense_mnist: results damaged (scores/dense_mnist.csv is missing" in out
+    assert "relu_mnist: results up-to-date, skipped" in out
+    assert "== would run ['dense_mnist']" in out
+    assert store.load_run("relu_mnist") is not None

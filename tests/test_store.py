@@ -1,0 +1,243 @@
+"""Stored runs: validated when read, one freshness rule, one provenance builder, and a
+fingerprint that follows what the code means, not how it is written."""
+
+import datetime as dt
+import json
+import shutil
+
+import pytest
+
+from imagelab import errors, exercises, fingerprint, records, store
+
+from .conftest import ROOT
+
+RUN = "relu_mnist"
+
+
+@pytest.fixture
+def stored(tmp_path):
+    """The committed relu_mnist run, copied into a results folder of its own."""
+    source, target = records.run_files(RUN), records.run_files(RUN, tmp_path)
+    for kind in ("history", "score", "predictions", "provenance"):
+        getattr(target, kind).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(getattr(source, kind), getattr(target, kind))
+    for kind in store.FIGURES:
+        target.figure(kind).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source.figure(kind), target.figure(kind))
+    return target
+
+
+def _params(folder, **changes):
+    return exercises.notebook_defaults(RUN) | {"results_dir": str(folder)} | changes
+
+
+def _edit_provenance(files, **changes):
+    provenance = json.loads(files.provenance.read_text())
+    records.write_json(provenance | changes, files.provenance)
+
+
+def test_a_good_run_loads_with_every_piece(stored):
+    run = store.load_run(RUN, stored.results_dir)
+    assert run.score["acc"] == pytest.approx(0.98, abs=1e-4)
+    assert len(run.history) == 12 * 4 and len(run.epoch_seconds) == 12
+    assert len(run.predictions) == 10000 and run.provenance["run_name"] == RUN
+
+
+def test_a_run_without_files_is_none(tmp_path):
+    assert store.load_run("never_ran", tmp_path) is None
+
+
+def _cut_mid_file(path):
+    text = path.read_bytes()
+    path.write_bytes(text[: len(text) // 2])
+
+
+def _cut_to_15_bytes(path):
+    path.write_bytes(path.read_bytes()[:15])
+
+
+def _value_on_line_6(path, value):
+    lines = path.read_text().splitlines(keepends=True)
+    fields = lines[5].split(",")
+    lines[5] = ",".join([fields[0], value, *fields[2:]])
+    path.write_text("".join(lines))
+
+
+def _nan_value(path):
+    _value_on_line_6(path, "nan")
+
+
+def _inf_value(path):
+    _value_on_line_6(path, "inf")
+
+
+def _duplicate_row(path):
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join([*lines, lines[3]]))
+
+
+def _drop_last_epoch(path):  # cut exactly at a row boundary: still a well-formed CSV
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(line for line in lines if not line.startswith("12,")))
+
+
+@pytest.mark.parametrize(
+    ("kind", "damage", "problem"),
+    [
+        ("history", _cut_mid_file, "ends in the middle of a row"),
+        ("history", _cut_to_15_bytes, "ends in the middle of a row"),
+        ("history", _nan_value, "has a missing value on line 6"),
+        ("history", _inf_value, "has inf in column value on line 6, not a finite number"),
+        ("history", _duplicate_row, "has more than one row for epoch 3, loss, training"),
+        ("history", _drop_last_epoch, "has 11 epochs where the run trained 12"),
+        ("score", _cut_to_15_bytes, "ends in the middle of a row"),
+        ("score", lambda p: p.write_text("loss,acc\n0.1,\n"), "has a missing value on line 2"),
+        ("score", lambda p: p.write_text("loss,acc\n0.1,1.5\n"), "impossible score"),
+        ("score", lambda p: p.unlink(), "is missing, while the run's other files are present"),
+        ("provenance", _cut_mid_file, "is not valid JSON"),
+        ("predictions", _cut_mid_file, "ends in the middle of a row"),
+    ],
+)
+def test_a_damaged_file_is_named_with_its_problem_and_fix(stored, kind, damage, problem):
+    path = getattr(stored, kind)
+    damage(path)
+    with pytest.raises(store.DamagedResult) as error:
+        store.load_run(RUN, stored.results_dir)
+    message = str(error.value)
+    assert str(path) in message and problem in message
+    assert message.endswith("Rerunning its notebook with force=True retrains the run.")
+    assert "nan" not in message.replace("'nan'", "") and "Traceback" not in message
+    assert isinstance(error.value, errors.UserError)
+
+
+def test_a_damaged_committed_file_names_git_checkout_and_make_lab(stored, monkeypatch):
+    monkeypatch.setattr(records, "PROJECT_ROOT", stored.results_dir)  # as if in the project
+    monkeypatch.setattr(store, "_committed", lambda path: path == stored.history)
+    _cut_to_15_bytes(stored.history)
+    with pytest.raises(store.DamagedResult) as error:
+        store.load_run(RUN)
+    assert str(error.value) == (
+        "histories/relu_mnist.csv ends in the middle of a row (the file was cut short). "
+        "`git checkout -- histories/relu_mnist.csv` restores the committed file; "
+        "`imagelab lab relu_mnist` (or `make lab`) retrains the run."
+    )
+
+
+def test_freshness_missing_and_up_to_date(stored, tmp_path):
+    assert store.freshness(RUN, _params(tmp_path / "empty")) == ("missing", None)
+    checksums = json.loads(stored.provenance.read_text())["data"]["checksums"]
+    state, run = store.freshness(RUN, _params(stored.results_dir), data_checksums=checksums)
+    assert state == "up-to-date" and run.name == RUN
+
+
+def test_freshness_different_settings(stored):
+    state, _ = store.freshness(RUN, _params(stored.results_dir, units=128))
+    assert state == "different"
+
+
+def test_freshness_stale_on_changed_data_checksums(stored):
+    params = _params(stored.results_dir)
+    checksums = json.loads(stored.provenance.read_text())["data"]["checksums"]
+    state, run = store.freshness(RUN, params, data_checksums=checksums | {"x_train": "0" * 64})
+    assert state == "stale"
+    assert store.stale_reasons(RUN, run, checksums | {"x_train": "0"}) == [
+        "the data's checksums differ from those it was trained on"
+    ]
+
+
+def test_freshness_stale_on_another_pinned_library_version(stored):
+    provenance = json.loads(stored.provenance.read_text())
+    old = provenance["fingerprint"] | {"libraries": {"keras": "3.0.0", "numpy": "2.4.6"}}
+    _edit_provenance(stored, fingerprint=old | {"libraries": old["libraries"] | {
+        "tensorflow": "2.20.0"}})  # fmt: skip
+    state, run = store.freshness(RUN, _params(stored.results_dir))
+    assert state == "stale"
+    pinned = fingerprint.pinned_versions()
+    assert f"tensorflow is pinned at {pinned['tensorflow']} now, it was 2.20.0" in (
+        store.stale_reasons(RUN, run)
+    )
+
+
+def test_freshness_stale_on_changed_code_or_a_missing_figure(stored):
+    provenance = json.loads(stored.provenance.read_text())
+    _edit_provenance(stored, fingerprint=provenance["fingerprint"] | {"code_sha256": "0" * 64})
+    assert store.freshness(RUN, _params(stored.results_dir))[0] == "stale"
+    _edit_provenance(stored, fingerprint=provenance["fingerprint"])
+    stored.figure("confusion").unlink()
+    state, run = store.freshness(RUN, _params(stored.results_dir))
+    assert state == "stale" and store.stale_reasons(RUN, run) == [
+        "relu_mnist_confusion.png missing"
+    ]
+
+
+def _reader(**replacements):
+    """Read project files as now, with some texts edited."""
+
+    def read(path):
+        text = fingerprint.read_worktree(path)
+        for old, new in replacements.get(path.replace("/", "_").replace(".", "_"), []):
+            assert old in text, (path, old)
+            text = text.replace(old, new)
+        return text
+
+    return read
+
+
+NOTEBOOK = "notebooks/02_relu_mnist.ipynb"
+MODELS = "src_imagelab_models_py"
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        [('"""Exercise one:', '"""Documented differently. Exercise one:')],  # a docstring
+        [("import keras\n", "import keras  # the deep-learning API\n")],  # a comment
+        [("from __future__ import annotations\n", "from __future__ import annotations\n\n\n")],
+    ],
+    ids=["docstring", "comment", "formatting"],
+)
+def test_fingerprint_ignores_docstrings_comments_and_formatting(edit):
+    assert fingerprint.fingerprint(NOTEBOOK, read=_reader(**{MODELS: edit})) == (
+        fingerprint.fingerprint(NOTEBOOK)
+    )
+
+
+def test_fingerprint_changes_with_the_code_and_the_pinned_versions():
+    today = fingerprint.fingerprint(NOTEBOOK)
+    source = fingerprint.read_worktree("src/imagelab/models.py")
+    assert '"learning_rate": 1.0' in source
+    edited = fingerprint.fingerprint(
+        NOTEBOOK, read=_reader(**{MODELS: [('"learning_rate": 1.0', '"learning_rate": 1.5')]})
+    )  # Adadelta's Keras 2 learning rate
+    assert edited["code_sha256"] != today["code_sha256"]
+    lock = {"requirements_lock": [("tensorflow==", "tensorflow==0.0.0+")]}
+    assert (
+        fingerprint.fingerprint(NOTEBOOK, read=_reader(**lock))["libraries"] != today["libraries"]
+    )
+
+
+def test_fingerprint_of_a_notebook_stops_at_run_fit(tmp_path):
+    cells = json.loads((ROOT / NOTEBOOK).read_text())["cells"]
+    forms = fingerprint.notebook_form(NOTEBOOK)
+    code = [c for c in cells if c["cell_type"] == "code"]
+    fit = next(i for i, c in enumerate(code) if "run.fit(" in "".join(c["source"]))
+    assert len(forms) == fit  # the parameters cell left out, the fit cell included
+
+
+def test_provenance_names_the_float_path_and_cpu_seconds():
+    provenance = store.build_provenance(
+        run_name="x",
+        exercise=RUN,
+        notebook=NOTEBOOK,
+        parameters={"seed": 1},
+        data={},
+        score={"loss": 0.1, "acc": 0.9},
+        started=dt.datetime.now(dt.timezone.utc),
+        epoch_seconds=[1.0],
+        train_seconds=1.0,
+        cpu_seconds=1.8,
+    )
+    machine = provenance["machine"]
+    for key in ("cpu", "cpu_vendor", "isa_flags", "cores", "onednn", "tf_enable_onednn_opts"):
+        assert key in machine, key
+    assert provenance["cpu_seconds"] == 1.8 and provenance["seed"] == 1
