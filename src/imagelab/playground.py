@@ -174,28 +174,23 @@ class PlaygroundResult:
 
 
 def train(
-    models: list[keras.Model],
-    data: list[SpiralData],
-    features: list[str],
-    *,
-    learning_rate: float,
-    epochs: int,
-    batch_size: int,
-    later_learning_rate: float | None = None,
-    switch_epoch: int | None = None,
+    models: list[keras.Model], data: list[SpiralData], settings: dict[str, object]
 ) -> list[PlaygroundResult]:
     """Train networks of one shape side by side as the Playground trains one; a result each.
 
-    ``models[i]`` learns from ``data[i]`` (each seed its own split), in batches of ``batch_size``
-    taken in order. The weights are stacked along a first axis, so one batched matrix product
-    per layer serves every network; the loss is the sum of the networks' own losses (plus their
-    penalties), whose gradient with respect to a network's weights is that network's own
-    gradient. One compiled TensorFlow function runs a whole epoch (all batches and both
-    evaluations): Keras's ``fit`` would spend far more time per batch of 10 than the arithmetic
-    takes. From ``switch_epoch`` on, the rate is ``later_learning_rate`` (2019 lowered 0.1 to
-    0.01). The trained weights are written back into ``models``.
+    ``models[i]`` learns from ``data[i]`` (each seed its own split) with the learning rates,
+    epochs and batch size of ``settings`` (checked), in batches taken in order. The weights
+    are stacked along a first axis, so one batched matrix product per layer serves every
+    network; the loss is the sum of the networks' own losses (plus their penalties), whose
+    gradient with respect to a network's weights is that network's own gradient. One compiled
+    TensorFlow function runs a whole epoch (all batches and both evaluations): Keras's ``fit``
+    would spend far more time per batch of 10 than the arithmetic takes. From ``switch_epoch``
+    on, the rate is ``later_learning_rate`` (2019 lowered 0.1 to 0.01). The trained weights are
+    written back into ``models``.
     """
     import tensorflow as tf
+
+    features, batch_size = settings["features"], settings["batch_size"]
 
     def stacked(arrays: list[np.ndarray]) -> tf.Tensor:
         return tf.constant(np.stack(arrays).astype("float32"))
@@ -211,7 +206,7 @@ def train(
         tf.Variable(np.stack([m.layers[i].bias[None] for m in models])) for i in range(len(layers))
     ]
     weights = [w for pair in zip(kernels, biases, strict=True) for w in pair]
-    rate = tf.Variable(learning_rate, dtype="float32", trainable=False)
+    rate = tf.Variable(settings["learning_rate"], dtype="float32", trainable=False)
     starts = tf.range(0, x_train.shape[1], batch_size)
 
     def forward(x: tf.Tensor) -> tf.Tensor:
@@ -249,9 +244,9 @@ def train(
 
     curves, seconds = [], []  # curves: (epochs, 4 keys, networks)
     started = time.perf_counter()
-    for number in range(1, epochs + 1):
-        if number == switch_epoch:
-            rate.assign(later_learning_rate)
+    for number in range(1, settings["epochs"] + 1):
+        if number == settings["switch_epoch"]:
+            rate.assign(settings["later_learning_rate"])
         epoch_started = time.perf_counter()
         curves.append(epoch().numpy())
         seconds.append(time.perf_counter() - epoch_started)
@@ -284,37 +279,27 @@ def _result(
     return PlaygroundResult(history, score, list(seconds), train_seconds, together)
 
 
+def network(settings: dict[str, object]) -> tuple[keras.Model, SpiralData]:
+    """The untrained network and the data of one run with ``settings`` (checked): its seed
+    decides the data split (and noise) and, through Keras's global seed, the initial weights."""
+    from imagelab import training
+
+    s = settings
+    training.set_seed(s["seed"])
+    model = build_model(
+        len(s["features"]), s["hidden"], s["activation"], s["regularization"],
+        s["regularization_rate"],
+    )  # fmt: skip
+    return model, spiral(s["noise"], s["train_ratio"], s["seed"])
+
+
 def train_seeds(
     settings: dict[str, object], seeds: list[int]
 ) -> tuple[list[keras.Model], list[SpiralData], list[PlaygroundResult]]:
     """One network per seed with ``settings`` (checked), trained together: (models, data,
-    results). Each seed gives its own data split and initial weights, as it would alone."""
-    from imagelab import training
-
-    s, models, data = settings, [], []
-    for seed in seeds:
-        training.set_seed(seed)
-        data.append(spiral(s["noise"], s["train_ratio"], seed))
-        models.append(
-            build_model(
-                len(s["features"]),
-                s["hidden"],
-                s["activation"],
-                s["regularization"],
-                s["regularization_rate"],
-            )
-        )
-    results = train(
-        models,
-        data,
-        s["features"],
-        learning_rate=s["learning_rate"],
-        epochs=s["epochs"],
-        batch_size=s["batch_size"],
-        later_learning_rate=s["later_learning_rate"],
-        switch_epoch=s["switch_epoch"],
-    )
-    return models, data, results
+    results), each as it would be alone (``network`` with that seed)."""
+    models, data = zip(*(network(settings | {"seed": seed}) for seed in seeds), strict=True)
+    return list(models), list(data), train(list(models), list(data), settings)
 
 
 def surface(

@@ -237,6 +237,36 @@ def _read_predictions(files: records.RunFiles, provenance: dict) -> pd.DataFrame
     return frame
 
 
+def load_table(
+    name: str,
+    columns: list[str],
+    results_dir: str | Path | None = None,
+    dtype: dict[str, type] | None = None,
+) -> tuple[pd.DataFrame, dict] | None:
+    """A stored table of many small runs (the Playground search): ``scores/<name>.csv``, one
+    row per run with exactly ``columns`` (read with pandas' ``dtype``), and its provenance
+    ``scores/<name>.json``; validated like a run's files. None when neither file exists."""
+    files = records.run_files(name, results_dir)
+    if not files.score.exists() and not files.provenance.exists():
+        return None
+    for path in (files.score, files.provenance):
+        if not path.is_file():
+            raise _damaged(files, path, "is missing, while the table's other file is present")
+    provenance = _read_provenance(files)
+    raw = files.score.read_bytes()
+    if not raw.endswith(b"\n"):
+        raise _damaged(files, files.score, "ends in the middle of a row (the file was cut short)")
+    try:  # empty cells are allowed: a setting may be None (no learning-rate switch)
+        table = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise _damaged(
+            files, files.score, f"is not a readable CSV ({str(error).strip()})"
+        ) from None
+    if list(table.columns) != columns:
+        raise _damaged(files, files.score, f"has columns {list(table.columns)}, expected {columns}")
+    return pd.read_csv(io.BytesIO(raw), dtype=dtype), provenance
+
+
 # --- freshness -------------------------------------------------------------------------
 
 
@@ -272,13 +302,17 @@ def stale_reasons(
 ) -> list[str]:
     """Why a stored run of these settings would come out differently if trained now, in
     words; empty when it would not."""
+    from imagelab.exercises import get_exercise
+
     reasons = fingerprints.differences(
         stored.provenance.get("fingerprint"), current_fingerprint(exercise)
     )
     stored_checksums = (stored.provenance.get("data") or {}).get("checksums")
     if data_checksums is not None and stored_checksums != data_checksums:
         reasons.append("the data's checksums differ from those it was trained on")
-    outputs = [stored.files.predictions, *map(stored.files.figure, FIGURES)]
+    kind = get_exercise(exercise)
+    outputs = [*map(stored.files.figure, kind.figures)]
+    outputs += [stored.files.predictions] if kind.predictions else []
     missing = [path.name for path in outputs if not path.is_file()]
     if missing:
         reasons.append(f"{', '.join(missing)} missing")
@@ -289,7 +323,8 @@ def current_fingerprint(exercise: str) -> dict[str, object]:
     """The fingerprint a run of ``exercise`` made now would carry."""
     from imagelab.exercises import get_exercise
 
-    return fingerprints.fingerprint(f"notebooks/{get_exercise(exercise).notebook}")
+    kind = get_exercise(exercise)
+    return fingerprints.fingerprint(f"notebooks/{kind.notebook}", kind.training_code)
 
 
 def trained_by_current_code(provenance: dict) -> bool:
