@@ -122,21 +122,24 @@ def _relative(path: Path) -> str:
     return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
 
 
-def _read_csv(files: records.RunFiles, path: Path, columns: list[str]) -> pd.DataFrame:
+def _read_csv(
+    files: records.RunFiles, path: Path, columns: list[str], dtype: dict | None = None,
+    gaps: bool = False,
+) -> pd.DataFrame:  # fmt: skip
     raw = path.read_bytes()
     if not raw.strip():
         raise _damaged(files, path, "is empty")
     if not raw.endswith(b"\n"):  # every file we write ends its last row with a newline
         raise _damaged(files, path, "ends in the middle of a row (the file was cut short)")
     try:
-        frame = pd.read_csv(io.BytesIO(raw))
+        frame = pd.read_csv(io.BytesIO(raw), dtype=dtype)
     except (ValueError, UnicodeDecodeError) as error:  # pandas' ParserError is a ValueError
         raise _damaged(files, path, f"is not a readable CSV ({str(error).strip()})") from None
     if list(frame.columns) != columns:
         raise _damaged(
             files, path, f"has columns {list(frame.columns)}, expected {', '.join(columns)}"
         )
-    if frame.isna().any().any():
+    if not gaps and frame.isna().any().any():
         row = int(frame.isna().any(axis=1).to_numpy().nonzero()[0][0]) + 2
         raise _damaged(files, path, f"has a missing value on line {row}")
     return frame
@@ -238,33 +241,18 @@ def _read_predictions(files: records.RunFiles, provenance: dict) -> pd.DataFrame
 
 
 def load_table(
-    name: str,
-    columns: list[str],
-    results_dir: str | Path | None = None,
-    dtype: dict[str, type] | None = None,
+    name: str, columns: list[str], results_dir: str | Path | None = None, dtype: dict | None = None
 ) -> tuple[pd.DataFrame, dict] | None:
     """A stored table of many small runs (the Playground search): ``scores/<name>.csv``, one
-    row per run with exactly ``columns`` (read with pandas' ``dtype``), and its provenance
-    ``scores/<name>.json``; validated like a run's files. None when neither file exists."""
+    row per run with exactly ``columns`` (read with pandas' ``dtype``; empty cells allowed),
+    and its provenance ``scores/<name>.json``, validated like a run's. None if neither exists."""
     files = records.run_files(name, results_dir)
     if not files.score.exists() and not files.provenance.exists():
         return None
     for path in (files.score, files.provenance):
         if not path.is_file():
             raise _damaged(files, path, "is missing, while the table's other file is present")
-    provenance = _read_provenance(files)
-    raw = files.score.read_bytes()
-    if not raw.endswith(b"\n"):
-        raise _damaged(files, files.score, "ends in the middle of a row (the file was cut short)")
-    try:  # empty cells are allowed: a setting may be None (no learning-rate switch)
-        table = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise _damaged(
-            files, files.score, f"is not a readable CSV ({str(error).strip()})"
-        ) from None
-    if list(table.columns) != columns:
-        raise _damaged(files, files.score, f"has columns {list(table.columns)}, expected {columns}")
-    return pd.read_csv(io.BytesIO(raw), dtype=dtype), provenance
+    return _read_csv(files, files.score, columns, dtype, gaps=True), _read_provenance(files)
 
 
 # --- freshness -------------------------------------------------------------------------
