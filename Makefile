@@ -17,7 +17,7 @@ DEBIAN_PACKAGES := poppler-utils
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup system-deps test lint lab seeds sweep report all notebook clean bench bench-smoke verify
+.PHONY: help setup system-deps test test-fast lint lab seeds sweep report all notebook clean bench bench-smoke verify
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -60,8 +60,11 @@ lint: setup ## check code style with ruff
 	$(BIN)/ruff check src tests benchmarks studies
 	$(BIN)/ruff format --check src tests benchmarks studies
 
-test: setup lint ## lint, then run the test suite on tiny fixture data
+test: setup lint ## lint, then run the whole test suite on tiny fixture data (what CI runs)
 	$(BIN)/pytest
+
+test-fast: setup ## the unit tier only: no kernels, no PDF, under a minute (pytest -m "not slow")
+	$(BIN)/pytest -m "not slow"
 
 lab: setup ## run the five exercises on the full data (skips up-to-date ones; FORCE=1 reruns)
 	$(BIN)/imagelab lab $(if $(FORCE),--force)

@@ -1,4 +1,12 @@
-"""Shared test fixtures: the small real-data fixtures shipped in tests/fixtures."""
+"""Shared test fixtures (the small real-data fixtures shipped in tests/fixtures) and the tiers.
+
+Two tiers: ``make test-fast`` runs ``pytest -m "not slow"``, the unit tier, in under a minute;
+``make test`` runs everything. A test is ``slow`` when it starts a Jupyter kernel (papermill,
+nbclient), renders the PDF or trains through a notebook. Mark it ``@pytest.mark.slow``; tests
+that use a fixture which executes notebooks (``SLOW_FIXTURES``) are marked here. In the fast
+tier, a test that starts a kernel without the mark fails and says so, so the tier cannot slow
+down unnoticed.
+"""
 
 from pathlib import Path
 
@@ -6,6 +14,34 @@ import pytest
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).parents[1]
+
+# Fixtures that execute notebooks (the report, a sweep): every test using one is slow.
+SLOW_FIXTURES = {"report_text", "synthetic_results", "serial"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(autouse=True)
+def _no_kernels_in_the_fast_tier(request, monkeypatch):
+    """Fail an unmarked test that starts a kernel when the run leaves slow tests out."""
+    fast_tier = "not slow" in (request.config.getoption("markexpr") or "")
+    if not fast_tier or request.node.get_closest_marker("slow"):
+        yield
+        return
+    from nbclient import NotebookClient
+
+    async def refuse(*args, **kwargs):
+        raise RuntimeError(
+            f"{request.node.nodeid} starts a Jupyter kernel: mark it @pytest.mark.slow "
+            "(the fast tier runs no kernels)"
+        )
+
+    monkeypatch.setattr(NotebookClient, "async_start_new_kernel", refuse)
+    yield
 
 
 @pytest.fixture

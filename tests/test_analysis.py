@@ -117,6 +117,10 @@ def test_sweep_digest_uses_the_three_epoch_gap_and_names_the_best_setting():
     assert "1 run(s) failed: c1." in text
     _, without = analysis.sweep_digest(summary, ["dropout"])
     assert "gap" not in without  # no histories: no gap claimed
+    with_column = summary.assign(gap=[0.02, 0.02, 0.005, 0.005, np.nan])  # as sweeps write it
+    assert analysis.sweep_digest(with_column, ["dropout"])[0]["gap_mean"].tolist() == pytest.approx(
+        [0.02, 0.005]
+    )
 
 
 def test_playground_glossary_reads_the_learning_rate_switch_and_the_search():

@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import pandas as pd
+import pytest
 
 from .conftest import ROOT
 
@@ -12,6 +13,7 @@ PER_MODEL = ["imagelab_epoch", "bare_epoch", "ratio", "gflops", "matmul_pct",
              "imagelab_peak_rss", "bare_peak_rss"]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_bench_smoke_writes_every_measurement_and_the_report_shows_them(tmp_path, monkeypatch):
     from imagelab import report
 

@@ -16,6 +16,7 @@ from imagelab import data
 from imagelab.cli import main
 
 SOURCES = Path(__file__).parents[2] / "shared" / "datasets" / "SOURCES.md"
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def test_mnist_is_preprocessed_as_in_2019(fixture_data):
@@ -194,10 +195,203 @@ def test_import_of_a_folder_without_data_says_what_it_looks_for(tmp_path, capsys
     assert "found neither the four MNIST IDX files" in capsys.readouterr().err
 
 
-def test_data_info_reports_source_and_status(fixture_data, capsys):
+def test_data_info_says_which_table_vouched_for_the_data(fixture_data, capsys):
+    # The fixtures match only the manifest beside them: intact, but not the verified copies.
     assert main(["data", "info"]) == 0
     out = capsys.readouterr().out
-    assert "mnist: verified" in out and "cifar10: verified" in out and "checksums.json" in out
+    assert "mnist: imported" in out and "cifar10: imported" in out and "verified" not in out
+    assert f"checked_against: {fixture_data / data.MANIFEST}" in out
+    assert "cannot take the canonical run names" in out
+
+
+def test_data_info_calls_arrays_with_the_built_in_checksums_verified(
+    fixture_data, monkeypatch, capsys
+):
+    _pretend_fixtures_are_canonical(monkeypatch, "mnist")
+    assert main(["data", "info"]) == 0
+    out = capsys.readouterr().out
+    assert "mnist: verified" in out and "checked_against: imagelab.data.KNOWN_CHECKSUMS" in out
+    assert "cifar10: imported" in out
+
+
+def _pretend_fixtures_are_canonical(monkeypatch, name):
+    """Make the built-in table list the fixture arrays, as if they were the 2019 data."""
+    table = json.loads((FIXTURES / data.MANIFEST).read_text())[name]
+    monkeypatch.setitem(data.KNOWN_CHECKSUMS, name, table)
+    data.load_raw.cache_clear()
+
+
+def _fixture_idx(folder: Path) -> dict:
+    """The fixture MNIST arrays written as the four original IDX files."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with np.load(FIXTURES / "mnist.npz") as npz:
+        arrays = {key: npz[key] for key in data.ARRAYS}
+    for key, (stem, magic) in data.IDX_FILES.items():
+        (folder / stem).write_bytes(_idx(magic, arrays[key]))
+    return arrays
+
+
+def test_import_of_genuine_arrays_is_canonical_despite_its_manifest(tmp_path, monkeypatch, capsys):
+    # Issue 17.5: the original IDX files imported offline must run the canonical exercises.
+    _pretend_fixtures_are_canonical(monkeypatch, "mnist")
+    _fixture_idx(tmp_path / "original")
+    out = tmp_path / "data"
+    assert main(["data", "import", str(tmp_path / "original"), "--out", str(out)]) == 0
+    assert "identical to the verified copy" in capsys.readouterr().out
+    assert (out / data.MANIFEST).is_file()
+    monkeypatch.setenv(data.DATA_ENV, str(out))
+    data.load_raw.cache_clear()
+    loaded = data.load_mnist()
+    assert loaded.verified_against.startswith("imagelab.data.KNOWN_CHECKSUMS")
+    assert data.is_canonical(loaded.verified_against)
+
+
+def test_other_imported_data_verifies_against_its_manifest_and_is_never_canonical(
+    tmp_path, monkeypatch
+):
+    (tmp_path / "original").mkdir()
+    _write_mnist_idx(tmp_path / "original", gz=False)
+    data.import_data(tmp_path / "original", tmp_path / "data")
+    monkeypatch.setenv(data.DATA_ENV, str(tmp_path / "data"))
+    data.load_raw.cache_clear()
+    loaded = data.load_mnist()
+    assert loaded.verified_against.startswith(str(tmp_path / "data" / data.MANIFEST))
+    assert "not the verified copy" in loaded.verified_against
+    assert not data.is_canonical(loaded.verified_against)
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("held", ["npz", "manifest"])
+def test_import_refuses_a_folder_that_already_holds_the_data_set(tmp_path, monkeypatch, held):
+    # Issue 17.1: without --out the import targets $IMAGELAB_DATA, the verified copies.
+    target = tmp_path / "data"
+    target.mkdir()
+    if held == "npz":
+        shutil.copy(FIXTURES / "mnist.npz", target)
+    else:
+        shutil.copy(FIXTURES / data.MANIFEST, target)
+    before = _tree(target)
+    (tmp_path / "original").mkdir()
+    _write_mnist_idx(tmp_path / "original", gz=False)
+    monkeypatch.setenv(data.DATA_ENV, str(target))
+    with pytest.raises(data.DataImportError) as error:
+        data.import_data(tmp_path / "original", target)
+    message = str(error.value)
+    assert f"{target} already holds" in message and "--force" in message and "--out" in message
+    assert ("mnist.npz" if held == "npz" else "checksums.json (entries mnist)") in message
+    assert _tree(target) == before
+
+
+def test_import_with_force_replaces_the_data_set_and_keeps_other_entries(tmp_path):
+    target = tmp_path / "data"
+    shutil.copytree(FIXTURES, target, ignore=shutil.ignore_patterns("*.py"))
+    cifar_before = (target / "cifar10.npz").read_bytes()
+    (tmp_path / "original").mkdir()
+    _write_mnist_idx(tmp_path / "original", gz=True)
+    assert data.import_data(tmp_path / "original", target, force=True) == ["mnist"]
+    manifest = json.loads((target / data.MANIFEST).read_text())
+    assert "imported from MNIST IDX files" in manifest["mnist"]["description"]
+    assert "test fixture" in manifest["cifar10"]["description"]  # the other entry is kept
+    assert (target / "cifar10.npz").read_bytes() == cifar_before
+    assert sorted(p.name for p in target.iterdir()) == sorted(
+        ["checksums.json", "cifar10.npz", "mnist.npz"]
+    )  # no staging folder left behind
+
+
+def test_import_of_a_second_data_set_beside_the_first_is_allowed(tmp_path):
+    source, target = tmp_path / "original", tmp_path / "data"
+    source.mkdir()
+    _write_mnist_idx(source, gz=False)
+    data.import_data(source, target)
+    _cifar_tarball(tmp_path / data.CIFAR_TARBALL)
+    assert data.import_data(tmp_path / data.CIFAR_TARBALL, target) == ["cifar10"]
+    assert set(json.loads((target / data.MANIFEST).read_text())) == {"mnist", "cifar10"}
+
+
+def test_import_writes_nothing_when_any_offered_file_is_bad(tmp_path):
+    # Good MNIST IDX files beside a truncated CIFAR-10 tarball: neither is imported.
+    source = tmp_path / "original"
+    source.mkdir()
+    _write_mnist_idx(source, gz=False)
+    _cifar_tarball(source / data.CIFAR_TARBALL, truncate=True)
+    with pytest.raises(data.DataImportError, match="truncated or damaged"):
+        data.import_data(source, tmp_path / "data")
+    assert not (tmp_path / "data").exists()
+
+
+def test_import_interrupted_while_writing_leaves_the_folder_as_it_was(tmp_path, monkeypatch):
+    source, target = tmp_path / "original", tmp_path / "data"
+    source.mkdir()
+    _write_mnist_idx(source, gz=False)
+    _cifar_tarball(source / data.CIFAR_TARBALL)
+    target.mkdir()
+    (target / "notes.txt").write_text("mine")
+    written = []
+
+    def save_then_fail(path, arrays):
+        if written:
+            raise OSError("disk full")
+        written.append(path)
+        path.write_bytes(b"npz")
+
+    monkeypatch.setattr(data, "_save_npz", save_then_fail)
+    with pytest.raises(OSError, match="disk full"):
+        data.import_data(source, target)
+    assert written and _tree(target) == {"notes.txt": b"mine"}
+
+
+def test_corrupt_npz_says_damaged_and_how_to_restore_not_allow_pickle(data_folder):
+    (data_folder / "mnist.npz").write_bytes(b"this is not an npz file at all" * 10)
+    with pytest.raises(data.DataError) as error:
+        data.load_mnist()
+    message = str(error.value)
+    assert "cannot be read as .npz: it is not an npz archive" in message
+    assert "allow_pickle" not in message and "imagelab data import PATH --force" in message
+
+
+def test_npz_of_python_objects_is_refused_without_unpickling(data_folder):
+    arrays = {key: np.zeros(2, np.uint8) for key in data.ARRAYS}
+    arrays["x_train"] = np.array([{"evil": 1}, None], dtype=object)
+    np.savez(data_folder / "mnist.npz", **arrays)
+    with pytest.raises(data.DataError, match="holds Python objects") as error:
+        data.load_mnist()
+    assert "allow_pickle" not in str(error.value)
+
+
+def test_missing_data_folder_is_named_as_missing(tmp_path, monkeypatch):
+    monkeypatch.setenv(data.DATA_ENV, str(tmp_path / "nowhere"))
+    data.load_raw.cache_clear()
+    with pytest.raises(data.DataError, match="the folder IMAGELAB_DATA names does not exist"):
+        data.load_mnist()
+    data.load_raw.cache_clear()
+
+
+def test_damaged_manifest_is_refused_with_the_fix(fixture_data, data_folder):
+    shutil.copy(fixture_data / "mnist.npz", data_folder)
+    (data_folder / data.MANIFEST).write_text('{"mnist": {"x_tr')
+    with pytest.raises(data.DataError, match=r"import manifest is damaged.*--force"):
+        data.load_mnist()
+
+
+def test_cifar_tarball_with_a_hostile_pickle_is_refused_without_running_it(tmp_path):
+    class Hostile:
+        def __reduce__(self):
+            return (print, ("pwned",))  # anything callable: os.system in a real attack
+
+    tarball, buffer = tmp_path / data.CIFAR_TARBALL, io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for member in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+            blob = pickle.dumps({b"data": Hostile(), b"labels": []})
+            info = tarfile.TarInfo(f"cifar-10-batches-py/{member}")
+            info.size = len(blob)
+            tar.addfile(info, io.BytesIO(blob))
+    tarball.write_bytes(buffer.getvalue())
+    with pytest.raises(data.DataImportError, match=r"not plain data \(refusing to load builtins"):
+        data.import_data(tarball, tmp_path / "data")
+    assert not (tmp_path / "data").exists()
 
 
 def test_every_command_has_a_handler():

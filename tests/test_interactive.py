@@ -210,7 +210,9 @@ def test_data_import_does_not_write_into_the_project_default_folder(tmp_path, mo
     monkeypatch.delenv(data.DATA_ENV, raising=False)
     monkeypatch.chdir(tmp_path)
     written_to = []
-    monkeypatch.setattr(data, "import_data", lambda source, out: written_to.append(out) or [])
+    monkeypatch.setattr(
+        data, "import_data", lambda source, out, force=False: written_to.append(out) or []
+    )
     assert main(["data", "import", str(tmp_path)]) == 0
     assert written_to == [Path("data")]  # ./data, as without the default; never the verified copies
 

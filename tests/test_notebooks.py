@@ -33,6 +33,7 @@ def _execute(exercise, tmp_path, **parameters):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("exercise", list(exercises.EXERCISES))
 def test_notebook_runs_on_fixture_data_and_writes_its_files(exercise, fixture_data, tmp_path):
     _execute(exercise, tmp_path)
@@ -77,6 +78,7 @@ def test_bad_parameters_are_refused_before_training(parameters, message, fixture
     assert not (tmp_path / "histories").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("exercise", "parameters", "message"),
     [

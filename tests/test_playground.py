@@ -1,6 +1,7 @@
 """Exercise three: the Playground's spiral, loss, settings and training, the search and its
 success rates, and the notebook end to end."""
 
+import inspect
 import json
 
 import numpy as np
@@ -85,8 +86,11 @@ def test_bad_settings_are_refused_naming_the_setting(change, message):
         playground_run.check_settings(**(CANONICAL | change))
 
 
-def test_canonical_settings_are_accepted():
-    playground_run.check_settings(**CANONICAL)
+def test_canonical_settings_name_every_setting_and_are_accepted():
+    assert set(CANONICAL) == set(inspect.signature(playground_run.check_settings).parameters)
+    assert (
+        playground_run.check_settings(**CANONICAL) is None
+    )  # raises for any setting it does not allow
 
 
 # --- training: several seeds side by side are the same as one by one ---------------------

@@ -1,6 +1,7 @@
 """One run of a notebook: unknown parameters stop it in its first cell; the report refuses
 missing results instead of training them; `imagelab lab --dry-run` only reports."""
 
+import json
 import shutil
 
 import papermill
@@ -103,3 +104,32 @@ def test_lab_dry_run_reports_each_state_and_runs_nothing(project, capsys, monkey
     assert "relu_mnist: results up-to-date, skipped" in out
     assert "== would run ['dense_mnist']" in out
     assert store.load_run("relu_mnist") is not None
+
+
+def test_one_parser_reads_plain_and_annotated_parameters_cells(tmp_path):
+    cell = (
+        "from typing import Optional\n"
+        "epochs: int = 12  # annotated\n"
+        "learning_rate: Optional[float] = None\n"
+        'run_name = "x"  # plain\n'
+    )
+    notebook = tmp_path / "n.ipynb"
+    notebook.write_text(
+        json.dumps(
+            {"cells": [{"cell_type": "code", "metadata": {"tags": ["parameters"]}, "source": cell}]}
+        )  # fmt: skip
+    )
+    assert exercises.parameters_cell(notebook) == {
+        "epochs": 12,
+        "learning_rate": None,
+        "run_name": "x",
+    }
+    notebook.write_text(notebook.read_text().replace("12", "int(12)"))
+    with pytest.raises(UserError, match="epochs = int\\(12\\) is not a literal value"):
+        exercises.parameters_cell(notebook)
+
+
+def test_which_exercise_a_notebook_is_comes_from_the_registry():
+    assert exercises.exercise_of("notebooks/03_cnn_mnist.ipynb").name == "cnn_mnist"
+    with pytest.raises(UserError, match="is not an exercise notebook"):
+        exercises.exercise_of("notebooks/report.ipynb")

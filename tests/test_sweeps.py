@@ -16,8 +16,10 @@ import pytest
 import yaml
 
 from imagelab import cli, params, records, sweeps
+from imagelab.sweeps import executors
 
 FIXTURES = Path(__file__).parent / "fixtures"
+ROOT = Path(__file__).parents[1]
 NOTEBOOK = "notebooks/01_dense_mnist.ipynb"
 TINY = {"data_limit": 200, "epochs": 1}
 
@@ -94,11 +96,22 @@ def test_dry_run_lists_every_run_with_a_stable_slug_id_and_writes_nothing(tmp_pa
     assert cli.main(["sweep", str(path), "--dry-run"]) == 0
     out = capsys.readouterr().out
     ids = [run.run_id for run in sweeps.plan(sweeps.load(path))]
-    assert ids == [run.run_id for run in sweeps.plan(sweeps.load(path))]
+    elsewhere = write_sweep(
+        tmp_path / "elsewhere", grid={"units": [16, 32], "activation": ["relu"]}
+    )
+    assert ids == [run.run_id for run in sweeps.plan(sweeps.load(elsewhere))]  # not the folder's
     assert len(set(ids)) == 4 and all(params.RUN_NAME.match(i) for i in ids)
     assert ids[0].startswith("units-16_activation-relu_seed1-")
     assert all(f"{i}" in out for i in ids) and "4 of 4 runs to run" in out
     assert not (tmp_path / "tiny").exists()
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "sweeps").glob("*.yaml")), ids=lambda p: p.stem)
+def test_committed_sweeps_plan_the_ids_of_their_finished_runs(path):
+    # Run ids must not change between processes or versions: resuming finds runs by their id.
+    finished = sorted(state.stem for state in (path.parent / path.stem).glob("state/*.json"))
+    if finished:
+        assert sorted(run.run_id for run in sweeps.plan(sweeps.load(path))) == finished
 
 
 # --- real runs (a few seconds of training each, on the fixture data) --------------------------
@@ -224,7 +237,7 @@ def test_failing_run_is_recorded_kept_and_the_others_go_on(
     assert bad in capsys.readouterr().err
     plan = sweeps.describe(sweeps.load(path), retry_failed=True)
     assert f"{bad}" in plan and "1 of 2 runs to run" in plan
-    assert os.environ.get(sweeps.THREADS_ENV) is None
+    assert os.environ.get(executors.THREADS_ENV) is None
 
 
 def test_dask_local_cluster_runs_isolates_failures_resumes_and_matches_serial(

@@ -7,7 +7,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from imagelab import cli, records, verify
+from imagelab import cli, machine, records, store, verify
 
 from .conftest import ROOT
 
@@ -15,7 +15,8 @@ from .conftest import ROOT
 
 
 def write_run(folder, name="run", acc=0.9, loss=0.3, shift=0.0, seconds=1.0):
-    """A two-epoch run under ``folder``; ``shift`` moves every history value."""
+    """A two-epoch run under ``folder``, as ``store.load_run`` reads it; ``shift`` moves every
+    history value."""
     files = records.run_files(name, folder)
     rows = [
         (epoch, value + shift, metric, data, seconds)
@@ -31,7 +32,10 @@ def write_run(folder, name="run", acc=0.9, loss=0.3, shift=0.0, seconds=1.0):
     records.write_csv(pd.DataFrame([{"loss": loss, "acc": acc}]), files.score)
     predictions = pd.DataFrame({"index": [0, 1], "true": [3, 4], "predicted": [3, 4]})
     records.write_csv(predictions, files.predictions)
-    return files
+    provenance = {"run_name": name, "exercise": "relu_mnist", "parameters": {}, "seed": 1}
+    provenance |= {"data": {}, "git": {}, "versions": {}, "score": {"loss": loss, "acc": acc}}
+    records.write_json(provenance, files.provenance)
+    return store.load_run(name, folder)
 
 
 def spread(accs, histories=()):
@@ -39,10 +43,7 @@ def spread(accs, histories=()):
 
 
 def seed_histories(tmp_path, shifts):
-    return [
-        records.read_history(write_run(tmp_path / f"seed{i}", shift=s).history)
-        for i, s in enumerate(shifts)
-    ]
+    return [write_run(tmp_path / f"seed{i}", shift=s).history for i, s in enumerate(shifts)]
 
 
 def test_rerun_with_the_same_numbers_is_identical_though_its_seconds_differ(tmp_path):
@@ -57,7 +58,8 @@ def test_other_predictions_are_not_identical(tmp_path):
     committed = write_run(tmp_path / "committed")
     rerun = write_run(tmp_path / "rerun")
     predictions = pd.DataFrame({"index": [0, 1], "true": [3, 4], "predicted": [3, 9]})
-    records.write_csv(predictions, rerun.predictions)
+    records.write_csv(predictions, rerun.files.predictions)
+    rerun = store.load_run("run", tmp_path / "rerun")
     assert verify.compare("relu_mnist", committed, rerun, spread([])).verdict == "outside"
 
 
@@ -103,9 +105,8 @@ def test_without_a_seed_spread_only_identical_passes(tmp_path):
 def test_seed_spread_reads_seeds_csv_and_the_seed_runs_histories(tmp_path):
     sources = []
     for seed in (1, 2):
-        files = write_run(tmp_path / "sweep", name=f"seed{seed}", acc=0.9 + seed / 1000)
-        records.write_json({}, files.provenance)
-        sources.append(str(files.provenance))
+        stored = write_run(tmp_path / "sweep", name=f"seed{seed}", acc=0.9 + seed / 1000)
+        sources.append(str(stored.files.provenance))
     seeds = tmp_path / "seeds.csv"
     pd.DataFrame(
         {"run": "relu_mnist", "seed": [1, 2], "loss": 0.3, "acc": [0.901, 0.902], "source": sources}
@@ -135,7 +136,13 @@ def test_record_appends_one_well_formed_row_per_run(tmp_path):
 def test_cpu_facts_name_the_model_and_only_known_isa_flags():
     facts = verify.cpu_facts()
     assert facts["cpu"]
-    assert set(facts["isa"].split()) <= set(verify.ISA_FLAGS) | {"unknown"}
+    assert set(facts["isa"].split()) <= set(machine.ISA_FLAGS) | {"none"}
+
+
+def test_verify_stops_before_training_when_there_is_no_committed_run(tmp_path):
+    with pytest.raises(ValueError, match="relu_mnist: no stored run under .*make lab"):
+        verify.verify(["relu_mnist"], committed_dir=tmp_path, scratch=tmp_path / "scratch")
+    assert not (tmp_path / "scratch").exists()
 
 
 @pytest.mark.parametrize(
@@ -216,9 +223,10 @@ def test_committed_score_nudged_beyond_the_noise_is_outside_and_exits_1(
 ):
     nudged = tmp_path / "nudged"
     shutil.copytree(committed, nudged)
-    score = records.run_files("fixture_relu", nudged).score
-    values = records.read_score(score)
-    records.write_csv(pd.DataFrame([values | {"acc": values["acc"] + 0.05}]), score)
+    stored = store.load_run("fixture_relu", nudged)  # score and provenance nudged alike
+    score = stored.score | {"acc": stored.score["acc"] + 0.05}
+    records.write_csv(pd.DataFrame([score]), stored.files.score)
+    records.write_json(stored.provenance | {"score": score}, stored.files.provenance)
     status = verify.main(
         ["relu_mnist"],
         committed_dir=nudged,

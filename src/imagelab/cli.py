@@ -7,6 +7,8 @@ import signal
 import sys
 from pathlib import Path
 
+from imagelab.errors import UserError
+
 
 def _data_info(args: argparse.Namespace) -> int:
     from imagelab import data
@@ -17,7 +19,7 @@ def _data_info(args: argparse.Namespace) -> int:
         for key, value in row.items():
             if key not in ("dataset", "status", "source"):
                 print(f"    {key}: {value}")
-    return 0 if all(row["status"] == "verified" for row in rows) else 1
+    return 1 if any(row["status"] == "problem" for row in rows) else 0
 
 
 def _data_import(args: argparse.Namespace) -> int:
@@ -26,13 +28,15 @@ def _data_import(args: argparse.Namespace) -> int:
     from imagelab import data
 
     # Not data_dir(): its project default holds the verified copies, which an import must not
-    # overwrite unless asked to (--out, or IMAGELAB_DATA).
+    # overwrite unless asked to (--out, or IMAGELAB_DATA); even there it refuses without --force.
     out = Path(args.out or os.environ.get(data.DATA_ENV) or "data")
-    written = data.import_data(Path(args.path), out)
+    written = data.import_data(Path(args.path), out, force=args.force)
     print(
         f"wrote {', '.join(f'{name}.npz' for name in written)} and {data.MANIFEST} to {out}; "
         f"use it with {data.DATA_ENV}={out}"
     )
+    for name in written:
+        print(f"    {name}: {data.manifest_description(out, name)}")
     return 0
 
 
@@ -46,8 +50,18 @@ def _lab(args: argparse.Namespace) -> int:
 def _sweep(args: argparse.Namespace) -> int:
     from imagelab import sweeps
 
+    if args.scheduler and args.executor != "dask":
+        raise UserError("--scheduler needs --executor dask")
+    if args.scheduler and args.jobs:
+        raise UserError("with --scheduler the cluster's workers set the parallelism; drop --jobs")
+    try:  # the sweep file is the user's input: every ValueError of its check names a key
+        sweep = sweeps.load(args.file)
+    except UserError:
+        raise
+    except ValueError as error:
+        raise UserError(str(error)) from None
     if args.dry_run:
-        print(sweeps.describe(sweeps.load(args.file), retry_failed=args.retry_failed))
+        print(sweeps.describe(sweep, retry_failed=args.retry_failed))
         return 0
     outcome = sweeps.run(
         args.file,
@@ -86,7 +100,7 @@ def _verify(args: argparse.Namespace) -> int:
     from imagelab import verify
 
     if args.all and args.runs:
-        raise ValueError("give run names or --all, not both")
+        raise UserError("give run names or --all, not both")
     names = verify.ALL_RUNS if args.all else args.runs or verify.DEFAULT_RUNS
     return verify.main(names, record=verify.RECORD if args.record else None)
 
@@ -105,6 +119,7 @@ def parser() -> argparse.ArgumentParser:
     imp.set_defaults(handler=_data_import)
     imp.add_argument("path", help="folder with the MNIST IDX files and/or cifar-10-python.tar.gz")
     imp.add_argument("--out", help="data folder to write (default: $IMAGELAB_DATA or ./data)")
+    imp.add_argument("--force", action="store_true", help="replace data the folder already holds")
 
     lab = commands.add_parser("lab", help="run the canonical exercise notebooks (skips up-to-date)")
     lab.set_defaults(handler=_lab)
@@ -118,11 +133,14 @@ def parser() -> argparse.ArgumentParser:
     sweep.add_argument("--dry-run", action="store_true", help="print the plan, run nothing")
     sweep.add_argument("--retry-failed", action="store_true", help="rerun only the failed runs")
     sweep.add_argument(
-        "--jobs", type=int, help="runs at once (default 1); with dask, LocalCluster workers"
+        "--jobs",
+        type=_positive_int,
+        help="runs at once (default 1); with dask, LocalCluster workers",
     )
     sweep.add_argument(
         "--executor",
         default="local",
+        choices=("local", "dask"),
         help="'local' processes (default) or 'dask' (a Dask distributed cluster)",
     )
     sweep.add_argument(
@@ -156,12 +174,45 @@ def parser() -> argparse.ArgumentParser:
     return main
 
 
+def _positive_int(text: str) -> int:
+    """An argparse type: a whole number >= 1, refused in the usual one-line usage error."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1 or str(value) != text.strip():
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1; got {text!r}")
+    return value
+
+
+# What a stop signal is called in the message; SIGINT is what Ctrl-C sends.
+STOPS = {"SIGINT": "Ctrl-C (SIGINT)", "SIGTERM": "SIGTERM"}
+
+
 def _stop_like_ctrl_c(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
+def _failed_notebook(error: Exception) -> str | None:
+    """The paragraph of a notebook that stopped on a user error, or None for anything else.
+
+    A UserError in the kernel renders through its ``_render_traceback_`` as the single line
+    ``Name: message``; a real bug renders as a multi-line traceback and is left alone.
+    """
+    lines = getattr(error, "traceback", None)
+    if type(error).__name__ != "PapermillExecutionError" or not lines or len(lines) != 1:
+        return None
+    return f"{lines[0]} (in notebook cell {getattr(error, 'exec_count', '?')})"
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `imagelab` console script."""
+    """Entry point of the `imagelab` console script.
+
+    Errors the user caused (a ``UserError``: bad data, parameters, run names, sweep files,
+    damaged results) print as ``imagelab: error: <paragraph>`` and exit 2, as argparse does for
+    bad arguments; anything else is a bug and keeps its traceback. A stop by Ctrl-C or SIGTERM
+    exits 130 with one line saying which.
+    """
     args = parser().parse_args(argv)
     # SIGTERM and SIGINT stop a run the way Ctrl-C does, so sweeps still record what finished
     # and write their summary. SIGINT is restored because a command started in the background
@@ -170,12 +221,22 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return args.handler(args)
-    except (ValueError, RuntimeError) as error:  # DataError and validation: a message, no traceback
+    except UserError as error:
         print(f"imagelab: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as stopped:
-        print(f"imagelab: stopped ({stopped or 'SIGINT'}); finished runs are kept", file=sys.stderr)
+        name = str(stopped) or "SIGINT"  # Python's own handler raises it without a name
+        print(
+            f"imagelab: stopped by {STOPS.get(name, name)}; finished runs are kept",
+            file=sys.stderr,
+        )
         return 130
+    except Exception as error:
+        paragraph = _failed_notebook(error)
+        if paragraph is None:
+            raise
+        print(f"imagelab: error: {paragraph}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -10,14 +10,18 @@ Where the data comes from, in order:
 3. otherwise ``keras.datasets``, which downloads, checks and caches the files itself
    (this needs internet access).
 
-Every array is verified by the sha256 of its bytes against the copies we know (the table
-below, from ``shared/datasets/SOURCES.md``) or against the ``checksums.json`` manifest that
-``imagelab data import`` writes beside the files it made. A file that fails a check is refused
-with a message naming the file, what was wrong and how to provide the data.
+Every array is verified by the sha256 of its bytes: first against the copies we know (the
+table below, from ``shared/datasets/SOURCES.md``), which makes it canonical wherever the file
+came from; otherwise against the ``checksums.json`` manifest that ``imagelab data import`` wrote
+beside the files it made, which proves the file intact but not that it is the 2019 data, so runs
+on it never take the canonical run names. A file that fails a check is refused with a message
+naming the file, what was wrong and how to restore or provide the data. Import never replaces
+data a folder already holds unless asked to (``--force``), and writes all its files or none.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gzip
 import hashlib
@@ -25,8 +29,12 @@ import io
 import json
 import os
 import pickle
+import shutil
 import tarfile
-from dataclasses import dataclass, replace
+import tempfile
+import zipfile
+import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -147,13 +155,28 @@ def _how_to_provide(name: str) -> str:
     )
 
 
-def _fail(name: str, path: Path | str, problem: str) -> DataError:
-    return DataError(f"{name} data at {path}: {problem}. {_how_to_provide(name)}")
+def _how_to_restore(name: str) -> str:
+    return (
+        f"Restore the file: copy {name}.npz again from where it came from (the verified copies "
+        f"are in ../shared/datasets; `git checkout` does not hold data files), or rebuild it from "
+        f"the original files with `imagelab data import PATH --force`."
+    )
+
+
+def _fail(name: str, path: Path | str, problem: str, fix: str | None = None) -> DataError:
+    return DataError(f"{name} data at {path}: {problem}. {fix or _how_to_provide(name)}")
 
 
 def _read_npz(name: str, path: Path) -> dict[str, np.ndarray]:
+    if not path.parent.is_dir():
+        raise _fail(name, path, f"the folder {DATA_ENV} names does not exist")
     if not path.is_file():
-        raise _fail(name, path, f"file not found ({DATA_ENV}={os.environ.get(DATA_ENV, '')})")
+        where = (
+            f"{DATA_ENV}={os.environ[DATA_ENV]}"
+            if os.environ.get(DATA_ENV)
+            else "the project's default data folder, [tool.imagelab] data in pyproject.toml"
+        )
+        raise _fail(name, path, f"file not found ({where})")
     try:
         with np.load(path, allow_pickle=False) as npz:
             missing = [key for key in ARRAYS if key not in npz.files]
@@ -163,7 +186,17 @@ def _read_npz(name: str, path: Path) -> dict[str, np.ndarray]:
     except DataError:
         raise
     except Exception as error:  # zip or npy format errors: the file is damaged
-        raise _fail(name, path, f"cannot be read as .npz ({error})") from error
+        # numpy's own message would suggest loading the file "unsafely using allow_pickle=":
+        # never do that with a data file, so say what is wrong in our words instead.
+        if not zipfile.is_zipfile(path):
+            problem = "it is not an npz archive (truncated, damaged, or another kind of file)"
+        elif "pickle" in str(error):
+            problem = "it holds Python objects instead of plain uint8 arrays, which are not loaded"
+        else:
+            problem = f"the archive is damaged ({type(error).__name__})"
+        raise _fail(
+            name, path, f"cannot be read as .npz: {problem}", _how_to_restore(name)
+        ) from None
 
 
 def _read_keras(name: str) -> dict[str, np.ndarray]:
@@ -178,36 +211,91 @@ def _read_keras(name: str) -> dict[str, np.ndarray]:
 
 
 def _check_structure(name: str, where: Path | str, arrays: dict[str, np.ndarray]) -> None:
+    fix = _how_to_restore(name)
     for split in ("train", "test"):
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
         if x.dtype != np.uint8 or y.dtype != np.uint8:
-            raise _fail(name, where, f"{split} arrays must be uint8, got {x.dtype} and {y.dtype}")
+            raise _fail(
+                name, where, f"{split} arrays must be uint8, got {x.dtype} and {y.dtype}", fix
+            )
         if x.shape[1:] != IMAGE_SHAPES[name]:
             raise _fail(
-                name, where, f"x_{split} images have shape {x.shape[1:]}, "
-                f"expected {IMAGE_SHAPES[name]}"
-            )  # fmt: skip
+                name,
+                where,
+                f"x_{split} images have shape {x.shape[1:]}, expected {IMAGE_SHAPES[name]}",
+                fix,
+            )
         if len(y) != len(x) or y.reshape(len(y), -1).shape[1] != 1:
-            raise _fail(name, where, f"y_{split} has shape {y.shape} for {len(x)} images")
+            raise _fail(name, where, f"y_{split} has shape {y.shape} for {len(x)} images", fix)
         if len(y) and y.max() > 9:
-            raise _fail(name, where, f"y_{split} holds labels outside 0-9")
+            raise _fail(name, where, f"y_{split} holds labels outside 0-9", fix)
 
 
-def _checksum_table(name: str, folder: Path | None) -> tuple[dict[str, str], str]:
-    """Known checksums for this data set: the built-in table, or the folder's import manifest."""
-    manifest = folder / MANIFEST if folder else None
-    if manifest and manifest.is_file():
+BUILT_IN = "imagelab.data.KNOWN_CHECKSUMS (shared/datasets/SOURCES.md)"
+KERAS_DOWNLOAD = "keras.datasets file hash (array hashes not in our table)"
+
+
+def is_canonical(verified_against: str) -> bool:
+    """Whether data verified against this table is the full data set the 2019 lab used.
+
+    Only the built-in checksums (or keras.datasets' own verified download) say so; an import
+    manifest only says that a file is the one its import wrote, not which data it holds.
+    """
+    return verified_against.startswith(("imagelab.data.KNOWN_CHECKSUMS", "keras.datasets"))
+
+
+def _manifest_entry(name: str, folder: Path) -> dict[str, str] | None:
+    """This data set's entry in the folder's import manifest, if there is one."""
+    manifest = folder / MANIFEST
+    if not manifest.is_file():
+        return None
+    try:
         entry = json.loads(manifest.read_text()).get(name)
-        if entry:
-            return entry, f"{manifest} ({entry.get('description', 'imported')})"
-    return KNOWN_CHECKSUMS[name], "imagelab.data.KNOWN_CHECKSUMS (shared/datasets/SOURCES.md)"
+    except (ValueError, AttributeError):  # not JSON, or not a JSON object
+        raise _fail(
+            name,
+            manifest,
+            "the import manifest is damaged (not a JSON object of checksums)",
+            f"Delete it and rebuild the folder with `imagelab data import PATH --force`, or "
+            f"point {DATA_ENV} at the verified copies (../shared/datasets).",
+        ) from None
+    return entry if isinstance(entry, dict) else None
+
+
+def _vouched_by(name: str, source: str, checksums: dict[str, str], folder: Path | None) -> str:
+    """Which checksum table vouches for these arrays, or a DataError when none does.
+
+    The built-in table comes first: arrays identical to the verified copies are canonical
+    wherever they came from, even with an import manifest beside them. Other arrays are checked
+    against the folder's import manifest and are never canonical.
+    """
+    if all(checksums[key] == KNOWN_CHECKSUMS[name][key] for key in ARRAYS):
+        return BUILT_IN
+    if folder is None:  # keras verified its own download; an original we hold no array hashes for
+        return KERAS_DOWNLOAD
+    entry = _manifest_entry(name, folder)
+    if entry:
+        table = entry
+        table_name = f"{folder / MANIFEST} ({entry.get('description', 'imported')})"
+    else:
+        table, table_name = KNOWN_CHECKSUMS[name], BUILT_IN
+    wrong = [key for key in ARRAYS if checksums[key] != table.get(key)]
+    if wrong:
+        raise _fail(
+            name,
+            source,
+            f"content check failed for {', '.join(wrong)} (sha256 differs from {table_name}); "
+            "the file is corrupt or not the copy it claims to be",
+            _how_to_restore(name),
+        )
+    return table_name
 
 
 @functools.lru_cache(maxsize=4)
 def load_raw(name: str, folder: str | None = None) -> tuple[dict[str, np.ndarray], str, dict, str]:
     """Read and verify the raw uint8 arrays once per process: (arrays, source, sha256s, table)."""
     if name not in IMAGE_SHAPES:
-        raise ValueError(f"data set must be one of {sorted(IMAGE_SHAPES)}; got {name!r}")
+        raise UserError(f"data set must be one of {sorted(IMAGE_SHAPES)}; got {name!r}")
     if folder is not None:
         path = Path(folder) / f"{name}.npz"
         arrays, source = _read_npz(name, path), str(path)
@@ -215,16 +303,7 @@ def load_raw(name: str, folder: str | None = None) -> tuple[dict[str, np.ndarray
         arrays, source = _read_keras(name), "keras.datasets"
     _check_structure(name, source, arrays)
     checksums = {key: array_sha256(arrays[key]) for key in ARRAYS}
-    table, table_name = _checksum_table(name, Path(folder) if folder else None)
-    wrong = [key for key in ARRAYS if checksums[key] != table.get(key)]
-    if wrong and source != "keras.datasets":
-        raise _fail(
-            name, source,
-            f"content check failed for {', '.join(wrong)} (sha256 differs from {table_name}); "
-            "the file is corrupt or not the copy it claims to be",
-        )  # fmt: skip
-    if wrong:  # keras verified its own download; an original we hold no array hashes for
-        table_name = "keras.datasets file hash (array hashes not in our table)"
+    table_name = _vouched_by(name, source, checksums, Path(folder) if folder else None)
     for array in arrays.values():
         array.flags.writeable = False
     return arrays, source, checksums, table_name
@@ -278,14 +357,6 @@ def load_cifar10(limit: int | None = None) -> Dataset:
     return load("cifar10", limit=limit)
 
 
-def subset(data: Dataset, limit: int) -> Dataset:
-    """The first ``limit`` training and test samples of a loaded data set."""
-    return replace(
-        data, x_train=data.x_train[:limit], y_train=data.y_train[:limit],
-        x_test=data.x_test[:limit], y_test=data.y_test[:limit],
-    )  # fmt: skip
-
-
 # --- import: turn the original distribution files into the npz folder --------------------
 
 IDX_FILES = {
@@ -298,11 +369,13 @@ CIFAR_TARBALL = "cifar-10-python.tar.gz"
 
 
 class DataImportError(DataError):
-    """A file offered to ``imagelab data import`` is truncated or not what it claims to be."""
+    """A file offered to ``imagelab data import`` is truncated or not what it claims to be, or
+    the target folder already holds data that the import would replace."""
 
 
 def _find(folder: Path, stem: str) -> Path | None:
-    for candidate in (stem, stem + ".gz", stem.replace("-idx", ".idx"), stem.replace("-idx", ".idx") + ".gz"):  # noqa: E501
+    dotted = stem.replace("-idx", ".idx")
+    for candidate in (stem, stem + ".gz", dotted, dotted + ".gz"):
         if (folder / candidate).is_file():
             return folder / candidate
     return None
@@ -314,8 +387,10 @@ def read_idx(path: Path, magic: int) -> np.ndarray:
     if raw[:2] == b"\x1f\x8b":
         try:
             raw = gzip.decompress(raw)
-        except (OSError, EOFError) as error:
-            raise DataImportError(f"{path}: gzip stream is damaged or truncated ({error})") from error
+        except (OSError, EOFError, zlib.error) as error:
+            raise DataImportError(
+                f"{path}: gzip stream is damaged or truncated ({error})"
+            ) from None
     ndim = 3 if magic == 2051 else 1
     header_size = 4 + 4 * ndim
     if len(raw) < header_size:
@@ -333,7 +408,7 @@ def read_idx(path: Path, magic: int) -> np.ndarray:
     if len(raw) != expected:
         raise DataImportError(
             f"{path}: header announces {dims[0]} items ({expected} bytes) but the file has "
-            f"{len(raw)} bytes: it is truncated or damaged"
+            f"{len(raw)} bytes: it is truncated or damaged; download it again"
         )
     return np.frombuffer(raw, dtype=np.uint8, offset=header_size).reshape(dims).copy()
 
@@ -342,9 +417,11 @@ class _CifarUnpickler(pickle.Unpickler):
     """Unpickle CIFAR-10 batches while refusing any object that is not plain data."""
 
     ALLOWED = {
-        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy", "ndarray"), ("numpy", "dtype"),
-    }  # fmt: skip
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+    }
 
     def find_class(self, module: str, name: str) -> object:
         if (module, name) not in self.ALLOWED:
@@ -359,18 +436,32 @@ def read_cifar_tarball(path: Path) -> dict[str, np.ndarray]:
     parts: dict[str, list] = {"train": [], "test": []}
     try:
         with tarfile.open(path, "r:gz") as tar:
-            names = set(tar.getnames())
-            missing = sorted(set(batches) - names)
+            missing = sorted(set(batches) - set(tar.getnames()))
             if missing:
-                raise DataImportError(f"{path}: not the CIFAR-10 python archive (missing {missing})")
+                raise DataImportError(
+                    f"{path}: not the CIFAR-10 python archive (missing {missing})"
+                )
             for member, split in batches.items():
-                batch = _CifarUnpickler(io.BytesIO(tar.extractfile(member).read()), encoding="bytes").load()  # noqa: E501
+                blob = tar.extractfile(member).read()
+                batch = _CifarUnpickler(io.BytesIO(blob), encoding="bytes").load()
                 data, labels = np.asarray(batch[b"data"]), np.asarray(batch[b"labels"])
-                if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072 or len(labels) != len(data):  # noqa: E501
+                plain = data.dtype == np.uint8 and data.ndim == 2 and data.shape[1] == 3072
+                if not plain or len(labels) != len(data):
                     raise DataImportError(f"{path}: {member} is not a CIFAR-10 batch")
                 parts[split].append((data, labels))
-    except (tarfile.TarError, EOFError, OSError, pickle.UnpicklingError, KeyError) as error:
-        raise DataImportError(f"{path}: archive is truncated or damaged ({error})") from error
+    except DataImportError:
+        raise
+    except pickle.UnpicklingError as error:
+        raise DataImportError(
+            f"{path}: a batch in the archive is not plain data ({error}); this is not the "
+            "CIFAR-10 archive from https://www.cs.toronto.edu/~kriz/cifar.html, nothing was "
+            "loaded from it"
+        ) from None
+    except Exception as error:  # tar, gzip or pickle format errors: the archive is damaged
+        raise DataImportError(
+            f"{path}: archive is truncated or damaged ({type(error).__name__}: {error}); "
+            "download it again"
+        ) from None
 
     def stack(split: str) -> tuple[np.ndarray, np.ndarray]:
         data = np.concatenate([d for d, _ in parts[split]])
@@ -381,73 +472,164 @@ def read_cifar_tarball(path: Path) -> dict[str, np.ndarray]:
     return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
 
 
-def _write_npz_and_manifest(out: Path, name: str, arrays: dict[str, np.ndarray], origin: str) -> None:  # noqa: E501
-    from imagelab.records import atomic_path
-
-    out.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out / f"{name}.npz") as tmp, open(tmp, "wb") as handle:
-        np.savez_compressed(handle, **arrays)
-    manifest_path = out / MANIFEST
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
-    manifest[name] = {"description": f"imported from {origin}"} | {
-        key: array_sha256(arrays[key]) for key in ARRAYS
-    }
-    with atomic_path(manifest_path) as tmp:
-        tmp.write_text(json.dumps(manifest, indent=2) + "\n")
+def _read_mnist_idx(folder: Path, paths: dict[str, Path | None]) -> dict[str, np.ndarray]:
+    missing = [IDX_FILES[key][0] for key, path in paths.items() if path is None]
+    if missing:
+        raise DataImportError(f"{folder}: MNIST needs all four IDX files; missing {missing}")
+    arrays = {key: read_idx(path, IDX_FILES[key][1]) for key, path in paths.items()}
+    for split in ("train", "test"):
+        if len(arrays[f"x_{split}"]) != len(arrays[f"y_{split}"]):
+            raise DataImportError(f"{folder}: {split} images and labels differ in count")
+    return arrays
 
 
-def import_data(source: Path, out: Path) -> list[str]:
-    """Convert the original MNIST IDX files and/or CIFAR-10 tarball at ``source`` into ``out``.
-
-    ``source`` is a folder holding them, or the tarball itself. Every file is validated before
-    anything is written; returns the names of the data sets written.
-    """
-    source = Path(source)
+def _sources(source: Path) -> dict[str, tuple[str, object]]:
+    """What ``source`` offers: data set name -> (where it comes from, a reader of its arrays)."""
     if source.is_file() and source.name.endswith((".tar.gz", ".tgz")):
         folder, tarball = None, source
-    else:
+    elif source.exists():
         folder = source if source.is_dir() else source.parent
         tarball = folder / CIFAR_TARBALL if (folder / CIFAR_TARBALL).is_file() else None
-    written = []
+    else:
+        raise DataImportError(f"{source}: no such file or folder")
+    found = {}
     idx_paths = {key: _find(folder, stem) for key, (stem, _) in IDX_FILES.items()} if folder else {}
     if any(idx_paths.values()):
-        missing = [IDX_FILES[key][0] for key, path in idx_paths.items() if path is None]
-        if missing:
-            raise DataImportError(f"{folder}: MNIST needs all four IDX files; missing {missing}")
-        arrays = {key: read_idx(path, IDX_FILES[key][1]) for key, path in idx_paths.items()}
-        for split in ("train", "test"):
-            if len(arrays[f"x_{split}"]) != len(arrays[f"y_{split}"]):
-                raise DataImportError(f"{folder}: {split} images and labels differ in count")
-        _write_npz_and_manifest(out, "mnist", arrays, "MNIST IDX files")
-        written.append("mnist")
+        found["mnist"] = ("MNIST IDX files", functools.partial(_read_mnist_idx, folder, idx_paths))
     if tarball:
-        _write_npz_and_manifest(out, "cifar10", read_cifar_tarball(tarball), tarball.name)
-        written.append("cifar10")
-    if not written:
+        found["cifar10"] = (tarball.name, functools.partial(read_cifar_tarball, tarball))
+    if not found:
         raise DataImportError(
             f"{source}: found neither the four MNIST IDX files "
             f"({', '.join(stem for stem, _ in IDX_FILES.values())}, optionally .gz) "
             f"nor {CIFAR_TARBALL}"
         )
-    return written
+    return found
+
+
+def _held(out: Path, names: list[str]) -> list[str]:
+    """The files in ``out`` that importing ``names`` would replace."""
+    if out.exists() and not out.is_dir():
+        raise DataImportError(f"{out}: the import target is a file, not a folder")
+    held = [f"{name}.npz" for name in names if (out / f"{name}.npz").exists()]
+    manifest = out / MANIFEST
+    if manifest.is_file():
+        try:
+            entries = json.loads(manifest.read_text())
+            listed = [name for name in names if name in entries]
+        except (ValueError, TypeError):
+            listed = names  # a damaged manifest is replaced, so it counts as held
+        if listed:
+            held.append(f"{MANIFEST} (entries {', '.join(listed)})")
+    return held
+
+
+def _write_all_or_nothing(out: Path, files: dict[str, object]) -> None:
+    """Write every file (name -> writer taking a path) into ``out``, or none of them.
+
+    All files are written into a staging folder inside ``out`` first (same file system), and
+    renamed into place only once every one of them is complete.
+    """
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=out, prefix=".import-"))
+    try:
+        for name, write in files.items():
+            write(staging / name)
+        for name in files:
+            os.replace(staging / name, out / name)
+    except BaseException:
+        if created:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def import_data(source: Path, out: Path, force: bool = False) -> list[str]:
+    """Convert the original MNIST IDX files and/or CIFAR-10 tarball at ``source`` into ``out``.
+
+    ``source`` is a folder holding them, or the tarball itself. Nothing is written unless every
+    file validates, and then all files are written or none. A target that already holds one of
+    these data sets (its npz, or its entry in the manifest) is refused unless ``force``: the
+    folder ``IMAGELAB_DATA`` names usually holds the verified copies. Returns the names of the
+    data sets written; the manifest records each one's array checksums and says whether they
+    are identical to the built-in ones (the canonical copy) or not.
+    """
+    source, out = Path(source), Path(out)
+    found = _sources(source)
+    held = _held(out, list(found))
+    if held and not force:
+        raise DataImportError(
+            f"{out} already holds {', '.join(held)}, which this import would replace. Import "
+            f"into a new folder with --out DIR and point {DATA_ENV} at it, or pass --force to "
+            "replace them"
+        )
+    arrays = {}
+    for name, (origin, read) in found.items():
+        arrays[name] = read()
+        _check_structure(name, f"{source} ({origin})", arrays[name])
+    manifest = {}
+    if (out / MANIFEST).is_file():
+        with contextlib.suppress(ValueError, TypeError):
+            manifest = dict(json.loads((out / MANIFEST).read_text()))
+    files = {}
+    for name, (origin, _) in found.items():
+        checksums = {key: array_sha256(arrays[name][key]) for key in ARRAYS}
+        same = all(checksums[key] == KNOWN_CHECKSUMS[name][key] for key in ARRAYS)
+        verdict = "identical to" if same else "not"
+        manifest[name] = {
+            "description": f"imported from {origin}; {verdict} the verified copy in {BUILT_IN}"
+        } | checksums
+        files[f"{name}.npz"] = functools.partial(_save_npz, arrays=arrays[name])
+    text = json.dumps(manifest, indent=2) + "\n"
+    files[MANIFEST] = lambda path: path.write_text(text)
+    _write_all_or_nothing(out, files)
+    load_raw.cache_clear()
+    return list(found)
+
+
+def manifest_description(folder: Path, name: str) -> str:
+    """What the import manifest in ``folder`` says about data set ``name`` (its origin and
+    whether it is the verified copy)."""
+    entry = _manifest_entry(name, Path(folder)) or {}
+    return entry.get("description", "not in the manifest")
+
+
+def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    with open(path, "wb") as handle:
+        np.savez_compressed(handle, **arrays)
 
 
 def info() -> list[dict[str, str]]:
-    """What each data set's source is and whether its content checks out (for `imagelab data info`)."""  # noqa: E501
+    """What each data set's source is and which checksum table vouches for it.
+
+    ``status`` is ``verified`` for the canonical copies (the built-in checksums, or
+    keras.datasets' checked download), ``imported`` for data that only matches the manifest its
+    own import wrote (intact, but not known to be the 2019 data: runs on it are never
+    canonical), ``problem`` otherwise.
+    """
     folder = data_dir()
     rows = []
     for name in IMAGE_SHAPES:
-        row = {"dataset": name, "source": str(folder / f"{name}.npz") if folder else "keras.datasets"}
+        source = str(folder / f"{name}.npz") if folder else "keras.datasets"
+        row = {"dataset": name, "source": source}
         try:
             arrays, source, checksums, table = load_raw(name, str(folder) if folder else None)
-            row |= {
-                "status": "verified",
-                "train": str(len(arrays["x_train"])),
-                "test": str(len(arrays["x_test"])),
-                "checked_against": table,
-                "x_train_sha256": checksums["x_train"],
-            }
         except DataError as error:
-            row |= {"status": "problem", "detail": str(error)}
+            rows.append(row | {"status": "problem", "detail": str(error)})
+            continue
+        row |= {
+            "status": "verified" if is_canonical(table) else "imported",
+            "train": str(len(arrays["x_train"])),
+            "test": str(len(arrays["x_test"])),
+            "checked_against": table,
+            "x_train_sha256": checksums["x_train"],
+        }
+        if not is_canonical(table):
+            row["note"] = (
+                f"vouched for only by the {MANIFEST} beside it, which proves the file intact, "
+                "not that it is the 2019 data: runs on it cannot take the canonical run names"
+            )
         rows.append(row)
     return rows

@@ -230,8 +230,7 @@ def _slug(text: str) -> str:
     return cleaned.strip("-_")[:64] or "run"
 
 
-# Kept for ``imagelab.report`` until it reads runs through ``imagelab.store`` and builds models
-# through ``imagelab.run``, where these live now.
+# Kept for ``imagelab.verify`` until it asks ``imagelab.store``, where this lives now.
 
 
 def trained_by_current_code(provenance: dict) -> bool:
@@ -239,10 +238,3 @@ def trained_by_current_code(provenance: dict) -> bool:
     from imagelab import store
 
     return store.trained_by_current_code(provenance)
-
-
-def _build(exercise: str, p: dict[str, object]):  # noqa: ANN202 (a keras.Model)
-    """See ``run.build_model``."""
-    from imagelab.run import build_model
-
-    return build_model(exercise, p)

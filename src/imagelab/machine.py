@@ -62,6 +62,8 @@ def _tensorflow_setup() -> dict[str, object]:
     setup = {
         "tf_enable_onednn_opts": setting,
         "onednn": onednn and platform.machine() in ("x86_64", "AMD64"),
+        # oneDNN's own cap on the ISA it dispatches on (e.g. AVX2); None: the CPU's best.
+        "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA"),
         "imagelab_threads": os.environ.get("IMAGELAB_THREADS"),
     }
     tf = sys.modules.get("tensorflow")

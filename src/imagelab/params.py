@@ -1,11 +1,17 @@
 """Validation of run parameters, at the boundary: notebooks, sweep files and the CLI.
 
 Kept free of TensorFlow so that checking a sweep file or a notebook's parameters is instant.
+Every check raises :class:`~imagelab.errors.UserError` (a ``ValueError``): the value came from
+the user, so the message names the parameter, the value received and what is allowed, and
+prints as one paragraph instead of a traceback.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
+
+from imagelab.errors import UserError
 
 ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh", "elu", "selu", "softplus")
 OPTIMIZERS = ("rmsprop", "adadelta", "sgd", "adam")
@@ -13,23 +19,30 @@ RUN_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
 def check_choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
-    """Raise a ValueError naming the parameter, the value and the allowed ones."""
+    """Raise a UserError naming the parameter, the value and the allowed ones."""
     if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
+        raise UserError(
+            f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}"
+            + _did_you_mean(value, allowed)
+        )
 
 
 def check_run_name(run_name: object) -> str:
     """A run name is a plain slug, so it can never point outside the results folders."""
     if not isinstance(run_name, str) or not RUN_NAME.match(run_name):
-        raise ValueError(
+        raise UserError(
             "run_name must be a plain slug of lowercase letters, digits, '_' and '-' "
-            f"(at most 64 characters, no path separators); got {run_name!r}"
+            f"(at most 64 characters, no path separators); got {run_name!r}{_slug_hint(run_name)}"
         )
     return run_name
 
 
-def _positive(value: float) -> bool:
-    return value > 0
+def _slug_hint(run_name: object) -> str:
+    """``, for example 'my-run'`` when a plain slug close to the name exists."""
+    if not isinstance(run_name, str):
+        return ""
+    slug = re.sub(r"[^a-z0-9_-]+", "-", run_name.lower()).strip("-_")[:64]
+    return f", for example {slug!r}" if RUN_NAME.match(slug) else ""
 
 
 RULES: dict[str, tuple[tuple[type, ...], object, str]] = {
@@ -56,12 +69,23 @@ RULES: dict[str, tuple[tuple[type, ...], object, str]] = {
 
 
 def check_parameter(name: str, value: object) -> None:
-    """Raise a ValueError naming the parameter, the value received and what is allowed."""
+    """Raise a UserError naming the parameter, the value received and what is allowed."""
     if name not in RULES:
-        raise ValueError(f"unknown parameter {name!r}; known: {', '.join(sorted(RULES))}")
+        raise UserError(
+            f"unknown parameter {name!r}{_did_you_mean(name, RULES)}; "
+            f"known: {', '.join(sorted(RULES))}"
+        )
     types, check, allowed = RULES[name]
     type_ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
     if not type_ok or not check(value):
-        raise ValueError(f"{name} must be {allowed}; got {value!r} ({type(value).__name__})")
+        raise UserError(f"{name} must be {allowed}; got {value!r} ({type(value).__name__})")
     if name == "run_name":
         check_run_name(value)
+
+
+def _did_you_mean(value: object, allowed: object) -> str:
+    """`` (did you mean 'x'?)`` for a misspelt name, else nothing."""
+    if not isinstance(value, str):
+        return ""
+    close = difflib.get_close_matches(value, [str(a) for a in allowed], n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""

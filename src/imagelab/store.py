@@ -402,7 +402,7 @@ def expected_seconds(exercise: str) -> tuple[float, str] | None:
             text=True,
             check=True,
         ).stdout
-        return float(json.loads(shown)["wall_seconds"]), f"its committed run ({path})"
+        return float(json.loads(shown)["wall_seconds"]), f"its committed run, {path}"
     except (OSError, subprocess.CalledProcessError, ValueError, KeyError, TypeError):
         pass
     try:
@@ -411,4 +411,4 @@ def expected_seconds(exercise: str) -> tuple[float, str] | None:
     except (OSError, ValueError, KeyError):
         return None
     epochs = notebook_defaults(exercise)["epochs"]
-    return per_epoch * epochs, f"{epochs} epochs of {per_epoch:.1f} s ({_relative(BENCHMARK)})"
+    return per_epoch * epochs, f"{epochs} epochs of {per_epoch:.1f} s in {_relative(BENCHMARK)}"

@@ -26,8 +26,6 @@ report can say which CPUs have reproduced which runs, and by how much.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import platform
 import shutil
 import time
 from dataclasses import dataclass, replace
@@ -35,7 +33,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from imagelab import records
+from imagelab import machine, records, store
+from imagelab.errors import UserError
 from imagelab.params import check_choice
 
 DEFAULT_RUNS = ("dense_mnist", "relu_mnist")
@@ -63,25 +62,6 @@ RECORD_COLUMNS = [
     "max_d_history",
     "seconds",
 ]
-# Environment variables that switch oneDNN off or cap the ISA it dispatches on.
-ONEDNN_ENV = ("TF_ENABLE_ONEDNN_OPTS", "ONEDNN_MAX_CPU_ISA")
-# CPU features that select oneDNN's (and Eigen's) kernels, hence the order of floating-point
-# operations: AVX2/FMA, AVX-512 and its VNNI/BF16/FP16 extensions, AMX tiles.
-ISA_FLAGS = (
-    "avx2",
-    "fma",
-    "avx_vnni",
-    "avx512f",
-    "avx512bw",
-    "avx512vl",
-    "avx512_vnni",
-    "avx512_bf16",
-    "avx512_fp16",
-    "amx_tile",
-    "amx_bf16",
-    "amx_int8",
-    "amx_fp16",
-)
 
 
 @dataclass(frozen=True)
@@ -123,34 +103,30 @@ class Comparison:
 
 
 def cpu_facts() -> dict[str, str]:
-    """What decides the floating-point path on this machine: CPU model (with its family and
-    model numbers), the ISA features oneDNN dispatches on, the environment variables that switch
-    oneDNN off or cap its ISA, and imagelab's thread cap (``IMAGELAB_THREADS``)."""
-    info: dict[str, str] = {}
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            info.setdefault(key.strip(), value.strip())
-    except OSError:
-        pass
-    flags = set(info.get("flags", "").split())
-    cpu = info.get("model name") or platform.processor() or platform.machine()
-    if "cpu family" in info:  # virtual machines may mask the name ("AMD EPYC"), not these
-        cpu += f" (family {info['cpu family']} model {info.get('model', '?')})"
+    """The record's view of ``machine.describe()``: CPU model with its family and model numbers
+    (virtual machines may mask the name as "AMD EPYC", not these), the ISA features oneDNN
+    dispatches on, oneDNN on or off (and a cap on its ISA), and imagelab's thread cap."""
+    facts = machine.describe()
+    family, model, _ = facts["cpu_family_model_stepping"]
+    cap = facts["onednn_max_cpu_isa"]
     return {
-        "cpu": cpu,
-        "isa": " ".join(flag for flag in ISA_FLAGS if flag in flags) or "unknown",
-        "onednn": " ".join(f"{k}={os.environ[k]}" for k in ONEDNN_ENV if k in os.environ)
-        or "default",
-        "threads": os.environ.get("IMAGELAB_THREADS", "all"),
+        "cpu": facts["cpu"] + (f" (family {family} model {model})" if family else ""),
+        "isa": " ".join(facts["isa_flags"]) or "none",
+        "onednn": ("on" if facts["onednn"] else "off") + (f", max ISA {cap}" if cap else ""),
+        "threads": facts["imagelab_threads"] or "all",
     }
 
 
 # --- reading runs ----------------------------------------------------------------------------
 
 
-def _read(files: records.RunFiles) -> tuple[pd.DataFrame, dict[str, float]]:
-    return records.read_history(files.history), records.read_score(files.score)
+def _load(run_name: str, results_dir: Path) -> store.StoredRun:
+    stored = store.load_run(run_name, results_dir)
+    if stored is None:
+        raise UserError(
+            f"{run_name}: no stored run under {results_dir} to compare with; run `make lab` first"
+        )
+    return stored
 
 
 def _history_text(path: Path) -> pd.DataFrame:
@@ -176,7 +152,7 @@ def seed_spread(
         provenance = records.PROJECT_ROOT / source  # absolute sources stay as they are
         history = provenance.parent.parent / "histories" / f"{provenance.stem}.csv"
         if history.is_file():
-            histories.append(records.read_history(history))
+            histories.append(_load(provenance.stem, provenance.parent.parent).history)
     return Spread(table["acc"].reset_index(drop=True), histories)
 
 
@@ -186,7 +162,7 @@ def _playground_spread(committed_dir: Path) -> Spread:
     if not (search.is_file() and provenance.is_file()):
         return Spread(pd.Series(dtype=float), [])
     settings = records.read_provenance(provenance)["parameters"]
-    committed_acc = records.read_score(records.run_files(PLAYGROUND, committed_dir).score)["acc"]
+    committed_acc = _load(PLAYGROUND, committed_dir).score["acc"]
     table = pd.read_csv(search, dtype={"hidden": str})
     same = (
         (table["features"] == " ".join(settings["features"]))
@@ -203,22 +179,20 @@ def _playground_spread(committed_dir: Path) -> Spread:
 
 def compare(
     run: str,
-    committed: records.RunFiles,
-    rerun: records.RunFiles,
+    committed: store.StoredRun,
+    rerun: store.StoredRun,
     spread: Spread,
     seconds: float = float("nan"),
 ) -> Comparison:
     """The verdict on ``rerun`` against ``committed`` (see the module docstring for the rules)."""
-    history_c, score_c = _read(committed)
-    history_r, score_r = _read(rerun)
+    history_c, score_c = committed.history, committed.score
+    history_r, score_r = rerun.history, rerun.score
     notes = []
-    same_bytes = committed.score.read_bytes() == rerun.score.read_bytes() and _history_text(
-        committed.history
-    ).equals(_history_text(rerun.history))
-    if committed.predictions.is_file() and rerun.predictions.is_file():
-        same_bytes = same_bytes and (
-            committed.predictions.read_bytes() == rerun.predictions.read_bytes()
-        )
+    c, r = committed.files, rerun.files
+    same_bytes = c.score.read_bytes() == r.score.read_bytes()
+    same_bytes = same_bytes and _history_text(c.history).equals(_history_text(r.history))
+    if committed.predictions is not None and rerun.predictions is not None:
+        same_bytes = same_bytes and c.predictions.read_bytes() == r.predictions.read_bytes()
 
     keys = ["epoch", "metric", "data"]
     paired = history_c[[*keys, "value"]].merge(
@@ -326,19 +300,14 @@ def verify(
     comparisons = []
     for number, name in enumerate(names, start=1):
         run_name = (run_names or {}).get(name, name)
-        committed = records.run_files(run_name, committed_dir)
-        if not committed.provenance.is_file():
-            raise ValueError(
-                f"{name}: no committed run to compare with ({committed.provenance} is missing); "
-                "run `make lab` first"
-            )
+        committed = _load(run_name, committed_dir)  # before training: a missing run stops here
         print(f"== verify [{number}/{len(names)}] {name}: retraining into {scratch / name}")
         seconds = rerun(name, scratch / name, committed_dir, run_name, parameters)
-        rerun_files = records.run_files(run_name, scratch / name)
+        retrained = _load(run_name, scratch / name)
         comparison = compare(
-            name, committed, rerun_files, seed_spread(name, seeds, committed_dir), seconds
+            name, committed, retrained, seed_spread(name, seeds, committed_dir), seconds
         )
-        versions = records.read_provenance(rerun_files.provenance).get("versions", {})
+        versions = retrained.provenance["versions"]
         comparison = replace(
             comparison,
             versions={k: versions.get(k, "") for k in ("tensorflow", "keras", "numpy")},
@@ -351,14 +320,13 @@ def verify(
     return comparisons
 
 
-def _freshness_note(run: str, committed: records.RunFiles) -> tuple[str, ...]:
-    """A note when the committed run was trained by other code than today's: then a difference
-    may come from the code, not from the machine."""
-    from imagelab.exercises import trained_by_current_code
-
-    if run == PLAYGROUND or trained_by_current_code(records.read_provenance(committed.provenance)):
+def _freshness_note(run: str, committed: store.StoredRun) -> tuple[str, ...]:
+    """A note when the committed run would come out differently with today's code, notebook,
+    libraries or data: then a difference may come from those, not from the machine."""
+    if run == PLAYGROUND:  # the Playground keeps no fingerprint
         return ()
-    return ("the committed run's fingerprint differs from today's training code and notebook",)
+    reasons = store.stale_reasons(run, committed)
+    return (f"the committed run is stale ({'; '.join(reasons)})",) if reasons else ()
 
 
 # --- showing and recording -----------------------------------------------------------------------

@@ -1,0 +1,331 @@
+"""Hyperparameter sweeps: one notebook run over a grid of parameters and seeds, with papermill.
+
+A sweep file (YAML) names an exercise notebook, fixed parameters, a grid (a list of values per
+parameter; every combination runs) and the seeds::
+
+    notebook: notebooks/03_cnn_mnist.ipynb
+    parameters: {epochs: 6}
+    grid: {dropout: [0.0, 0.25, 0.5]}
+    seeds: [1, 2, 3]
+
+The whole file is validated before anything runs, without TensorFlow, so a typo stops the
+sweep in seconds. Each combination and seed gets a deterministic run id (readable prefix plus a
+hash of notebook, parameters and seed) and runs with ``results_dir`` set to the sweep's folder
+(``sweeps/<name>/`` beside ``sweeps/<name>.yaml``), so it never touches the canonical results::
+
+    sweeps/<name>/histories/ scores/ figures/   what each run measured (see imagelab.records)
+    sweeps/<name>/notebooks/<run>.ipynb          the executed notebook, kept when it fails
+    sweeps/<name>/state/<run>.json               running / complete / failed, with the error
+    sweeps/<name>/summary.csv, summary.png       one row per run; test accuracy per value
+
+A run is complete when ``store.freshness`` finds its stored results up to date; a rerun skips
+those, and runs again the ones killed midway and the stale ones (finished by older training
+code, notebook or pinned libraries). A failed run stays failed (the others go on) until
+``retry_failed`` reruns only the failed ones. The sweep file and its plan are
+``imagelab.sweeps.spec``; where the notebooks run (in turn, in local processes or on Dask),
+``imagelab.sweeps.executors``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import itertools
+import json
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from imagelab import exercises, records, store
+from imagelab.sweeps import executors
+from imagelab.sweeps.spec import KEYS, Sweep, SweepRun, load, plan, run_id_of
+
+__all__ = [  # the sweep file and its plan are spec's; running and summarising are here
+    "KEYS",
+    "Outcome",
+    "Sweep",
+    "SweepRun",
+    "describe",
+    "load",
+    "plan",
+    "run",
+    "run_id_of",
+    "status",
+    "summary_table",
+    "write_summary",
+]
+EXECUTORS = ("local", "dask")
+
+
+@dataclass
+class Outcome:
+    """What one invocation of a sweep did."""
+
+    ran: list[str]
+    skipped: list[str]
+    failed: dict[str, str]  # run id -> error, over the whole sweep (also earlier failures)
+    summary: Path  # summary.csv
+
+
+# --- state of each run ---------------------------------------------------------------------
+
+
+def _state_path(sweep: Sweep, run: SweepRun) -> Path:
+    return sweep.folder / "state" / f"{run.run_id}.json"
+
+
+def _notebook_path(sweep: Sweep, run: SweepRun) -> Path:
+    return sweep.folder / "notebooks" / f"{run.run_id}.ipynb"
+
+
+def _record(sweep: Sweep, run: SweepRun) -> dict:
+    path = _state_path(sweep, run)
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def status(sweep: Sweep, run: SweepRun) -> str:
+    """'complete', 'stale' (finished, but by older training code, notebook or pinned
+    libraries, or with outputs missing or damaged: it reruns), 'failed', 'interrupted' (killed
+    while running) or 'pending'."""
+    recorded = _record(sweep, run).get("status")
+    if recorded == "failed":
+        return "failed"
+    if not records.run_files(run.run_id, sweep.folder).provenance.is_file():  # written last
+        return "interrupted" if recorded == "running" else "pending"
+    params = exercises.notebook_defaults(sweep.exercise) | run.parameters
+    try:
+        state = store.freshness(sweep.exercise, params)[0]
+    except store.DamagedResult:
+        return "stale"
+    return "complete" if state == "up-to-date" else "stale"
+
+
+def _write_state(sweep: Sweep, run: SweepRun, state: str, **fields: object) -> None:
+    record = {
+        "run_id": run.run_id,
+        "status": state,
+        "swept": run.swept,
+        "seed": run.seed,
+        "parameters": run.parameters,
+        "notebook": str(_notebook_path(sweep, run)),
+    }
+    records.write_json(record | fields, _state_path(sweep, run))
+
+
+# --- running -----------------------------------------------------------------------------
+
+
+def describe(sweep: Sweep, retry_failed: bool = False) -> str:
+    """The plan as text (for ``--dry-run``): every run id, its values, status and action."""
+    runs = plan(sweep)
+    fixed = "".join(f"{k}={v!r}, " for k, v in sweep.parameters.items())
+    lines = [
+        f"sweep {sweep.name}: {sweep.notebook.name} ({sweep.exercise}), {fixed}"
+        "other parameters as in the notebook",
+        f"  grid {sweep.grid}, seeds {sweep.seeds}: {len(runs)} runs into {sweep.folder}",
+    ]
+    states = {run.run_id: status(sweep, run) for run in runs}
+    actions = {key: _action(state, retry_failed) for key, state in states.items()}
+    for run in runs:
+        values = ", ".join(f"{k}={v!r}" for k, v in run.swept.items())
+        action, state = actions[run.run_id], states[run.run_id]
+        shown = f"run, {state}" if action == "run" and state != "pending" else action
+        lines.append(f"  {run.run_id:<44} {values}, seed={run.seed}  [{shown}]")
+    todo = sum(action == "run" for action in actions.values())
+    rule = (
+        "only failed runs rerun"
+        if retry_failed
+        else "complete and failed runs are skipped, stale ones rerun"
+    )
+    lines.append(f"  {todo} of {len(runs)} runs to run ({rule})")
+    return "\n".join(lines)
+
+
+def _action(state: str, retry_failed: bool) -> str:
+    if retry_failed:
+        return "run" if state == "failed" else f"skip, {state}"
+    return "run" if state in ("pending", "interrupted", "stale") else f"skip, {state}"
+
+
+def run(
+    path: str | Path,
+    jobs: int | None = None,
+    retry_failed: bool = False,
+    executor: str = "local",
+    scheduler: str | None = None,
+) -> Outcome:
+    """Run a sweep file: validate it, run what is not yet complete, write its summary.
+
+    ``jobs`` runs that many notebooks at once (default 1), each limited to its share of the CPU
+    cores (``IMAGELAB_THREADS``, unless already set); the seeds make the results identical to a
+    serial run. Failed runs are recorded and skipped on later invocations until
+    ``retry_failed``, which reruns only them.
+
+    ``executor="dask"`` submits the runs to a Dask distributed cluster instead of local
+    processes: the one at ``scheduler`` (an address such as ``tcp://10.0.0.5:8786``, whose
+    workers decide how many runs go at once), or a ``LocalCluster`` of ``jobs`` worker
+    processes. Resume, failures and the summary work as with local runs, because every worker
+    writes into the same sweep folder (a shared filesystem, at the same path, on a real cluster).
+    """
+    if executor not in EXECUTORS:
+        raise ValueError(f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}")
+    if scheduler is not None and executor != "dask":
+        raise ValueError("a scheduler address needs executor 'dask' (--executor dask)")
+    if scheduler is not None and jobs is not None:
+        raise ValueError(
+            "with a scheduler address the cluster's workers set the parallelism; drop jobs"
+        )
+    jobs = 1 if jobs is None else jobs
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be an integer >= 1; got {jobs!r}")
+    sweep = load(path)
+    todo, skipped = [], []
+    for item in plan(sweep):
+        state = status(sweep, item)
+        if _action(state, retry_failed) == "run":
+            todo.append(item)
+        else:
+            skipped.append(item.run_id)
+    _remove_leftovers(sweep)
+    progress = executors.Progress(sweep.name, len(plan(sweep)), done=len(skipped), jobs=jobs)
+    jobs_todo = [
+        executors.Job(
+            item.run_id,
+            str(sweep.notebook),
+            str(_notebook_path(sweep, item)),
+            item.parameters,
+            item,
+        )
+        for item in todo
+    ]
+
+    def queued(job: executors.Job) -> None:  # queued or running: rerun if killed now
+        _write_state(sweep, job.item, "running")
+
+    ran, started = [], time.time()
+    try:
+        with executors.threads(jobs):
+            if executor == "dask":
+                results = executors.on_dask(jobs_todo, jobs, scheduler, progress, queued)
+            else:
+                results = executors.local(jobs_todo, jobs, progress, queued)
+            for job, error, seconds in results:
+                item = job.item
+                ran.append(item.run_id)
+                state = "failed" if error else "complete"
+                _write_state(
+                    sweep,
+                    item,
+                    state,
+                    error=error,
+                    wall_seconds=seconds,
+                    finished=time.strftime("%Y-%m-%dT%H:%M:%S"),
+                )
+                progress.finished(item.run_id, error, seconds)
+    finally:
+        summary = write_summary(sweep)
+    failed = {
+        i.run_id: _record(sweep, i).get("error", "")
+        for i in plan(sweep)
+        if status(sweep, i) == "failed"
+    }
+    print(
+        f"== sweep {sweep.name}: ran {len(ran)}, skipped {len(skipped)}, failed "
+        f"{len(failed)} in {executors.duration(time.time() - started)}; summary {summary}"
+    )
+    return Outcome(ran, skipped, failed, summary)
+
+
+def _remove_leftovers(sweep: Sweep) -> None:
+    """Delete what a killed sweep left half-written: temporary files of atomic writes and
+    notebooks papermill was still writing (their runs are not complete, so they run again)."""
+    if sweep.folder.is_dir():
+        for leftover in [*sweep.folder.rglob(".*.tmp"), *sweep.folder.glob("notebooks/.partial/*")]:
+            leftover.unlink()
+
+
+# --- summary -------------------------------------------------------------------------------
+
+
+def summary_table(sweep: Sweep) -> pd.DataFrame:
+    """One row per run: swept values, seed, status, final train/validation accuracy and loss,
+    test accuracy and loss, best epoch (highest validation accuracy) and wall time.
+
+    A finished run whose training code or notebook has changed since is 'stale': its numbers
+    stay in the table, but summaries and seed spreads leave it out until the sweep reruns it.
+    """
+    rows = []
+    for item in plan(sweep):
+        state, record = status(sweep, item), _record(sweep, item)
+        row = {"run_id": item.run_id, **item.swept, "seed": item.seed, "status": state}
+        stored = _stored(sweep, item) if state in ("complete", "stale") else None
+        if stored is not None:
+            row |= _measures(stored)
+            row["wall_seconds"] = record.get("wall_seconds", stored.provenance.get("wall_seconds"))
+        row["error"] = record.get("error") if state == "failed" else None
+        rows.append(row)
+    columns = [
+        "run_id",
+        *sweep.grid,
+        "seed",
+        "status",
+        "train_acc",
+        "train_loss",
+        "val_acc",
+        "val_loss",
+        "gap",
+        "test_acc",
+        "test_loss",
+        "best_epoch",
+        "wall_seconds",
+        "error",
+    ]
+    return pd.DataFrame(rows).reindex(columns=columns)
+
+
+def _stored(sweep: Sweep, item: SweepRun) -> store.StoredRun | None:
+    """A finished run's stored results; None (and a note) when they are damaged."""
+    try:
+        return store.load_run(item.run_id, sweep.folder)
+    except store.DamagedResult as error:
+        print(f"== sweep {sweep.name}: {error}")
+        return None
+
+
+def _measures(stored: store.StoredRun) -> dict[str, object]:
+    from imagelab import analysis
+
+    history = stored.history
+    last = history[history["epoch"] == history["epoch"].max()]
+    measures = {}
+    for data, prefix in (("training", "train"), ("validation", "val")):
+        for metric in ("acc", "loss"):
+            value = last.loc[(last["data"] == data) & (last["metric"] == metric), "value"]
+            measures[f"{prefix}_{metric}"] = float(value.iloc[0]) if len(value) else None
+    # The judgement of the report and the notebooks: mean of the last 3 epochs.
+    measures["gap"] = analysis.final_accuracy(history)["gap"]
+    accuracy = history[(history["metric"] == "acc") & (history["data"] == "validation")]
+    if accuracy.empty:
+        accuracy = history[(history["metric"] == "acc") & (history["data"] == "training")]
+    measures["best_epoch"] = int(accuracy.loc[accuracy["value"].idxmax(), "epoch"])
+    return measures | {"test_acc": stored.score["acc"], "test_loss": stored.score["loss"]}
+
+
+def write_summary(sweep: Sweep) -> Path:
+    """Write ``summary.csv`` and, once a run is complete, ``summary.png`` (atomically)."""
+    from imagelab import plots
+
+    table = summary_table(sweep)
+    path = records.write_csv(table, sweep.folder / "summary.csv")
+    if (table["status"] == "complete").any():
+        figure = plots.sweep_summary(
+            table,
+            list(sweep.grid),
+            title=f"sweep {sweep.name}: {sweep.exercise}, {len(sweep.seeds)} seeds",
+        )
+        plots.save(figure, sweep.folder / "summary.png")
+    return path
