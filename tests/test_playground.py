@@ -104,20 +104,17 @@ def _histories(results):
 
 @pytest.mark.parametrize(
     "change",
-    [
-        {},
-        {"features": ["x1", "x2"], "hidden": [4, 2]},
-        {"regularization": "L2", "regularization_rate": 0.03},
-    ],
-    ids=["all-3", "raw-4-2", "L2"],
-)
+    [{}, {"features": ["x1", "x2"], "hidden": [4, 2], "regularization": "L2",
+          "regularization_rate": 0.03}],
+    ids=["all-3", "raw-4-2-L2"],
+)  # fmt: skip
 def test_seeds_trained_together_match_each_seed_trained_alone(change):
     settings = TINY | change
-    _, _, together = pg.train_seeds(settings, [1, 2, 3])
-    alone = [pg.train_seeds(settings, [seed])[2][0] for seed in (1, 2, 3)]
+    _, _, together = pg.train_seeds(settings, [1, 2])
+    alone = [pg.train_seeds(settings, [seed])[2][0] for seed in (1, 2)]
     for a, b in zip(_histories(together), _histories(alone), strict=True):
         np.testing.assert_array_equal(a, b)
-    assert {r.trained_together for r in together} == {3}
+    assert {r.trained_together for r in together} == {2}
     assert together[0].score != together[1].score  # each seed its own data and weights
 
 
