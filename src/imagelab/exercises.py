@@ -228,13 +228,3 @@ def check_canonical_name(
 def _slug(text: str) -> str:
     cleaned = "".join(c if c.isalnum() or c in "_-" else "-" for c in text.lower())
     return cleaned.strip("-_")[:64] or "run"
-
-
-# Kept for ``imagelab.verify`` until it asks ``imagelab.store``, where this lives now.
-
-
-def trained_by_current_code(provenance: dict) -> bool:
-    """See ``store.trained_by_current_code``."""
-    from imagelab import store
-
-    return store.trained_by_current_code(provenance)

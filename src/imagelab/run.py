@@ -192,11 +192,16 @@ def start_run(exercise: str, namespace: dict[str, object]) -> Run:
         return playground_run.start(params)
     validate(exercise, params)
     state, stored = check_stored(exercise, params)
-    data = datasets.load(
-        get_exercise(exercise).dataset,
-        limit=params["data_limit"],
-        flatten=exercise in ("dense_mnist", "relu_mnist"),
-    )
+    try:
+        data = datasets.load(
+            get_exercise(exercise).dataset,
+            limit=params["data_limit"],
+            flatten=exercise in ("dense_mnist", "relu_mnist"),
+        )
+    except UserError:
+        raise
+    except ValueError as error:  # data_limit beyond the data: the user's to fix, one paragraph
+        raise UserError(str(error)) from None
     # Canonical runs need the full data: our built-in checksums, or keras.datasets' own download.
     full_data = data.verified_against.startswith(
         ("imagelab.data.KNOWN_CHECKSUMS", "keras.datasets")
