@@ -35,6 +35,7 @@ from imagelab.playground import (
     NUM_SAMPLES,
     REGULARIZATIONS,
 )
+from imagelab.run import check_stored
 
 # What one spiral run trains with; the notebook's other parameters are the run controls and
 # the search's (``search``, ``search_feature_sets``, ``search_hidden``, ``search_seeds``).
@@ -165,9 +166,7 @@ def start(params: dict[str, object]) -> PlaygroundRun:
         raise
     except ValueError as error:
         raise UserError(str(error)) from None
-    from imagelab import run as runs
-
-    state, stored = runs.check_stored(PLAYGROUND.name, settings | _controls(params))
+    state, stored = check_stored(PLAYGROUND.name, settings | _controls(params))
     files = records.run_files(params["run_name"], params["results_dir"])
     if state == "up-to-date" and not params["force"]:
         print(
