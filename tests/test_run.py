@@ -14,6 +14,7 @@ from imagelab.run import start_run
 from .conftest import ROOT
 
 
+@pytest.mark.slow
 def test_a_misspelt_parameter_under_papermill_stops_in_the_first_cell(fixture_data, tmp_path):
     parameters = {"run_name": "smoke", "results_dir": str(tmp_path), "data_limit": 64}
     with pytest.raises(papermill.PapermillExecutionError) as error:
