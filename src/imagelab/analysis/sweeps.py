@@ -13,8 +13,9 @@ def sweep_digest(
     and wall time; and one sentence naming the best setting by test accuracy and by gap.
 
     ``summary`` is the sweep's ``summary.csv`` (one row per run, with ``status``); the gap is
-    ``final_accuracy``'s (last 3 epochs) from ``histories`` (run id -> history), the same gap
-    the exercises report; runs without a history have none.
+    ``final_accuracy``'s (last 3 epochs), the same gap the exercises report: the summary's
+    ``gap`` column, or for summaries written before it existed, computed from ``histories``
+    (run id -> history); runs with neither have none.
     """
     count, notes = summary["status"].value_counts(), []
     if count.get("failed"):
@@ -32,10 +33,18 @@ def sweep_digest(
     from imagelab.analysis import GAP_EPOCHS, final_accuracy
 
     histories = histories or {}
-    done = summary[summary["status"] == "complete"].assign(
-        gap=lambda t: [
-            final_accuracy(histories[run])["gap"] if run in histories else np.nan
-            for run in t["run_id"]
+    done = summary[summary["status"] == "complete"]
+    # summary.csv carries final_accuracy's gap since the sweeps write it; older summaries get it
+    # from the runs' histories.
+    stored = done["gap"] if "gap" in done else pd.Series(np.nan, index=done.index)
+    done = done.assign(
+        gap=[
+            gap
+            if pd.notna(gap)
+            else final_accuracy(histories[run])["gap"]
+            if run in histories
+            else np.nan
+            for run, gap in zip(done["run_id"], stored, strict=True)
         ]
     )
     if done.empty:

@@ -38,7 +38,7 @@ from imagelab.report.reference import (
 )
 from imagelab.report.render import REPORT_NOTEBOOK, render
 from imagelab.report.reproducibility import show_reproducibility
-from imagelab.report.results import Result, load_result, seed_spread
+from imagelab.report.results import idle_epochs, seed_spread
 from imagelab.report.studies import (
     REPRODUCTION_STUDIES,
     reproduction_table,
@@ -60,7 +60,6 @@ __all__ = [
     "REPORT_NOTEBOOK",
     "REPRODUCTION_STUDIES",
     "SWEEP_COLUMNS",
-    "Result",
     "answers",
     "architecture_table",
     "check_runs",
@@ -71,7 +70,7 @@ __all__ = [
     "input_files",
     "inputs_digest",
     "is_jpeg_cifar",
-    "load_result",
+    "idle_epochs",
     "render",
     "reproduction_table",
     "score_table",

@@ -7,14 +7,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from imagelab import analysis
-from imagelab.exercises import EXERCISES, get_exercise, trained_by_current_code
+from imagelab import analysis, store
+from imagelab.exercises import EXERCISES, get_exercise
 from imagelab.report.display import _figure, _figures_side_by_side, _show, _table
 from imagelab.report.reference import CIFAR_JPEG_NOTE, QUESTIONS_2019, is_jpeg_cifar
-from imagelab.report.results import Result, idle_epochs, load_result, seed_spread
+from imagelab.report.results import idle_epochs, seed_spread
+from imagelab.store import StoredRun, load_run
 
 
-def architecture_table(result: Result) -> str:
+def architecture_table(result: StoredRun) -> str:
     """The model's layers (output shape per image, parameters), built from the run's
     parameters, with layer names numbered per model from 0 (Keras numbers them across every
     model built in the process: dense_2, dense_3 for the second model)."""
@@ -22,10 +23,10 @@ def architecture_table(result: Result) -> str:
 
     quiet_tensorflow()
     from imagelab import models
-    from imagelab.exercises import _build
+    from imagelab.run import build_model
 
     layers = models.layer_table(
-        _build(result.provenance["exercise"], result.provenance["parameters"])
+        build_model(result.provenance["exercise"], result.provenance["parameters"])
     )
     counts: dict[str, int] = {}
     rows = []
@@ -45,7 +46,7 @@ def architecture_table(result: Result) -> str:
     return _table(pd.DataFrame(rows)) + f"\n\nTotal parameters: {total:,}."
 
 
-def hyperparameter_line(result: Result) -> str:
+def hyperparameter_line(result: StoredRun) -> str:
     """The run's settings in one line (``name value``, comma-separated)."""
     params = result.provenance["parameters"]
     shown = {
@@ -56,7 +57,7 @@ def hyperparameter_line(result: Result) -> str:
     return "**Settings:** " + ", ".join(f"{k} `{v}`" for k, v in shown.items()) + "."
 
 
-def score_table(result: Result, results_dir: str | Path | None = None) -> str:
+def score_table(result: StoredRun, results_dir: str | Path | None = None) -> str:
     """Test loss and accuracy now against 2019, with the spread over seeds when known."""
     reference = get_exercise(result.provenance["exercise"]).result_2019
     rows = [
@@ -83,7 +84,7 @@ def score_table(result: Result, results_dir: str | Path | None = None) -> str:
     return _table(pd.DataFrame(rows))
 
 
-def comparison_note(result: Result, results_dir: str | Path | None = None) -> str:
+def comparison_note(result: StoredRun, results_dir: str | Path | None = None) -> str:
     """Where 2019's test accuracy falls against our runs (and the data caveat for CIFAR-10)."""
     exercise = get_exercise(result.provenance["exercise"])
     notes = []
@@ -111,7 +112,7 @@ def comparison_note(result: Result, results_dir: str | Path | None = None) -> st
 
 
 def answers(
-    result: Result,
+    result: StoredRun,
     results_dir: str | Path | None = None,
     benchmarks: str | Path | None = None,
 ) -> list[tuple[str, str, str]]:
@@ -151,24 +152,26 @@ def answers(
     return [(q, said, ours.get(q.split(":")[0], "")) for q, said in QUESTIONS_2019[name]]
 
 
-def _gap_versus(result: Result, other: str, results_dir: str | Path | None) -> str:
-    theirs = load_result(other, results_dir)
+def _gap_versus(result: StoredRun, other: str, results_dir: str | Path | None) -> str:
+    theirs = load_run(other, results_dir)
     if theirs is None:
         return f"({other} has no results to compare with.)"
     return analysis.gap_versus(result.history, theirs.history, other)
 
 
-def _test_versus(result: Result, other: str, results_dir: str | Path | None, expected: str) -> str:
-    theirs = load_result(other, results_dir)
+def _test_versus(
+    result: StoredRun, other: str, results_dir: str | Path | None, expected: str
+) -> str:
+    theirs = load_run(other, results_dir)
     if theirs is None:
         return f"({other} has no results to compare with.)"
     return analysis.accuracy_versus(result.score["acc"], theirs.score["acc"], other, expected)
 
 
 def _time_versus(
-    result: Result, other: str, results_dir: str | Path | None, idle: dict[str, float]
+    result: StoredRun, other: str, results_dir: str | Path | None, idle: dict[str, float]
 ) -> str:
-    theirs = load_result(other, results_dir)
+    theirs = load_run(other, results_dir)
     if theirs is None:
         return ""
     name = result.provenance["exercise"]
@@ -186,14 +189,14 @@ def show_exercise(
 ) -> None:
     """An exercise's section (its heading is in the notebook): architecture and settings,
     history beside the confusion matrix, score against 2019, misclassified images, Q&A."""
-    result = load_result(name, results_dir)
+    result = load_run(name, results_dir)
     if result is None:
         _show(f"*{name}: no results yet (run `make lab`).*")
         return
     stale = (
         f"*These results were trained at commit {str(result.provenance['git']['commit'])[:7]} "
         "by training code or a notebook that has changed since: `make lab` retrains them.*\n\n"
-        if not trained_by_current_code(result.provenance)
+        if not store.trained_by_current_code(result.provenance)
         else ""
     )
     _show(

@@ -8,14 +8,14 @@ import pandas as pd
 
 from imagelab import analysis, records
 from imagelab.report.display import _figure, _figures_side_by_side, _show, _table
-from imagelab.report.results import load_result
+from imagelab.store import load_run
 
 
 def show_playground(results_dir: str | Path | None = None) -> None:
     """Exercise three (the Playground spiral), when its results exist."""
     from imagelab import playground_search
 
-    result = load_result("playground_spiral", results_dir)
+    result = load_run("playground_spiral", results_dir)
     search_file = records.run_files("playground_search", results_dir).score
     if result is None or not search_file.is_file():
         return
@@ -56,8 +56,8 @@ SWEEP_COLUMNS = {"test_acc_mean": "test acc mean", "test_acc_sd": "sd", "test_ac
 def _sweep_histories(summary: pd.DataFrame, folder: Path) -> dict[str, pd.DataFrame]:
     """The histories of a sweep's complete runs, by run id."""
     complete = summary.loc[summary["status"] == "complete", "run_id"]
-    files = {run: records.run_files(run, folder).history for run in complete}
-    return {run: records.read_history(path) for run, path in files.items() if path.is_file()}
+    runs = {run: load_run(run, folder) for run in complete}
+    return {run: stored.history for run, stored in runs.items() if stored is not None}
 
 
 def _sweep_table(table: pd.DataFrame) -> str:

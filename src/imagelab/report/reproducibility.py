@@ -13,7 +13,7 @@ import pandas as pd
 
 from imagelab import records
 from imagelab.report.display import _show, _table
-from imagelab.report.results import load_result
+from imagelab.store import load_run
 
 # The columns `imagelab verify --record` writes (imagelab.verify); older files may lack some.
 VERIFY_COLUMNS = ["date", "commit", "cpu", "isa", "onednn", "threads", "tensorflow", "keras",
@@ -79,7 +79,7 @@ def show_reproducibility(
         return
     trained = {
         machine_sentence(r.provenance["machine"])
-        for r in (load_result(run, results_dir) for run in sorted(set(table["run"])))
+        for r in (load_run(run, results_dir) for run in sorted(set(table["run"])))
         if r is not None and "machine" in r.provenance
     }
     summary = reproduction_summary(table)

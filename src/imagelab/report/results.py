@@ -1,42 +1,13 @@
-"""Stored runs as the report reads them: one run's files, and the spread over seeds."""
+"""What the report reads beside the stored runs (``imagelab.store.load_run``): the spread over
+seeds (``scores/seeds.csv``) and the benchmark's idle seconds per epoch."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from imagelab import records
-
-
-@dataclass
-class Result:
-    """One stored run, read back: history, score, provenance and where its figures are."""
-
-    name: str
-    history: pd.DataFrame
-    score: dict[str, float]
-    provenance: dict
-    files: records.RunFiles
-
-    @property
-    def epoch_seconds(self) -> list[float]:
-        return self.provenance["epoch_seconds"]
-
-
-def load_result(name: str, results_dir: str | Path | None = None) -> Result | None:
-    """A stored run's results, or None when it has not been run."""
-    files = records.run_files(name, results_dir)
-    if not (files.provenance.is_file() and files.history.is_file() and files.score.is_file()):
-        return None
-    return Result(
-        name,
-        records.read_history(files.history),
-        records.read_score(files.score),
-        records.read_provenance(files.provenance),
-        files,
-    )
 
 
 def seed_spread(name: str, results_dir: str | Path | None = None) -> dict[str, float] | None:

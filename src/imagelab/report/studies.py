@@ -10,7 +10,7 @@ from imagelab import analysis, records
 from imagelab.exercises import get_exercise
 from imagelab.report.display import _show, _table
 from imagelab.report.reference import HISTORY_2019
-from imagelab.report.results import load_result
+from imagelab.store import load_run
 
 # label -> (file, column naming the variant, the variant). The first is the baseline: Keras 3's
 # own fit, which repeats one shuffled order every epoch once a seed is set (imagelab's training
@@ -106,7 +106,7 @@ def show_reproduction_checks(
         + f"\n\n{validation_movement(studies_dir)}\n\n"
         + _table(table)
     )
-    ours = load_result("dense_mnist", results_dir)
+    ours = load_run("dense_mnist", results_dir)
     if ours is not None and HISTORY_2019.is_file():
         from IPython.display import display
 

@@ -11,7 +11,8 @@ from imagelab import analysis
 from imagelab.exercises import get_exercise
 from imagelab.report.display import _show, _table
 from imagelab.report.reference import CIFAR_JPEG_NOTE, is_jpeg_cifar
-from imagelab.report.results import idle_epochs, load_result, seed_spread
+from imagelab.report.results import idle_epochs, seed_spread
+from imagelab.store import load_run
 
 
 def summary_table(
@@ -23,7 +24,7 @@ def summary_table(
     idle = idle_epochs(benchmarks)
     rows = []
     for name in names:
-        result = load_result(name, results_dir)
+        result = load_run(name, results_dir)
         if result is None:
             continue
         reference = get_exercise(name).result_2019
@@ -49,7 +50,7 @@ def summary_table(
 
 def environment_table(names: list[str], results_dir: str | Path | None = None) -> str:
     """The runs' commits and times, then versions, CPU and the data checksums they verified."""
-    results = [r for r in (load_result(n, results_dir) for n in names) if r is not None]
+    results = [r for r in (load_run(n, results_dir) for n in names) if r is not None]
     if not results:
         return "No runs."
     runs = pd.DataFrame(
@@ -162,7 +163,7 @@ def show_summary(
     # Times and loads are coarse measurements: one decimal, where scores keep four.
     digits = tuple(".1f" if c in ("s/epoch", "max load") else ".4f" for c in shown.columns)
     _show(_table(shown, floatfmt=digits))
-    cores = load_result(table["exercise"].iloc[0], results_dir).provenance["machine"]["cores"]
+    cores = load_run(table["exercise"].iloc[0], results_dir).provenance["machine"]["cores"]
     _show(
         "acc and loss are on the test set; seeds are the canonical run with the sweeps' runs of "
         "the same settings (`scores/seeds.csv`). s/epoch is the median of a run's epochs after "
@@ -177,7 +178,7 @@ def show_summary(
 
     display(figure, metadata={"pdf_width": "60%"})
     plots.close(figure)
-    if any(is_jpeg_cifar(load_result(n, results_dir).provenance) for n in table["exercise"]):
+    if any(is_jpeg_cifar(load_run(n, results_dir).provenance) for n in table["exercise"]):
         _show(CIFAR_JPEG_NOTE)
 
 
