@@ -194,3 +194,22 @@ def test_time_versus_compares_only_uncontended_pairs():
     assert "64.4 s against 62.4 s for b (+2.0 s), by the benchmark's idle" in paired
     assert "40" not in paired.split("(+2.0 s)")[0]
     assert analysis.time_versus(busy, slow, "b").startswith("No timing conclusion")
+
+
+def test_compare_with_and_dropout_effect_read_the_other_run_from_the_store(tmp_path):
+    from types import SimpleNamespace
+
+    from tests.test_report import _fake_run
+
+    _fake_run(tmp_path, "cnn_mnist", 0.999, 0.80, 0.8123)
+    with_dropout = SimpleNamespace(
+        name="cnn_dropout_mnist",
+        params={"results_dir": str(tmp_path)},
+        result=SimpleNamespace(score={"acc": 0.9861}, history=_history([0.985] * 3, [0.984] * 3)),
+    )
+    assert "0.9861 on the test set against 0.8123 for cnn_mnist: better" in (
+        analysis.compare_with(with_dropout, "cnn_mnist")
+    )
+    effect = analysis.dropout_effect(with_dropout, "cnn_mnist")
+    assert "end closer together (gap +0.0010 against +0.1990 without)" in effect
+    assert "No stored results of 'relu_mnist'" in analysis.compare_with(with_dropout, "relu_mnist")

@@ -101,11 +101,11 @@ def direction(difference: float) -> str:
     return "better" if difference > 0 else "worse" if difference < 0 else "the same"
 
 
-def _stored_score(run: object, other: str) -> dict[str, float] | None:
-    from imagelab import records
+def _stored(run: object, other: str) -> object:
+    """Another stored run beside ``run`` (a ``store.StoredRun``), or None when it has not run."""
+    from imagelab import store
 
-    path = records.run_files(other, run.params["results_dir"]).score
-    return records.read_score(path) if path.is_file() else None
+    return store.load_run(other, run.params["results_dir"])
 
 
 def accuracy_versus(
@@ -139,21 +139,19 @@ def gap_versus(ours: pd.DataFrame, theirs: pd.DataFrame, other: str) -> str:
 
 def compare_with(run: object, other: str) -> str:
     """How this run's test accuracy compares with another stored run's."""
-    theirs = _stored_score(run, other)
+    theirs = _stored(run, other)
     if theirs is None:
         return f"No stored results of {other!r} to compare with yet (run it first)."
-    return accuracy_versus(run.result.score["acc"], theirs["acc"], other, name=run.name)
+    return accuracy_versus(run.result.score["acc"], theirs.score["acc"], other, name=run.name)
 
 
 def dropout_effect(run: object, without: str) -> str:
     """Dropout's effect: the train/validation gap and test accuracy with and without it."""
-    from imagelab import records
-
-    path = records.run_files(without, run.params["results_dir"]).history
-    if not path.is_file():
+    theirs = _stored(run, without)
+    if theirs is None:
         return f"No stored results of {without!r} to compare with yet (run it first)."
     gap_with = final_accuracy(run.result.history)["gap"]
-    gap_without = final_accuracy(records.read_history(path))["gap"]
+    gap_without = final_accuracy(theirs.history)["gap"]
     closer = "closer together" if abs(gap_with) < abs(gap_without) else "further apart"
     return (
         f"With dropout the training and validation accuracies end {closer} (gap {gap_with:+.4f} "
