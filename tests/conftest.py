@@ -32,15 +32,23 @@ def _no_kernels_in_the_fast_tier(request, monkeypatch):
     if not fast_tier or request.node.get_closest_marker("slow"):
         yield
         return
-    from nbclient import NotebookClient
+    from jupyter_client.manager import AsyncKernelManager, KernelManager
 
-    async def refuse(*args, **kwargs):
-        raise RuntimeError(
-            f"{request.node.nodeid} starts a Jupyter kernel: mark it @pytest.mark.slow "
-            "(the fast tier runs no kernels)"
-        )
+    message = (
+        f"{request.node.nodeid} starts a Jupyter kernel: mark it @pytest.mark.slow "
+        "(the fast tier runs no kernels)"
+    )
 
-    monkeypatch.setattr(NotebookClient, "async_start_new_kernel", refuse)
+    def refuse(*args, **kwargs):
+        raise RuntimeError(message)
+
+    async def refuse_async(*args, **kwargs):
+        raise RuntimeError(message)
+
+    # Every kernel papermill, nbclient or jupyter_client starts in this process passes here.
+    monkeypatch.setattr(KernelManager, "start_kernel", refuse)
+    monkeypatch.setattr(KernelManager, "_async_start_kernel", refuse_async)
+    monkeypatch.setattr(AsyncKernelManager, "start_kernel", refuse_async)
     yield
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import papermill
 import pytest
 
-from imagelab import analysis, playground_search
+from imagelab import analysis, playground_run, playground_search, store
 from imagelab import playground as pg
 from imagelab.records import PROJECT_ROOT
 
@@ -83,12 +83,14 @@ def test_loss_is_half_the_mean_squared_error_against_minus_one_plus_one_labels()
 )
 def test_bad_settings_are_refused_naming_the_setting(change, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(")):
-        pg.check_settings(**(CANONICAL | change))
+        playground_run.check_settings(**(CANONICAL | change))
 
 
 def test_canonical_settings_name_every_setting_and_are_accepted():
-    assert set(CANONICAL) == set(inspect.signature(pg.check_settings).parameters)
-    assert pg.check_settings(**CANONICAL) is None  # raises for any setting it does not allow
+    assert set(CANONICAL) == set(inspect.signature(playground_run.check_settings).parameters)
+    assert (
+        playground_run.check_settings(**CANONICAL) is None
+    )  # raises for any setting it does not allow
 
 
 # --- training: several seeds side by side are the same as one by one ---------------------
@@ -102,20 +104,17 @@ def _histories(results):
 
 @pytest.mark.parametrize(
     "change",
-    [
-        {},
-        {"features": ["x1", "x2"], "hidden": [4, 2]},
-        {"regularization": "L2", "regularization_rate": 0.03},
-    ],
-    ids=["all-3", "raw-4-2", "L2"],
-)
+    [{}, {"features": ["x1", "x2"], "hidden": [4, 2], "regularization": "L2",
+          "regularization_rate": 0.03}],
+    ids=["all-3", "raw-4-2-L2"],
+)  # fmt: skip
 def test_seeds_trained_together_match_each_seed_trained_alone(change):
     settings = TINY | change
-    _, _, together = pg.train_seeds(settings, [1, 2, 3])
-    alone = [pg.train_seeds(settings, [seed])[2][0] for seed in (1, 2, 3)]
+    _, _, together = pg.train_seeds(settings, [1, 2])
+    alone = [pg.train_seeds(settings, [seed])[2][0] for seed in (1, 2)]
     for a, b in zip(_histories(together), _histories(alone), strict=True):
         np.testing.assert_array_equal(a, b)
-    assert {r.trained_together for r in together} == {3}
+    assert {r.trained_together for r in together} == {2}
     assert together[0].score != together[1].score  # each seed its own data and weights
 
 
@@ -158,22 +157,66 @@ def test_one_epoch_of_one_batch_is_one_gradient_step_of_the_playground_loss():
 # --- the search and its success rates ------------------------------------------------------
 
 
+GRID = {
+    "search_feature_sets": ["raw", "all"],
+    "search_hidden": [[1], [2, 2]],
+    "search_seeds": [1, 2],
+}
+
+
 def test_search_on_a_tiny_grid_writes_one_row_per_network_and_its_provenance(tmp_path):
     settings = TINY | {"epochs": 3, "switch_epoch": None, "later_learning_rate": None}
-    table = playground_search.search(settings, [[1], [2, 2]], ["raw", "all"], [1, 2], tmp_path)
+    table = playground_search.search(settings, GRID, tmp_path)
     stored = playground_search.read_search(tmp_path)
     assert len(table) == len(stored) == 8 and list(stored.columns) == playground_search.COLUMNS
-    assert list(stored["hidden"].unique()) == ["1", "2-2"] and set(stored["trained_together"]) == {
-        2
-    }
+    assert list(stored["hidden"].unique()) == ["1", "2-2"]
+    assert set(stored["trained_together"]) == {2}
     provenance = json.loads((tmp_path / "scores" / "playground_search.json").read_text())
-    assert provenance["grid"]["seeds"] == [1, 2] and provenance["runs"] == 8
+    assert provenance["parameters"]["search_seeds"] == [1, 2] and provenance["runs"] == 8
     assert "features" not in provenance["parameters"] and provenance["parameters"]["epochs"] == 3
+    assert provenance["fingerprint"] == playground_search.current_fingerprint()
 
 
-def test_search_refuses_an_unknown_feature_set_before_training(tmp_path):
-    with pytest.raises(ValueError, match="search_feature_sets must be one of"):
-        playground_search.search(TINY, [[3]], ["everything"], [1], tmp_path)
+def test_a_stored_search_is_fresh_until_its_grid_code_or_rows_change(tmp_path):
+    settings = TINY | {"epochs": 2, "switch_epoch": None, "later_learning_rate": None}
+    grid = GRID | {"search_hidden": [[1]], "search_seeds": [1]}
+    assert playground_search.freshness(settings, grid, tmp_path) == ("missing", "")
+    playground_search.search(settings, grid, tmp_path)
+    figure = tmp_path / "figures" / "playground_search_success.png"
+    figure.parent.mkdir()
+    figure.touch()
+    assert playground_search.freshness(settings, grid, tmp_path) == ("up-to-date", "")
+    assert playground_search.freshness(settings, grid | {"search_seeds": [1, 2]}, tmp_path)[0] == (
+        "different"
+    )
+    path = tmp_path / "scores" / "playground_search.json"
+    provenance = json.loads(path.read_text())
+    path.write_text(json.dumps(provenance | {"fingerprint": provenance["fingerprint"] | {
+        "code_sha256": "0"}}))  # fmt: skip
+    state, why = playground_search.freshness(settings, grid, tmp_path)
+    assert state == "stale" and "training code has changed" in why
+    (tmp_path / "scores" / "playground_search.csv").write_text("feature_set,hidden\nraw,1")
+    assert playground_search.freshness(settings, grid, tmp_path)[0] == "damaged"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"search_feature_sets": ["everything"]}, "search_feature_sets must be one of"),
+        ({"search_hidden": [[9]]}, "hidden must be a list"),
+        ({"search_seeds": []}, "search_seeds must be a non-empty list"),
+        ({"search": "yes"}, "search must be True or False"),
+        ({"epochs": 20, "switch_epoch": 15}, "reserved for the canonical 2019 settings"),
+        ({"run_name": "playground_search"}, "holds the search"),
+    ],
+)
+def test_the_notebook_refuses_bad_parameters_before_any_training(change, message, tmp_path):
+    from imagelab.errors import UserError
+    from imagelab.exercises import notebook_defaults
+
+    params = notebook_defaults("playground_spiral") | {"results_dir": str(tmp_path)} | change
+    with pytest.raises(UserError, match=message):
+        playground_run.start(params)
 
 
 @pytest.mark.parametrize(
@@ -264,3 +307,23 @@ def test_notebook_runs_a_small_setting_into_its_results_dir(tmp_path):
         assert (tmp_path / "figures" / f"{name}.png").is_file()
     after = project_search.stat().st_mtime if project_search.exists() else None
     assert before == after
+    provenance = json.loads((tmp_path / "scores" / "pg_test.json").read_text())
+    assert provenance["fingerprint"] == store.current_fingerprint("playground_spiral")
+    assert provenance["exercise"] == "playground_spiral" and "cpu_seconds" in provenance
+    again = papermill.execute_notebook(
+        str(PROJECT_ROOT / "notebooks" / "06_playground_spiral.ipynb"),
+        str(tmp_path / "again.ipynb"),
+        parameters={
+            "results_dir": str(tmp_path),
+            "run_name": "pg_test",
+            "epochs": 20,
+            "switch_epoch": 15,
+        },  # fmt: skip
+        kernel_name="imagelab",
+        progress_bar=False,
+    )
+    printed = "".join(
+        output.get("text", "") for cell in again["cells"] for output in cell.get("outputs", [])
+    )
+    assert "results are up to date" in printed and "showing the stored results" in printed
+    assert json.loads((tmp_path / "scores" / "pg_test.json").read_text()) == provenance

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from imagelab import records
 from imagelab.errors import UserError
+from imagelab.fingerprint import TRAINING_CODE
 from imagelab.params import check_choice, check_parameter
 
 NOTEBOOKS = records.PROJECT_ROOT / "notebooks"
@@ -32,6 +33,9 @@ class Exercise:
     title: str
     dataset: str
     result_2019: dict[str, float] = field(default_factory=dict)  # test loss/acc 2019 reported
+    training_code: tuple[str, ...] = TRAINING_CODE  # what its fingerprint hashes
+    figures: tuple[str, ...] = ("history", "confusion", "misclassified")  # a run's figures
+    predictions: bool = True  # whether a run stores its test predictions
 
     @property
     def notebook_path(self) -> Path:
@@ -75,13 +79,27 @@ EXERCISES = {
 }
 
 
+# Exercise three, the TensorFlow Playground's spiral: its own data, network and training
+# (imagelab.playground, run by imagelab.playground_run), not trained with training.fit.
+PLAYGROUND = Exercise(
+    "playground_spiral",
+    "06_playground_spiral.ipynb",
+    "The TensorFlow Playground spiral",
+    "playground spiral",
+    training_code=("imagelab.playground", "imagelab.training:set_seed"),
+    figures=("surface", "loss"),
+    predictions=False,
+)
+REGISTRY = EXERCISES | {PLAYGROUND.name: PLAYGROUND}  # every exercise notebook
+
+
 def get_exercise(name: str) -> Exercise:
     """The exercise called ``name``, or a UserError listing the known ones."""
     try:
-        check_choice("exercise", name, tuple(EXERCISES))
+        check_choice("exercise", name, tuple(REGISTRY))
     except ValueError as error:
         raise UserError(str(error)) from None
-    return EXERCISES[name]
+    return REGISTRY[name]
 
 
 # --- parameters ------------------------------------------------------------------------
@@ -181,8 +199,17 @@ def validate(exercise: str, params: dict[str, object]) -> dict[str, object]:
             raise
         except ValueError as error:
             raise UserError(str(error)) from None
+    check_canonical_name(exercise, params, defaults)
+    return params
+
+
+def check_canonical_name(
+    exercise: str, params: dict[str, object], defaults: dict[str, object]
+) -> None:
+    """Refuse a run that takes another exercise's name, or its own exercise's name with
+    settings other than the canonical ``defaults``, with a name to use instead."""
     run_name = params["run_name"]
-    if run_name in EXERCISES and run_name != exercise:
+    if run_name in REGISTRY and run_name != exercise:
         raise UserError(
             f"run_name {run_name!r} is reserved for the {run_name} exercise; choose another name"
         )
@@ -196,7 +223,6 @@ def validate(exercise: str, params: dict[str, object]) -> dict[str, object]:
                 f"changes {listed}. Give it a new name so the committed results stay as they "
                 f"are, for example run_name={_slug(suggestion)!r}"
             )
-    return params
 
 
 def _slug(text: str) -> str:

@@ -25,17 +25,14 @@ Not reproduced: the Playground sets an L1-regularised weight that crosses zero t
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from imagelab import records
-from imagelab.params import check_choice, check_parameter
 
 if TYPE_CHECKING:  # TensorFlow loads only when a network is built or trained
     import keras
@@ -47,126 +44,8 @@ REGULARIZATIONS = (None, "L1", "L2")
 NUM_SAMPLES = 500
 MAX_LAYERS, MAX_NEURONS = 6, 8  # the Playground's limits
 EXTENT = 6.0  # the Playground draws the input plane from -6 to 6
-NOTEBOOK = "notebooks/06_playground_spiral.ipynb"
 SUCCESS_LOSS = 0.1  # 2019's goal: a test loss below 0.1
 HISTORY_KEYS = [("loss", "training"), ("loss", "test"), ("acc", "training"), ("acc", "test")]
-
-SETTINGS = (
-    "features",
-    "hidden",
-    "activation",
-    "learning_rate",
-    "later_learning_rate",
-    "switch_epoch",
-    "regularization",
-    "regularization_rate",
-    "noise",
-    "batch_size",
-    "train_ratio",
-    "epochs",
-    "seed",
-)
-
-
-# --- parameters ------------------------------------------------------------------------
-
-
-def check_settings(
-    *,
-    features: list[str],
-    hidden: list[int],
-    activation: str,
-    learning_rate: float,
-    later_learning_rate: float | None,
-    switch_epoch: int | None,
-    regularization: str | None,
-    regularization_rate: float,
-    noise: int | float,
-    batch_size: int,
-    train_ratio: float,
-    epochs: int,
-    seed: int,
-) -> None:
-    """Raise a ValueError naming the first Playground setting that is not allowed, and why.
-
-    Called once, at the notebook's entry, so the code below it can trust its inputs.
-    """
-    if not isinstance(features, (list, tuple)) or not features:
-        raise ValueError(
-            f"features must be a non-empty list drawn from {FEATURES}; got {features!r}"
-        )
-    for feature in features:
-        check_choice("features", feature, FEATURES)
-    if len(set(features)) != len(features):
-        raise ValueError(f"features must not repeat a feature; got {features!r}")
-    sizes_ok = (
-        isinstance(hidden, (list, tuple))
-        and len(hidden) <= MAX_LAYERS
-        and all(
-            isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= MAX_NEURONS for n in hidden
-        )
-    )
-    if not sizes_ok:
-        raise ValueError(
-            f"hidden must be a list of at most {MAX_LAYERS} layer sizes, each an integer from 1 "
-            f"to {MAX_NEURONS} (the Playground's limits; [] means no hidden layer); got {hidden!r}"
-        )
-    check_choice("activation", activation, ACTIVATIONS)
-    check_choice("regularization", regularization, REGULARIZATIONS)
-    _check_number("learning_rate", learning_rate, lambda v: v > 0, "a number > 0")
-    _check_number("regularization_rate", regularization_rate, lambda v: v >= 0, "a number >= 0")
-    check_parameter("epochs", epochs)
-    check_parameter("batch_size", batch_size)
-    check_parameter("seed", seed)
-    if (later_learning_rate is None) != (switch_epoch is None):
-        raise ValueError(
-            "later_learning_rate and switch_epoch go together: give both or neither; got "
-            f"later_learning_rate={later_learning_rate!r}, switch_epoch={switch_epoch!r}"
-        )
-    if later_learning_rate is not None:
-        _check_number("later_learning_rate", later_learning_rate, lambda v: v > 0, "a number > 0")
-        _check_number(
-            "switch_epoch",
-            switch_epoch,
-            lambda v: isinstance(v, int) and 2 <= v <= epochs,
-            f"an integer from 2 to epochs ({epochs}), the first epoch at the later rate",
-        )
-    _check_number("noise", noise, lambda v: 0 <= v <= 50, "a number from 0 to 50 (the slider)")
-    _check_number(
-        "train_ratio",
-        train_ratio,
-        lambda v: 0 < v < 1,
-        "a number strictly between 0 and 1 (0.5 is the Playground's 50%)",
-    )
-    n_train = int(NUM_SAMPLES * train_ratio)
-    if not 1 <= batch_size <= n_train:
-        raise ValueError(
-            f"batch_size must be from 1 to the number of training points ({n_train}); "
-            f"got {batch_size!r}"
-        )
-
-
-def start(namespace: dict[str, object]) -> dict[str, object]:
-    """Check a notebook's Playground settings (read from its ``globals()``) and return them.
-
-    Also runs TensorFlow on one thread (before it starts): these networks are so small that
-    handing each operation to a pool of threads costs more than the arithmetic (an epoch of ten
-    networks took 11 ms on the default pool and 2 ms on one thread here).
-    """
-    from imagelab import training
-
-    settings = {name: namespace[name] for name in SETTINGS}
-    check_settings(**settings)
-    check_parameter("run_name", namespace["run_name"])
-    check_parameter("results_dir", namespace["results_dir"])
-    training.configure_threads(1)
-    return settings
-
-
-def _check_number(name: str, value: object, check: object, allowed: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not check(value):
-        raise ValueError(f"{name} must be {allowed}; got {value!r}")
-
 
 # --- data ------------------------------------------------------------------------------
 
@@ -295,28 +174,23 @@ class PlaygroundResult:
 
 
 def train(
-    models: list[keras.Model],
-    data: list[SpiralData],
-    features: list[str],
-    *,
-    learning_rate: float,
-    epochs: int,
-    batch_size: int,
-    later_learning_rate: float | None = None,
-    switch_epoch: int | None = None,
+    models: list[keras.Model], data: list[SpiralData], settings: dict[str, object]
 ) -> list[PlaygroundResult]:
     """Train networks of one shape side by side as the Playground trains one; a result each.
 
-    ``models[i]`` learns from ``data[i]`` (each seed its own split), in batches of ``batch_size``
-    taken in order. The weights are stacked along a first axis, so one batched matrix product
-    per layer serves every network; the loss is the sum of the networks' own losses (plus their
-    penalties), whose gradient with respect to a network's weights is that network's own
-    gradient. One compiled TensorFlow function runs a whole epoch (all batches and both
-    evaluations): Keras's ``fit`` would spend far more time per batch of 10 than the arithmetic
-    takes. From ``switch_epoch`` on, the rate is ``later_learning_rate`` (2019 lowered 0.1 to
-    0.01). The trained weights are written back into ``models``.
+    ``models[i]`` learns from ``data[i]`` (each seed its own split) with the learning rates,
+    epochs and batch size of ``settings`` (checked), in batches taken in order. The weights
+    are stacked along a first axis, so one batched matrix product per layer serves every
+    network; the loss is the sum of the networks' own losses (plus their penalties), whose
+    gradient with respect to a network's weights is that network's own gradient. One compiled
+    TensorFlow function runs a whole epoch (all batches and both evaluations): Keras's ``fit``
+    would spend far more time per batch of 10 than the arithmetic takes. From ``switch_epoch``
+    on, the rate is ``later_learning_rate`` (2019 lowered 0.1 to 0.01). The trained weights are
+    written back into ``models``.
     """
     import tensorflow as tf
+
+    features, batch_size = settings["features"], settings["batch_size"]
 
     def stacked(arrays: list[np.ndarray]) -> tf.Tensor:
         return tf.constant(np.stack(arrays).astype("float32"))
@@ -332,7 +206,7 @@ def train(
         tf.Variable(np.stack([m.layers[i].bias[None] for m in models])) for i in range(len(layers))
     ]
     weights = [w for pair in zip(kernels, biases, strict=True) for w in pair]
-    rate = tf.Variable(learning_rate, dtype="float32", trainable=False)
+    rate = tf.Variable(settings["learning_rate"], dtype="float32", trainable=False)
     starts = tf.range(0, x_train.shape[1], batch_size)
 
     def forward(x: tf.Tensor) -> tf.Tensor:
@@ -370,9 +244,9 @@ def train(
 
     curves, seconds = [], []  # curves: (epochs, 4 keys, networks)
     started = time.perf_counter()
-    for number in range(1, epochs + 1):
-        if number == switch_epoch:
-            rate.assign(later_learning_rate)
+    for number in range(1, settings["epochs"] + 1):
+        if number == settings["switch_epoch"]:
+            rate.assign(settings["later_learning_rate"])
         epoch_started = time.perf_counter()
         curves.append(epoch().numpy())
         seconds.append(time.perf_counter() - epoch_started)
@@ -405,37 +279,27 @@ def _result(
     return PlaygroundResult(history, score, list(seconds), train_seconds, together)
 
 
+def network(settings: dict[str, object]) -> tuple[keras.Model, SpiralData]:
+    """The untrained network and the data of one run with ``settings`` (checked): its seed
+    decides the data split (and noise) and, through Keras's global seed, the initial weights."""
+    from imagelab import training
+
+    s = settings
+    training.set_seed(s["seed"])
+    model = build_model(
+        len(s["features"]), s["hidden"], s["activation"], s["regularization"],
+        s["regularization_rate"],
+    )  # fmt: skip
+    return model, spiral(s["noise"], s["train_ratio"], s["seed"])
+
+
 def train_seeds(
     settings: dict[str, object], seeds: list[int]
 ) -> tuple[list[keras.Model], list[SpiralData], list[PlaygroundResult]]:
     """One network per seed with ``settings`` (checked), trained together: (models, data,
-    results). Each seed gives its own data split and initial weights, as it would alone."""
-    from imagelab import training
-
-    s, models, data = settings, [], []
-    for seed in seeds:
-        training.set_seed(seed)
-        data.append(spiral(s["noise"], s["train_ratio"], seed))
-        models.append(
-            build_model(
-                len(s["features"]),
-                s["hidden"],
-                s["activation"],
-                s["regularization"],
-                s["regularization_rate"],
-            )
-        )
-    results = train(
-        models,
-        data,
-        s["features"],
-        learning_rate=s["learning_rate"],
-        epochs=s["epochs"],
-        batch_size=s["batch_size"],
-        later_learning_rate=s["later_learning_rate"],
-        switch_epoch=s["switch_epoch"],
-    )
-    return models, data, results
+    results), each as it would be alone (``network`` with that seed)."""
+    models, data = zip(*(network(settings | {"seed": seed}) for seed in seeds), strict=True)
+    return list(models), list(data), train(list(models), list(data), settings)
 
 
 def surface(
@@ -447,68 +311,3 @@ def surface(
     points = np.column_stack([grid_x1.ravel(), grid_x2.ravel()])
     output = model.predict(feature_matrix(points, features), batch_size=len(points), verbose=0)
     return grid_x1, grid_x2, output.reshape(grid_x1.shape)
-
-
-# --- one run, stored -------------------------------------------------------------------
-
-
-def run(
-    settings: dict[str, object],
-    run_name: str | None = None,
-    results_dir: str | Path | None = None,
-) -> tuple[keras.Model, SpiralData, PlaygroundResult]:
-    """Seed, generate the data, build and train one network: (model, data, result).
-
-    ``settings`` holds the keyword arguments of ``check_settings``, already checked. With a
-    ``run_name``, the history, score (test ``loss,acc``, 2019's format) and provenance (with the
-    training loss and accuracy too) are written atomically under ``results_dir``, provenance last.
-    """
-    s, started = settings, dt.datetime.now(dt.timezone.utc)
-    [model], [data], [result] = train_seeds(s, [s["seed"]])
-    score = result.score
-    print(
-        f"[{run_name}] features {len(s['features'])}, hidden {s['hidden']}, seed {s['seed']}: "
-        f"train loss {score['train_loss']:.4f}, test loss {score['test_loss']:.4f} "
-        f"({result.train_seconds:.1f}s)",
-        flush=True,
-    )
-    if run_name:
-        files = records.run_files(run_name, results_dir)
-        records.write_csv(result.history, files.history)
-        test_score = {"loss": score["test_loss"], "acc": score["test_acc"]}
-        records.write_csv(pd.DataFrame([test_score]), files.score)
-        provenance_ = {
-            "run_name": run_name,
-            "exercise": "playground_spiral",
-            "notebook": NOTEBOOK,
-            "parameters": settings,
-            "seed": s["seed"],
-            "data": {
-                "dataset": "playground spiral",
-                "n_train": len(data.x_train),
-                "n_test": len(data.x_test),
-            },
-            "model": {"name": model.name, "params": int(model.count_params())},
-            "epoch_seconds": result.epoch_seconds,
-            "train_seconds": result.train_seconds,
-            "score": score,
-        }
-        records.write_json(provenance(started) | provenance_, files.provenance)
-        print(f"[{run_name}] wrote {files.history}, {files.score} and {files.provenance.name}")
-    return model, data, result
-
-
-def provenance(started: dt.datetime) -> dict[str, object]:
-    """Code state, versions, machine and times of a run or search that started at ``started``."""
-    import platform
-    from importlib import metadata
-
-    versions = {pkg: metadata.version(pkg) for pkg in ("tensorflow", "keras", "numpy", "imagelab")}
-    return {
-        "git": records.git_state(),
-        "versions": versions | {"python": platform.python_version()},
-        "machine": {"platform": platform.platform()},
-        "started": started.isoformat(timespec="seconds"),
-        "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "wall_seconds": time.time() - started.timestamp(),
-    }

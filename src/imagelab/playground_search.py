@@ -6,20 +6,27 @@ set, on every seed, and records one row per (feature set, shape, seed) in
 ``scores/playground_search.csv``; ``imagelab.analysis`` turns the rows into success rates with
 intervals and the sentence on 2019's claim. A shape's seeds train together
 (``playground.train_seeds``): the same numbers as separate runs, several times faster
-(``studies/playground_batched.py`` measures both).
+(``studies/playground_batched.py`` measures both). The search is stored with the provenance of
+a run, and is up to date when its grid, settings and fingerprint (the Playground's training
+code and notebook, the search loop, the pinned libraries) are today's.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import time
 from pathlib import Path
 
 import pandas as pd
 
-from imagelab import playground, records
-from imagelab.params import check_choice, check_parameter
+from imagelab import fingerprint, playground, records, store
+from imagelab.exercises import PLAYGROUND, normal
 
 RUN_NAME = "playground_search"
+# The grid, as the notebook's parameters name it: feature sets, hidden-layer shapes, seeds.
+GRID = ("search_feature_sets", "search_hidden", "search_seeds")
+SEARCH_CODE = ("imagelab.playground_search:search", "imagelab.playground_search:_row")
 COLUMNS = [
     "feature_set",
     "features",
@@ -40,67 +47,56 @@ COLUMNS = [
 
 
 def search(
-    settings: dict[str, object],
-    hidden_shapes: list[list[int]],
-    feature_sets: list[str],
-    seeds: list[int],
-    results_dir: str | Path | None = None,
+    settings: dict[str, object], grid: dict[str, list], results_dir: str | Path | None = None
 ) -> pd.DataFrame:
-    """Train every (feature set, hidden shape, seed) with the other ``settings``; one row each.
+    """Train every (feature set, hidden shape, seed) of ``grid`` (``GRID``'s keys, checked by
+    ``playground_run.check_grid``) with the other ``settings`` (a run's, checked); one row each.
 
-    ``settings`` are a run's checked settings (``playground.start``); their ``features``,
-    ``hidden`` and ``seed`` are replaced by the grid's. After each shape the rows so far are
-    written to ``scores/playground_search.csv`` (atomically), so an interrupted search keeps
-    what it measured; ``scores/playground_search.json`` records the grid, code state and times
-    once the search is done.
+    After each shape the rows so far are written to ``scores/playground_search.csv``
+    (atomically), so an interrupted search keeps what it measured; the provenance
+    (``scores/playground_search.json``), written last, marks the search finished.
     """
-    for name in feature_sets:
-        check_choice("search_feature_sets", name, tuple(playground.FEATURE_SETS))
-    for shape in hidden_shapes:
-        playground.check_settings(**(settings | {"hidden": shape}))
-    if not seeds:
-        raise ValueError(f"search_seeds must be a non-empty list of seeds; got {seeds!r}")
-    for seed in seeds:
-        check_parameter("seed", seed)
+    feature_sets, shapes, seeds = (grid[name] for name in GRID)
     files = records.run_files(RUN_NAME, results_dir)
-    started, rows = dt.datetime.now(dt.timezone.utc), []
+    started, cpu_started = dt.datetime.now(dt.timezone.utc), time.process_time()
+    load_at_start, rows, seconds = list(os.getloadavg()), [], []
     for feature_set in feature_sets:
-        features = list(playground.FEATURE_SETS[feature_set])
-        for shape in hidden_shapes:
-            s = settings | {"features": features, "hidden": shape}
+        for shape in shapes:
+            s = settings | {"features": list(playground.FEATURE_SETS[feature_set]), "hidden": shape}
             _, _, results = playground.train_seeds(s, seeds)
             rows += [_row(feature_set, s, seed, r) for seed, r in zip(seeds, results, strict=True)]
             records.write_csv(pd.DataFrame(rows, columns=COLUMNS), files.score)
+            seconds.append(results[0].train_seconds)
             solved = sum(r.score["test_loss"] < playground.SUCCESS_LOSS for r in results)
             print(
-                f"[search] {feature_set} features, hidden {shape}: {solved} of {len(seeds)} "
-                f"seeds reached test loss < {playground.SUCCESS_LOSS} ({results[0].train_seconds:.1f}s)",
+                f"[search] {feature_set} features, hidden {shape}: {solved} of {len(seeds)} seeds "
+                f"reached test loss < {playground.SUCCESS_LOSS} ({seconds[-1]:.1f}s)",
                 flush=True,
             )
-    table = pd.DataFrame(rows, columns=COLUMNS)
-    grid = {
-        "feature_sets": {k: list(playground.FEATURE_SETS[k]) for k in feature_sets},
-        "hidden": hidden_shapes,
-        "seeds": seeds,
-    }
-    records.write_json(
-        playground.provenance(started)
-        | {
-            "run_name": RUN_NAME,
-            "notebook": playground.NOTEBOOK,
-            "parameters": {
-                k: v for k, v in settings.items() if k not in ("features", "hidden", "seed")
-            },
-            "grid": grid,
-            "success": f"test_loss < {playground.SUCCESS_LOSS}",
-            "runs": len(table),
-            "train_seconds": float(
-                table.drop_duplicates(["feature_set", "hidden"])["batch_seconds"].sum()
-            ),  # fmt: skip
-        },
-        files.provenance,
+    data = playground.spiral(settings["noise"], settings["train_ratio"])
+    provenance = store.build_provenance(
+        run_name=RUN_NAME,
+        exercise=PLAYGROUND.name,
+        notebook=f"notebooks/{PLAYGROUND.notebook}",
+        parameters=parameters(settings, grid),
+        data={
+            "dataset": "playground spiral",
+            "n_train": len(data.x_train),
+            "n_test": len(data.x_test),
+        },  # fmt: skip
+        score={},
+        started=started,
+        epoch_seconds=[],
+        train_seconds=float(sum(seconds)),
+        cpu_seconds=time.process_time() - cpu_started,
+        fingerprint=current_fingerprint(),
+        load_at_start=load_at_start,
+        success=f"test_loss < {playground.SUCCESS_LOSS}",
+        runs=len(rows),
+        shape_seconds=seconds,
     )
-    return table
+    records.write_json(provenance, files.provenance)
+    return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def _row(
@@ -126,9 +122,51 @@ def _row(
     }
 
 
+def parameters(settings: dict[str, object], grid: dict[str, list]) -> dict[str, object]:
+    """What a search trains: the grid, and the run settings the grid does not replace."""
+    fixed = {k: v for k, v in settings.items() if k not in ("features", "hidden", "seed")}
+    return fixed | {name: grid[name] for name in GRID}
+
+
+def current_fingerprint() -> dict[str, object]:
+    """The fingerprint a search made now would carry: the Playground's training code and
+    notebook, the search loop, the pinned libraries."""
+    notebook = f"notebooks/{PLAYGROUND.notebook}"
+    return fingerprint.fingerprint(notebook, PLAYGROUND.training_code + SEARCH_CODE)
+
+
+def load(results_dir: str | Path | None = None) -> tuple[pd.DataFrame, dict] | None:
+    """The stored search and its provenance, validated (``store.load_table``); None if none."""
+    return store.load_table(RUN_NAME, COLUMNS, results_dir, dtype={"hidden": str})
+
+
 def read_search(results_dir: str | Path | None = None) -> pd.DataFrame:
     """The stored search table (``scores/playground_search.csv``) under ``results_dir``."""
-    path = records.run_files(RUN_NAME, results_dir).score
-    if not path.is_file():
+    stored = load(results_dir)
+    if stored is None:
+        path = records.run_files(RUN_NAME, results_dir).score
         raise FileNotFoundError(f"{path}: no search stored here; run the notebook with search=True")
-    return pd.read_csv(path, dtype={"hidden": str})
+    return stored[0]
+
+
+def freshness(
+    settings: dict[str, object], grid: dict[str, list], results_dir: str | Path | None = None
+) -> tuple[str, str]:
+    """Whether the stored search answers ``settings`` and ``grid``: 'missing', 'damaged',
+    'different', 'stale' or 'up-to-date' (as ``store.freshness`` names a run's states), and
+    why in words (empty when there is nothing to say)."""
+    try:
+        stored = load(results_dir)
+    except store.DamagedResult as error:
+        return "damaged", f" ({error})"
+    if stored is None:
+        return "missing", ""
+    table, provenance = stored
+    if normal(provenance["parameters"]) != normal(parameters(settings, grid)):
+        return "different", " (another grid or other settings)"
+    reasons = fingerprint.differences(provenance.get("fingerprint"), current_fingerprint())
+    figure = records.run_files(RUN_NAME, results_dir).figure("success")
+    reasons += [] if figure.is_file() else [f"{figure.name} missing"]
+    if len(table) != provenance.get("runs"):
+        reasons.append(f"{len(table)} rows where the search trained {provenance.get('runs')}")
+    return ("stale", f" ({'; '.join(reasons)})") if reasons else ("up-to-date", "")

@@ -23,6 +23,7 @@ from imagelab import plots, records, store
 from imagelab.errors import UserError
 from imagelab.exercises import (
     EXERCISES,
+    PLAYGROUND,
     Exercise,
     get_exercise,
     normal,
@@ -185,21 +186,12 @@ def start_run(exercise: str, namespace: dict[str, object]) -> Run:
     for name in _unknown_names(exercise, namespace, defaults):
         raise unknown_parameter(name, list(defaults), notebook)
     params = {name: namespace[name] for name in defaults if name in namespace}
+    if exercise == PLAYGROUND.name:  # exercise three checks, makes and trains its data itself
+        from imagelab import playground_run
+
+        return playground_run.start(params)
     validate(exercise, params)
-    try:
-        state, stored = store.freshness(exercise, params)
-    except store.DamagedResult:
-        provenance = records.run_files(params["run_name"], params["results_dir"]).provenance
-        if not params["force"] and provenance.is_file():
-            raise
-        # Replaced by this run: as asked, or a run killed before its provenance (written last).
-        state, stored = "damaged", None
-    if state == "different" and not params["force"]:
-        raise UserError(
-            f"run_name {params['run_name']!r} already holds the results of a run with other "
-            f"settings ({_differences(stored.provenance['parameters'], settings_of(params))}); "
-            "choose a new run_name, or pass force=True to replace them"
-        )
+    state, stored = check_stored(exercise, params)
     try:
         data = datasets.load(
             get_exercise(exercise).dataset,
@@ -247,6 +239,26 @@ def start_run(exercise: str, namespace: dict[str, object]) -> Run:
         None,
         fingerprint=store.current_fingerprint(exercise),
     )
+
+
+def check_stored(exercise: str, params: dict[str, object]) -> tuple[str, store.StoredRun | None]:
+    """What ``run_name`` holds (``store.freshness``: state and stored run), after refusing to
+    replace another run's results or damaged ones unless ``force=True`` (the files of a run
+    killed before it finished are replaced: its provenance, written last, is missing)."""
+    try:
+        state, stored = store.freshness(exercise, params)
+    except store.DamagedResult:
+        provenance = records.run_files(params["run_name"], params["results_dir"]).provenance
+        if not params["force"] and provenance.is_file():
+            raise
+        state, stored = "damaged", None
+    if state == "different" and not params["force"]:
+        raise UserError(
+            f"run_name {params['run_name']!r} already holds the results of a run with other "
+            f"settings ({_differences(stored.provenance['parameters'], settings_of(params))}); "
+            "choose a new run_name, or pass force=True to replace them"
+        )
+    return state, stored
 
 
 def _unknown_names(exercise: str, namespace: dict[str, object], defaults: dict) -> list[str]:

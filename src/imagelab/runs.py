@@ -8,7 +8,7 @@ from pathlib import Path
 
 from imagelab import store
 from imagelab.errors import UserError
-from imagelab.exercises import EXERCISES, get_exercise, notebook_defaults
+from imagelab.exercises import EXERCISES, PLAYGROUND, get_exercise, notebook_defaults
 from imagelab.records import PROJECT_ROOT
 
 BUILD = PROJECT_ROOT / "build" / "notebooks"
@@ -72,16 +72,21 @@ def lab(names: list[str] | None = None, force: bool = False, dry_run: bool = Fal
     run (with ``dry_run``, those that would run, and nothing runs).
 
     Without ``names`` this is the whole lab: the five exercises, then the Playground spiral
-    (exercise three) when its results are missing. ``force`` reruns every one.
+    (exercise three) with its search when that is not up to date. ``force`` reruns every one.
     """
-    names_given, names = bool(names), names or list(EXERCISES)
+    names = names or [*EXERCISES, PLAYGROUND.name]
     for name in names:
         get_exercise(name)
     if not dry_run:
         show_progress()
     ran, started = [], time.perf_counter()
     for number, name in enumerate(names, start=1):
-        state, why = describe_state(name)
+        if name == PLAYGROUND.name:  # its state weighs its search too, which it may rerun
+            from imagelab import playground_run
+
+            state, why, parameters = playground_run.lab_state()
+        else:
+            (state, why), parameters = describe_state(name), {}
         elapsed = f"{time.perf_counter() - started:.0f}s"
         if state == "up-to-date" and not force:
             print(f"== [{number}/{len(names)}] {name}: results {state}, skipped ({elapsed})")
@@ -94,19 +99,10 @@ def lab(names: list[str] | None = None, force: bool = False, dry_run: bool = Fal
         )
         if not dry_run:
             # A damaged result is replaced, as its message promised; so is any with --force.
-            rerun = force or state == "damaged"
-            execute(get_exercise(name).notebook_path, BUILD / f"{name}.ipynb", {"force": rerun})
+            parameters = parameters | {"force": force or state == "damaged"}
+            parameters |= {"search": True} if force and "search" in parameters else {}
+            execute(get_exercise(name).notebook_path, BUILD / f"{name}.ipynb", parameters)
         ran.append(name)
-    if not names_given and (force or not _playground_done()):
-        print(
-            "== playground_spiral: results missing, "
-            f"{'would run' if dry_run else 'running'} notebooks/06_playground_spiral.ipynb "
-            "with its search (a few minutes)",
-            flush=True,
-        )
-        if not dry_run:
-            execute(PLAYGROUND, BUILD / "playground_spiral.ipynb", {"search": True})
-        ran.append("playground_spiral")
     done = "would run" if dry_run else f"lab done in {time.perf_counter() - started:.0f}s: ran"
     print(f"== {done} {ran or 'nothing'}")
     return ran
@@ -123,18 +119,6 @@ def describe_state(name: str) -> tuple[str, str]:
     if state == "stale":
         return state, f" ({'; '.join(store.stale_reasons(name, stored))})"
     return state, ""
-
-
-PLAYGROUND = PROJECT_ROOT / "notebooks" / "06_playground_spiral.ipynb"
-
-
-def _playground_done() -> bool:
-    """Exercise three is run when its results are missing (it has no fingerprint check)."""
-    from imagelab.records import run_files
-
-    return all(
-        run_files(name).provenance.is_file() for name in ("playground_spiral", "playground_search")
-    )
 
 
 def collect_seeds(

@@ -122,21 +122,24 @@ def _relative(path: Path) -> str:
     return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
 
 
-def _read_csv(files: records.RunFiles, path: Path, columns: list[str]) -> pd.DataFrame:
+def _read_csv(
+    files: records.RunFiles, path: Path, columns: list[str], dtype: dict | None = None,
+    gaps: bool = False,
+) -> pd.DataFrame:  # fmt: skip
     raw = path.read_bytes()
     if not raw.strip():
         raise _damaged(files, path, "is empty")
     if not raw.endswith(b"\n"):  # every file we write ends its last row with a newline
         raise _damaged(files, path, "ends in the middle of a row (the file was cut short)")
     try:
-        frame = pd.read_csv(io.BytesIO(raw))
+        frame = pd.read_csv(io.BytesIO(raw), dtype=dtype)
     except (ValueError, UnicodeDecodeError) as error:  # pandas' ParserError is a ValueError
         raise _damaged(files, path, f"is not a readable CSV ({str(error).strip()})") from None
     if list(frame.columns) != columns:
         raise _damaged(
             files, path, f"has columns {list(frame.columns)}, expected {', '.join(columns)}"
         )
-    if frame.isna().any().any():
+    if not gaps and frame.isna().any().any():
         row = int(frame.isna().any(axis=1).to_numpy().nonzero()[0][0]) + 2
         raise _damaged(files, path, f"has a missing value on line {row}")
     return frame
@@ -237,6 +240,21 @@ def _read_predictions(files: records.RunFiles, provenance: dict) -> pd.DataFrame
     return frame
 
 
+def load_table(
+    name: str, columns: list[str], results_dir: str | Path | None = None, dtype: dict | None = None
+) -> tuple[pd.DataFrame, dict] | None:
+    """A stored table of many small runs (the Playground search): ``scores/<name>.csv``, one
+    row per run with exactly ``columns`` (read with pandas' ``dtype``; empty cells allowed),
+    and its provenance ``scores/<name>.json``, validated like a run's. None if neither exists."""
+    files = records.run_files(name, results_dir)
+    if not files.score.exists() and not files.provenance.exists():
+        return None
+    for path in (files.score, files.provenance):
+        if not path.is_file():
+            raise _damaged(files, path, "is missing, while the table's other file is present")
+    return _read_csv(files, files.score, columns, dtype, gaps=True), _read_provenance(files)
+
+
 # --- freshness -------------------------------------------------------------------------
 
 
@@ -272,13 +290,17 @@ def stale_reasons(
 ) -> list[str]:
     """Why a stored run of these settings would come out differently if trained now, in
     words; empty when it would not."""
+    from imagelab.exercises import get_exercise
+
     reasons = fingerprints.differences(
         stored.provenance.get("fingerprint"), current_fingerprint(exercise)
     )
     stored_checksums = (stored.provenance.get("data") or {}).get("checksums")
     if data_checksums is not None and stored_checksums != data_checksums:
         reasons.append("the data's checksums differ from those it was trained on")
-    outputs = [stored.files.predictions, *map(stored.files.figure, FIGURES)]
+    kind = get_exercise(exercise)
+    outputs = [*map(stored.files.figure, kind.figures)]
+    outputs += [stored.files.predictions] if kind.predictions else []
     missing = [path.name for path in outputs if not path.is_file()]
     if missing:
         reasons.append(f"{', '.join(missing)} missing")
@@ -289,7 +311,8 @@ def current_fingerprint(exercise: str) -> dict[str, object]:
     """The fingerprint a run of ``exercise`` made now would carry."""
     from imagelab.exercises import get_exercise
 
-    return fingerprints.fingerprint(f"notebooks/{get_exercise(exercise).notebook}")
+    kind = get_exercise(exercise)
+    return fingerprints.fingerprint(f"notebooks/{kind.notebook}", kind.training_code)
 
 
 def trained_by_current_code(provenance: dict) -> bool:

@@ -265,16 +265,15 @@ def rerun(
         shutil.rmtree(scratch)  # a leftover result would be shown, not retrained
     parameters = {"run_name": run_name or run, "results_dir": str(scratch)} | (parameters or {})
     if run == PLAYGROUND:
-        notebook = runs.PLAYGROUND
         # Notebook 06 shows the stored search after its run; the scratch folder gets a copy.
-        search = records.run_files("playground_search", committed_dir).score
-        if search.is_file():
-            target = records.run_files("playground_search", scratch).score
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(search, target)
+        search = records.run_files("playground_search", committed_dir)
+        for source in (search.score, search.provenance):
+            if source.is_file():
+                target = scratch / source.relative_to(search.results_dir)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, target)
         parameters["search"] = False
-    else:
-        notebook = get_exercise(run).notebook_path
+    notebook = get_exercise(run).notebook_path
     started = time.perf_counter()
     runs.execute(notebook, scratch / f"{run}.ipynb", parameters)
     return time.perf_counter() - started

@@ -1,0 +1,330 @@
+"""Exercise three, the Playground spiral, on the path of every exercise: ``start`` checks the
+notebook's parameters and asks ``imagelab.store`` whether the stored run still answers them;
+``PlaygroundRun`` trains the network (or shows the stored one), stores it with the provenance
+every run has, draws its figures and runs or reads the search for the smallest network.
+
+``imagelab.run.start_run("playground_spiral", globals())`` hands over to ``start`` after the
+check for unknown parameters, so notebook 06 reads like notebooks 01-05.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from imagelab import playground, playground_search, plots, records, store
+from imagelab.errors import UserError
+from imagelab.exercises import (
+    PLAYGROUND,
+    RUN_CONTROLS,
+    check_canonical_name,
+    notebook_defaults,
+)
+from imagelab.params import check_choice, check_parameter
+from imagelab.playground import (
+    ACTIVATIONS,
+    FEATURE_SETS,
+    FEATURES,
+    MAX_LAYERS,
+    MAX_NEURONS,
+    NUM_SAMPLES,
+    REGULARIZATIONS,
+)
+from imagelab.run import check_stored
+
+# What one spiral run trains with; the notebook's other parameters are the run controls and
+# the search's (``search``, ``search_feature_sets``, ``search_hidden``, ``search_seeds``).
+SETTINGS = (
+    "features", "hidden", "activation", "learning_rate", "later_learning_rate", "switch_epoch",
+    "regularization", "regularization_rate", "noise", "batch_size", "train_ratio", "epochs",
+    "seed",
+)  # fmt: skip
+
+
+# --- settings --------------------------------------------------------------------------
+
+
+def check_settings(
+    *,
+    features: list[str],
+    hidden: list[int],
+    activation: str,
+    learning_rate: float,
+    later_learning_rate: float | None,
+    switch_epoch: int | None,
+    regularization: str | None,
+    regularization_rate: float,
+    noise: int | float,
+    batch_size: int,
+    train_ratio: float,
+    epochs: int,
+    seed: int,
+) -> None:
+    """Raise a ValueError naming the first Playground setting that is not allowed, and why.
+
+    Called once, at the notebook's entry, so the code below it can trust its inputs.
+    """
+    if not isinstance(features, (list, tuple)) or not features:
+        raise ValueError(
+            f"features must be a non-empty list drawn from {FEATURES}; got {features!r}"
+        )
+    for feature in features:
+        check_choice("features", feature, FEATURES)
+    if len(set(features)) != len(features):
+        raise ValueError(f"features must not repeat a feature; got {features!r}")
+    sizes_ok = (
+        isinstance(hidden, (list, tuple))
+        and len(hidden) <= MAX_LAYERS
+        and all(
+            isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= MAX_NEURONS for n in hidden
+        )
+    )
+    if not sizes_ok:
+        raise ValueError(
+            f"hidden must be a list of at most {MAX_LAYERS} layer sizes, each an integer from 1 "
+            f"to {MAX_NEURONS} (the Playground's limits; [] means no hidden layer); got {hidden!r}"
+        )
+    check_choice("activation", activation, ACTIVATIONS)
+    check_choice("regularization", regularization, REGULARIZATIONS)
+    _check_number("learning_rate", learning_rate, lambda v: v > 0, "a number > 0")
+    _check_number("regularization_rate", regularization_rate, lambda v: v >= 0, "a number >= 0")
+    check_parameter("epochs", epochs)
+    check_parameter("batch_size", batch_size)
+    check_parameter("seed", seed)
+    if (later_learning_rate is None) != (switch_epoch is None):
+        raise ValueError(
+            "later_learning_rate and switch_epoch go together: give both or neither; got "
+            f"later_learning_rate={later_learning_rate!r}, switch_epoch={switch_epoch!r}"
+        )
+    if later_learning_rate is not None:
+        _check_number("later_learning_rate", later_learning_rate, lambda v: v > 0, "a number > 0")
+        _check_number(
+            "switch_epoch",
+            switch_epoch,
+            lambda v: isinstance(v, int) and 2 <= v <= epochs,
+            f"an integer from 2 to epochs ({epochs}), the first epoch at the later rate",
+        )
+    _check_number("noise", noise, lambda v: 0 <= v <= 50, "a number from 0 to 50 (the slider)")
+    _check_number(
+        "train_ratio",
+        train_ratio,
+        lambda v: 0 < v < 1,
+        "a number strictly between 0 and 1 (0.5 is the Playground's 50%)",
+    )
+    n_train = int(NUM_SAMPLES * train_ratio)
+    if not 1 <= batch_size <= n_train:
+        raise ValueError(
+            f"batch_size must be from 1 to the number of training points ({n_train}); "
+            f"got {batch_size!r}"
+        )
+
+
+def check_grid(settings: dict[str, object], grid: dict[str, list]) -> None:
+    """Raise a ValueError naming the first search parameter that is not allowed: feature sets
+    from ``playground.FEATURE_SETS``, hidden shapes the Playground allows, at least one seed."""
+    for name, value in grid.items():
+        if not isinstance(value, list) or not value:
+            raise ValueError(f"{name} must be a non-empty list; got {value!r}")
+    for name in grid["search_feature_sets"]:
+        check_choice("search_feature_sets", name, tuple(FEATURE_SETS))
+    for shape in grid["search_hidden"]:
+        check_settings(**(settings | {"hidden": shape}))
+    for seed in grid["search_seeds"]:
+        check_parameter("seed", seed)
+
+
+def _check_number(name: str, value: object, check: object, allowed: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not check(value):
+        raise ValueError(f"{name} must be {allowed}; got {value!r}")
+
+
+def start(params: dict[str, object]) -> PlaygroundRun:
+    """Check the notebook's parameters, refuse to overwrite other results, and return the run:
+    with the stored results when they are up to date (and ``force`` is False), else ready to
+    train on one TensorFlow thread (these networks are so small that a pool of threads costs
+    more than the arithmetic: an epoch of ten networks took 11 ms on the default pool and 2 ms
+    on one thread here).
+    """
+    settings = {name: params[name] for name in SETTINGS}
+    try:
+        check_settings(**settings)
+        for name in RUN_CONTROLS:
+            check_parameter(name, params[name])
+        if not isinstance(params["search"], bool):
+            raise ValueError(f"search must be True or False; got {params['search']!r}")
+        check_grid(settings, {name: params[name] for name in playground_search.GRID})
+        if params["run_name"] == playground_search.RUN_NAME:
+            raise UserError(f"run_name {params['run_name']!r} holds the search; choose another")
+        check_canonical_name(PLAYGROUND.name, settings | _controls(params), notebook_defaults(
+            PLAYGROUND.name))  # fmt: skip
+    except UserError:
+        raise
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    state, stored = check_stored(PLAYGROUND.name, settings | _controls(params))
+    files = records.run_files(params["run_name"], params["results_dir"])
+    if state == "up-to-date" and not params["force"]:
+        print(
+            f"[{files.run_name}] results are up to date (trained "
+            f"{stored.provenance.get('finished')}, commit "
+            f"{str(stored.provenance['git'].get('commit'))[:10]}); not retraining."
+        )
+        return PlaygroundRun(dict(params), files, stored)
+    from imagelab import quiet_tensorflow, training
+
+    quiet_tensorflow()
+    training.configure_threads(1)
+    return PlaygroundRun(
+        dict(params), files, None, fingerprint=store.current_fingerprint(PLAYGROUND.name)
+    )
+
+
+def _controls(params: dict[str, object]) -> dict[str, object]:
+    return {name: params[name] for name in RUN_CONTROLS}
+
+
+@dataclass
+class PlaygroundRun:
+    """One run of the Playground spiral; created by ``start``."""
+
+    params: dict[str, object]
+    files: records.RunFiles
+    stored: store.StoredRun | None  # the results shown instead of training, if up to date
+    git: dict = field(default_factory=records.git_state)  # the code as the run started
+    fingerprint: dict = field(default_factory=dict)
+    load_at_start: list = field(default_factory=lambda: list(os.getloadavg()))
+    result: playground.PlaygroundResult | None = None
+    exercise = PLAYGROUND
+
+    @property
+    def name(self) -> str:
+        return self.files.run_name
+
+    @property
+    def settings(self) -> dict[str, object]:
+        return {name: self.params[name] for name in SETTINGS}
+
+    @property
+    def data(self) -> playground.SpiralData:
+        """The run's spiral, split by its seed (the same points the network trains on)."""
+        s = self.settings
+        return playground.spiral(s["noise"], s["train_ratio"], s["seed"])
+
+    def build_model(self):  # noqa: ANN201 (a keras.Model; keras is imported lazily)
+        """The untrained network, its initial weights drawn from the run's seed."""
+        return playground.network(self.settings)[0]
+
+    def fit(self, model: object) -> playground.PlaygroundResult:
+        """Train ``model`` and write history, score and provenance (last), or, when the stored
+        results are up to date, show them and give ``model`` their trained weights."""
+        if self.stored is not None:
+            provenance = self.stored.provenance
+            model.set_weights([np.array(w, "float32") for w in provenance["weights"]])
+            seconds = self.stored.epoch_seconds
+            self.result = playground.PlaygroundResult(
+                self.stored.history, provenance["score"], seconds, float(sum(seconds)), 1
+            )
+            print(f"[{self.name}] showing the stored results (pass force=True to retrain)")
+            return self.result
+        started, cpu_started = dt.datetime.now(dt.timezone.utc), time.process_time()
+        [self.result] = playground.train([model], [self.data], self.settings)
+        cpu_seconds, score = time.process_time() - cpu_started, self.result.score
+        records.write_csv(self.result.history, self.files.history)
+        test_score = {"loss": score["test_loss"], "acc": score["test_acc"]}
+        records.write_csv(pd.DataFrame([test_score]), self.files.score)
+        provenance = store.build_provenance(
+            run_name=self.name,
+            exercise=PLAYGROUND.name,
+            notebook=f"notebooks/{PLAYGROUND.notebook}",
+            parameters=self.settings,
+            data=_data_record(self.data),
+            score=test_score | score,
+            started=started,
+            epoch_seconds=self.result.epoch_seconds,
+            train_seconds=self.result.train_seconds,
+            cpu_seconds=cpu_seconds,
+            model={"name": model.name, "params": int(model.count_params())},
+            fingerprint=self.fingerprint,
+            git=self.git,
+            load_at_start=self.load_at_start,
+            weights=[w.tolist() for w in model.get_weights()],  # to redraw the surface
+        )
+        records.write_json(provenance, self.files.provenance)
+        print(
+            f"[{self.name}] train loss {score['train_loss']:.4f}, test loss "
+            f"{score['test_loss']:.4f} ({self.result.train_seconds:.1f}s); wrote "
+            f"{self.files.history}, {self.files.score} and {self.files.provenance.name}"
+        )
+        return self.result
+
+    def plot_surface(self, model: object):  # noqa: ANN201
+        """The trained network's output over the input plane with the points, as the
+        Playground draws it; saved as figures/<run>_surface.png."""
+        data, s = self.data, self.settings
+        fig = plots.decision_surface(
+            playground.surface(model, s["features"]), (data.x_train, data.y_train),
+            (data.x_test, data.y_test), title=f"{self.name}: hidden {s['hidden']}",
+        )  # fmt: skip
+        plots.save(fig, self.files.figure("surface"))
+        return fig
+
+    def plot_loss(self):  # noqa: ANN201
+        """Training and test loss per epoch; saved as figures/<run>_loss.png."""
+        fig = plots.loss_curves(
+            self.result.history, self.params["switch_epoch"], title=f"{self.name}: loss per epoch"
+        )
+        plots.save(fig, self.files.figure("loss"))
+        return fig
+
+    def search(self) -> pd.DataFrame:
+        """With ``search=True``, train the search grid with this run's other settings and store
+        it; else read the stored search. One row per (feature set, shape, seed)."""
+        results_dir = self.params["results_dir"]
+        if not self.params["search"]:
+            return playground_search.read_search(results_dir)
+        grid = {name: self.params[name] for name in playground_search.GRID}
+        return playground_search.search(self.settings, grid, results_dir)
+
+    def plot_search(self, table: pd.DataFrame):  # noqa: ANN201
+        """Seeds reaching test loss < 0.1 per shape and feature set; saved as
+        figures/playground_search_success.png."""
+        from imagelab import analysis
+
+        fig = plots.search_success(analysis.playground_success(table))
+        files = records.run_files(playground_search.RUN_NAME, self.params["results_dir"])
+        plots.save(fig, files.figure("success"))
+        return fig
+
+
+def _data_record(data: playground.SpiralData) -> dict[str, object]:
+    return {
+        "dataset": "playground spiral",
+        "n_train": len(data.x_train),
+        "n_test": len(data.x_test),
+    }
+
+
+def lab_state() -> tuple[str, str, dict[str, object]]:
+    """The canonical Playground results' state for ``imagelab lab``: the spiral run's (as
+    ``store.freshness`` decides it) or, when that is up to date, the search's; why, in words;
+    and the notebook parameters that bring both up to date (``search=True`` when the search
+    is not)."""
+    params = notebook_defaults(PLAYGROUND.name)
+    settings = {name: params[name] for name in SETTINGS}
+    try:
+        state, stored = store.freshness(PLAYGROUND.name, settings | _controls(params))
+    except store.DamagedResult as error:
+        state, stored, why = "damaged", None, f" ({error})"
+    else:
+        why = f" ({'; '.join(store.stale_reasons(PLAYGROUND.name, stored))})" if (
+            state == "stale") else ""  # fmt: skip
+    grid = {name: params[name] for name in playground_search.GRID}
+    search_state, search_why = playground_search.freshness(settings, grid)
+    if state == "up-to-date" and search_state != "up-to-date":
+        state, why = search_state, f" (the search: {search_state}{search_why})"
+    return state, why, {"search": search_state != "up-to-date"}
