@@ -43,7 +43,7 @@ def test_notebook_runs_on_fixture_data_and_writes_its_files(exercise, fixture_da
         files.score,
         files.provenance,
         files.predictions,
-        *map(files.figure, store.FIGURES),
+        *map(files.figure, exercises.get_exercise(exercise).figures),
     ):
         assert path.is_file() and path.stat().st_size > 0, path
 

@@ -21,7 +21,7 @@ def stored(tmp_path):
     for kind in ("history", "score", "predictions", "provenance"):
         getattr(target, kind).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(getattr(source, kind), getattr(target, kind))
-    for kind in store.FIGURES:
+    for kind in exercises.get_exercise(RUN).figures:
         target.figure(kind).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(source.figure(kind), target.figure(kind))
     return target

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import subprocess
 import time
 from pathlib import Path
+
+import pandas as pd
 
 from imagelab import store
 from imagelab.errors import UserError
 from imagelab.exercises import EXERCISES, PLAYGROUND, get_exercise, notebook_defaults
-from imagelab.records import PROJECT_ROOT
+from imagelab.records import PROJECT_ROOT, run_files
 
 BUILD = PROJECT_ROOT / "build" / "notebooks"
 KERNEL = "imagelab"
@@ -134,7 +138,7 @@ def collect_seeds(
     import pandas as pd
 
     from imagelab.exercises import settings_of
-    from imagelab.records import run_files, write_csv
+    from imagelab.records import write_csv
 
     canonical = {
         name: {k: v for k, v in settings_of(notebook_defaults(name)).items() if k != "seed"}
@@ -189,7 +193,7 @@ def check_results(allow_missing: bool = False) -> list[str]:
     for name in EXERCISES:
         state, why = describe_state(name)
         if state in ("missing", "damaged"):
-            expected = store.expected_seconds(name)
+            expected = expected_seconds(name)
             took = (
                 f"; training it takes about {_minutes(expected[0])} (from {expected[1]})"
                 if expected
@@ -214,3 +218,31 @@ def _minutes(seconds: float) -> str:
 
 def _relative(path: Path) -> str:
     return str(path.relative_to(PROJECT_ROOT)) if path.is_relative_to(PROJECT_ROOT) else str(path)
+
+
+BENCHMARK = PROJECT_ROOT / "benchmarks" / "results.csv"
+
+
+def expected_seconds(exercise: str) -> tuple[float, str] | None:
+    """How long training ``exercise`` is expected to take here, and where that comes from:
+    the wall time of its last committed run, else the benchmark's seconds per epoch times
+    its epochs. None when neither knows."""
+    path = _relative(run_files(exercise).provenance)
+    try:
+        shown = subprocess.run(
+            ["git", "show", f"HEAD:{path}"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        return float(json.loads(shown)["wall_seconds"]), f"its committed run, {path}"
+    except (OSError, subprocess.CalledProcessError, ValueError, KeyError, TypeError):
+        pass
+    try:
+        bench = pd.read_csv(BENCHMARK).set_index("name")["value"]
+        per_epoch = float(bench[f"{exercise}/imagelab_epoch"])
+    except (OSError, ValueError, KeyError):
+        return None
+    epochs = notebook_defaults(exercise)["epochs"]
+    return per_epoch * epochs, f"{epochs} epochs of {per_epoch:.1f} s in {_relative(BENCHMARK)}"

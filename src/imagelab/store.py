@@ -31,7 +31,6 @@ from imagelab import machine, records
 from imagelab.errors import UserError
 
 STATES = ("missing", "up-to-date", "stale", "different")
-FIGURES = ("history", "confusion", "misclassified")
 PROVENANCE_KEYS = ("run_name", "exercise", "parameters", "seed", "data", "git", "versions", "score")
 METRICS, SPLITS = ("loss", "acc"), ("training", "validation", "test")
 PREDICTION_COLUMNS = ["index", "true", "predicted"]
@@ -380,35 +379,3 @@ def build_provenance(
         "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "score": score,
     } | extra
-
-
-# --- expectations ----------------------------------------------------------------------
-
-BENCHMARK = records.PROJECT_ROOT / "benchmarks" / "results.csv"
-
-
-def expected_seconds(exercise: str) -> tuple[float, str] | None:
-    """How long training ``exercise`` is expected to take here, and where that comes from:
-    the wall time of its last committed run, else the benchmark's seconds per epoch times
-    its epochs. None when neither knows."""
-    from imagelab.exercises import notebook_defaults
-
-    path = _relative(records.run_files(exercise).provenance)
-    try:
-        shown = subprocess.run(
-            ["git", "show", f"HEAD:{path}"],
-            cwd=records.PROJECT_ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        return float(json.loads(shown)["wall_seconds"]), f"its committed run, {path}"
-    except (OSError, subprocess.CalledProcessError, ValueError, KeyError, TypeError):
-        pass
-    try:
-        bench = pd.read_csv(BENCHMARK).set_index("name")["value"]
-        per_epoch = float(bench[f"{exercise}/imagelab_epoch"])
-    except (OSError, ValueError, KeyError):
-        return None
-    epochs = notebook_defaults(exercise)["epochs"]
-    return per_epoch * epochs, f"{epochs} epochs of {per_epoch:.1f} s in {_relative(BENCHMARK)}"
