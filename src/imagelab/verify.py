@@ -45,23 +45,8 @@ SEED_SDS = 2  # a difference up to 2 seed standard deviations is seed noise
 SCRATCH = records.PROJECT_ROOT / "build" / "verify"
 SEEDS = records.PROJECT_ROOT / "scores" / "seeds.csv"
 RECORD = records.PROJECT_ROOT / "reproductions" / "verify.csv"
-RECORD_COLUMNS = [
-    "date",
-    "commit",
-    "cpu",
-    "isa",
-    "onednn",
-    "threads",
-    "tensorflow",
-    "keras",
-    "numpy",
-    "run",
-    "verdict",
-    "d_acc",
-    "d_loss",
-    "max_d_history",
-    "seconds",
-]
+RECORD_COLUMNS = ["date", "commit", "cpu", "isa", "onednn", "threads", "tensorflow", "keras",
+                  "numpy", "run", "verdict", "d_acc", "d_loss", "max_d_history", "seconds"]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -157,13 +142,14 @@ def seed_spread(
 
 
 def _playground_spread(committed_dir: Path) -> Spread:
-    search = records.run_files("playground_search", committed_dir).score
-    provenance = records.run_files(PLAYGROUND, committed_dir).provenance
-    if not (search.is_file() and provenance.is_file()):
+    from imagelab import playground_search
+
+    search = playground_search.load(committed_dir)
+    committed = store.load_run(PLAYGROUND, committed_dir)
+    if search is None or committed is None:
         return Spread(pd.Series(dtype=float), [])
-    settings = records.read_provenance(provenance)["parameters"]
-    committed_acc = _load(PLAYGROUND, committed_dir).score["acc"]
-    table = pd.read_csv(search, dtype={"hidden": str})
+    table, settings = search[0], committed.provenance["parameters"]
+    committed_acc = committed.score["acc"]
     same = (
         (table["features"] == " ".join(settings["features"]))
         & (table["hidden"] == "-".join(map(str, settings["hidden"])))

@@ -14,10 +14,9 @@ import pandas as pd
 from imagelab import records
 from imagelab.report.display import _show, _table
 from imagelab.store import load_run
+from imagelab.verify import RECORD_COLUMNS
 
 # The columns `imagelab verify --record` writes (imagelab.verify); older files may lack some.
-VERIFY_COLUMNS = ["date", "commit", "cpu", "isa", "onednn", "threads", "tensorflow", "keras",
-                  "numpy", "run", "verdict", "d_acc", "d_loss", "max_d_history", "seconds"]  # fmt: skip
 NUMBERS = ["d_acc", "d_loss", "max_d_history", "seconds"]
 
 
@@ -26,7 +25,7 @@ def read_verifications(path: str | Path | None = None) -> pd.DataFrame | None:
     path = Path(path or records.PROJECT_ROOT / "reproductions" / "verify.csv")
     if not path.is_file():
         return None
-    table = pd.read_csv(path, dtype=str).reindex(columns=VERIFY_COLUMNS)
+    table = pd.read_csv(path, dtype=str).reindex(columns=RECORD_COLUMNS)
     if table.empty:
         return None
     return table.assign(**{c: pd.to_numeric(table[c], errors="coerce") for c in NUMBERS})
