@@ -22,7 +22,7 @@ import pytest
 import websocket
 from nbclient import NotebookClient
 
-from imagelab import data, exercises, records
+from imagelab import data, exercises, store
 from imagelab.run import start_run
 
 from .conftest import ROOT
@@ -62,7 +62,7 @@ def test_run_all_with_an_edited_parameters_cell(fixture_data, tmp_path):
         kernel_name=notebook.metadata.kernelspec.name,
         resources={"metadata": {"path": str(ROOT / "notebooks")}},
     ).execute()
-    assert records.read_score(records.run_files("my_relu", tmp_path).score)["acc"] > 0
+    assert store.load_run("my_relu", tmp_path).score["acc"] > 0
 
 
 def test_changing_epochs_under_the_canonical_name_is_refused(fixture_data, tmp_path):

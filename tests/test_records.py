@@ -27,14 +27,6 @@ def test_history_has_2019_tidy_shape_and_round_trips(tmp_path):
     pd.testing.assert_frame_equal(records.read_history(path), frame)
 
 
-def test_score_round_trips_and_rejects_other_shapes(tmp_path):
-    path = records.write_csv(pd.DataFrame([{"loss": 0.0779, "acc": 0.9801}]), tmp_path / "s.csv")
-    assert records.read_score(path) == {"loss": 0.0779, "acc": 0.9801}
-    pd.DataFrame([{"acc": 1}]).to_csv(tmp_path / "bad.csv", index=False)
-    with pytest.raises(ValueError, match="not a score CSV"):
-        records.read_score(tmp_path / "bad.csv")
-
-
 def test_crash_while_writing_leaves_the_old_file_and_no_partial(tmp_path):
     target = tmp_path / "scores" / "run.csv"
     records.write_csv(pd.DataFrame([{"loss": 1.0, "acc": 0.5}]), target)

@@ -1,6 +1,7 @@
 """The report: rendered from a synthetic results folder, its text follows the numbers."""
 
 import datetime as dt
+import json
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -160,7 +161,7 @@ def test_missing_exercise_leaves_a_note_not_an_error(synthetic_results, tmp_path
 
 def test_results_of_older_training_code_are_flagged_in_their_section(synthetic_results, tmp_path):
     provenance = records.run_files("cnn_mnist", synthetic_results).provenance
-    stored = records.read_provenance(provenance)
+    stored = json.loads(provenance.read_text())
     stored["fingerprint"]["code_sha256"] = "0" * 64  # trained before a training-code change
     records.write_json(stored, provenance)
     text = _execute_report(synthetic_results, tmp_path / "report.ipynb")
@@ -180,7 +181,7 @@ def test_pdf_and_html_need_only_pip_and_carry_the_inputs_digest(synthetic_result
     reader = pypdf.PdfReader(pdf)
     text = "\n".join(page.extract_text() for page in reader.pages)
     for name in exercises.EXERCISES:
-        acc = records.read_score(records.run_files(name, synthetic_results).score)["acc"]
+        acc = store.load_run(name, synthetic_results).score["acc"]
         assert f"{acc:.4f}" in text, name
     assert "def " not in text and "import " not in text  # code cells are hidden
     assert "IPython.core.display" not in text and "Figure 1" not in text
@@ -205,7 +206,7 @@ def test_inputs_digest_changes_when_a_result_file_changes(synthetic_results):
 def _contended(results_dir, name):
     """Mark a run as trained while other jobs shared the cores (load 5 on 2 cores)."""
     path = records.run_files(name, results_dir).provenance
-    stored = records.read_provenance(path)
+    stored = json.loads(path.read_text())
     stored["load_average"] = {"start": [5.0, 4.0, 3.0], "end": [5.1, 4.0, 3.0]}
     records.write_json(stored, path)
 

@@ -70,13 +70,13 @@ def check_settings(
     Called once, at the notebook's entry, so the code below it can trust its inputs.
     """
     if not isinstance(features, (list, tuple)) or not features:
-        raise ValueError(
+        raise UserError(
             f"features must be a non-empty list drawn from {FEATURES}; got {features!r}"
         )
     for feature in features:
         check_choice("features", feature, FEATURES)
     if len(set(features)) != len(features):
-        raise ValueError(f"features must not repeat a feature; got {features!r}")
+        raise UserError(f"features must not repeat a feature; got {features!r}")
     sizes_ok = (
         isinstance(hidden, (list, tuple))
         and len(hidden) <= MAX_LAYERS
@@ -85,7 +85,7 @@ def check_settings(
         )
     )
     if not sizes_ok:
-        raise ValueError(
+        raise UserError(
             f"hidden must be a list of at most {MAX_LAYERS} layer sizes, each an integer from 1 "
             f"to {MAX_NEURONS} (the Playground's limits; [] means no hidden layer); got {hidden!r}"
         )
@@ -97,7 +97,7 @@ def check_settings(
     check_parameter("batch_size", batch_size)
     check_parameter("seed", seed)
     if (later_learning_rate is None) != (switch_epoch is None):
-        raise ValueError(
+        raise UserError(
             "later_learning_rate and switch_epoch go together: give both or neither; got "
             f"later_learning_rate={later_learning_rate!r}, switch_epoch={switch_epoch!r}"
         )
@@ -118,7 +118,7 @@ def check_settings(
     )
     n_train = int(NUM_SAMPLES * train_ratio)
     if not 1 <= batch_size <= n_train:
-        raise ValueError(
+        raise UserError(
             f"batch_size must be from 1 to the number of training points ({n_train}); "
             f"got {batch_size!r}"
         )
@@ -129,7 +129,7 @@ def check_grid(settings: dict[str, object], grid: dict[str, list]) -> None:
     from ``playground.FEATURE_SETS``, hidden shapes the Playground allows, at least one seed."""
     for name, value in grid.items():
         if not isinstance(value, list) or not value:
-            raise ValueError(f"{name} must be a non-empty list; got {value!r}")
+            raise UserError(f"{name} must be a non-empty list; got {value!r}")
     for name in grid["search_feature_sets"]:
         check_choice("search_feature_sets", name, tuple(FEATURE_SETS))
     for shape in grid["search_hidden"]:
@@ -140,7 +140,7 @@ def check_grid(settings: dict[str, object], grid: dict[str, list]) -> None:
 
 def _check_number(name: str, value: object, check: object, allowed: str) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not check(value):
-        raise ValueError(f"{name} must be {allowed}; got {value!r}")
+        raise UserError(f"{name} must be {allowed}; got {value!r}")
 
 
 def start(params: dict[str, object]) -> PlaygroundRun:
@@ -156,7 +156,7 @@ def start(params: dict[str, object]) -> PlaygroundRun:
         for name in RUN_CONTROLS:
             check_parameter(name, params[name])
         if not isinstance(params["search"], bool):
-            raise ValueError(f"search must be True or False; got {params['search']!r}")
+            raise UserError(f"search must be True or False; got {params['search']!r}")
         check_grid(settings, {name: params[name] for name in playground_search.GRID})
         if params["run_name"] == playground_search.RUN_NAME:
             raise UserError(f"run_name {params['run_name']!r} holds the search; choose another")

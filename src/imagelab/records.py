@@ -130,19 +130,6 @@ def read_history(path: Path) -> pd.DataFrame:
     return frame
 
 
-def read_score(path: Path) -> dict[str, float]:
-    """Read a one-row score CSV as {'loss': ..., 'acc': ...}."""
-    frame = pd.read_csv(path)
-    if list(frame.columns) != SCORE_COLUMNS or len(frame) != 1:
-        raise ValueError(f"{path}: not a score CSV (one row of {SCORE_COLUMNS})")
-    return {column: float(frame[column].iloc[0]) for column in SCORE_COLUMNS}
-
-
-def read_provenance(path: Path) -> dict:
-    """Read a run's provenance JSON."""
-    return json.loads(Path(path).read_text())
-
-
 def sha256_text(*parts: str) -> str:
     """sha256 over text parts, for fingerprints of code and notebooks."""
     digest = hashlib.sha256()

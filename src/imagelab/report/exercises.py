@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from imagelab import analysis, store
+from imagelab.errors import UserError
 from imagelab.exercises import EXERCISES, get_exercise
 from imagelab.report.display import _figure, _figures_side_by_side, _show, _table
 from imagelab.report.reference import CIFAR_JPEG_NOTE, QUESTIONS_2019, is_jpeg_cifar
@@ -222,6 +223,6 @@ def show_exercise(
 def check_runs(names: list[str]) -> None:
     """Validate the report's `runs` parameter (known exercise names) before rendering."""
     if not isinstance(names, list) or not names:
-        raise ValueError(f"runs must be a non-empty list of exercise names; got {names!r}")
+        raise UserError(f"runs must be a non-empty list of exercise names; got {names!r}")
     for name in names:
         get_exercise(name)

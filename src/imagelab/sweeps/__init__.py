@@ -41,6 +41,7 @@ import pandas as pd
 import yaml
 
 from imagelab import exercises, records, store
+from imagelab.errors import UserError
 from imagelab.sweeps import executors
 from imagelab.sweeps.spec import KEYS, Sweep, SweepRun, load, plan, run_id_of
 
@@ -172,16 +173,16 @@ def run(
     writes into the same sweep folder (a shared filesystem, at the same path, on a real cluster).
     """
     if executor not in EXECUTORS:
-        raise ValueError(f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}")
+        raise UserError(f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}")
     if scheduler is not None and executor != "dask":
-        raise ValueError("a scheduler address needs executor 'dask' (--executor dask)")
+        raise UserError("a scheduler address needs executor 'dask' (--executor dask)")
     if scheduler is not None and jobs is not None:
-        raise ValueError(
+        raise UserError(
             "with a scheduler address the cluster's workers set the parallelism; drop jobs"
         )
     jobs = 1 if jobs is None else jobs
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-        raise ValueError(f"jobs must be an integer >= 1; got {jobs!r}")
+        raise UserError(f"jobs must be an integer >= 1; got {jobs!r}")
     sweep = load(path)
     todo, skipped = [], []
     for item in plan(sweep):
