@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from imagelab import data
+from imagelab import data, data_import
 from imagelab.cli import main
 
 SOURCES = Path(__file__).parents[2] / "shared" / "datasets" / "SOURCES.md"
@@ -119,7 +119,7 @@ def _write_mnist_idx(folder: Path, gz: bool, n_train: int = 12, n_test: int = 5)
         "x_test": rng.integers(0, 256, (n_test, 28, 28)),
         "y_test": rng.integers(0, 10, n_test),
     }
-    for key, (stem, magic) in data.IDX_FILES.items():
+    for key, (stem, magic) in data_import.IDX_FILES.items():
         blob = _idx(magic, arrays[key])
         path = folder / (stem + (".gz" if gz else ""))
         path.write_bytes(gzip.compress(blob) if gz else blob)
@@ -143,16 +143,16 @@ def test_truncated_idx_file_is_refused(tmp_path):
     _write_mnist_idx(tmp_path, gz=False)
     path = tmp_path / "train-images-idx3-ubyte"
     path.write_bytes(path.read_bytes()[:-100])
-    with pytest.raises(data.DataImportError, match="truncated"):
-        data.import_data(tmp_path, tmp_path / "out")
+    with pytest.raises(data_import.DataImportError, match="truncated"):
+        data_import.import_data(tmp_path, tmp_path / "out")
     assert not (tmp_path / "out" / "mnist.npz").exists()
 
 
 def test_foreign_file_in_place_of_idx_is_refused(tmp_path):
     _write_mnist_idx(tmp_path, gz=False)
     (tmp_path / "t10k-labels-idx1-ubyte").write_bytes(b"<html>not found</html>")
-    with pytest.raises(data.DataImportError, match="not an MNIST IDX label file"):
-        data.import_data(tmp_path, tmp_path / "out")
+    with pytest.raises(data_import.DataImportError, match="not an MNIST IDX label file"):
+        data_import.import_data(tmp_path, tmp_path / "out")
 
 
 def _cifar_tarball(path: Path, per_batch: int = 4, truncate: bool = False) -> None:
@@ -173,9 +173,9 @@ def _cifar_tarball(path: Path, per_batch: int = 4, truncate: bool = False) -> No
 
 
 def test_cifar_tarball_imports_in_keras_layout(tmp_path, monkeypatch):
-    tarball = tmp_path / data.CIFAR_TARBALL
+    tarball = tmp_path / data_import.CIFAR_TARBALL
     _cifar_tarball(tarball)
-    assert data.import_data(tarball, tmp_path / "data") == ["cifar10"]
+    assert data_import.import_data(tarball, tmp_path / "data") == ["cifar10"]
     with np.load(tmp_path / "data" / "cifar10.npz") as npz:
         assert npz["x_train"].shape == (20, 32, 32, 3) and npz["y_train"].shape == (20, 1)
         assert npz["x_test"].dtype == np.uint8
@@ -184,10 +184,10 @@ def test_cifar_tarball_imports_in_keras_layout(tmp_path, monkeypatch):
 
 
 def test_truncated_cifar_tarball_is_refused(tmp_path):
-    tarball = tmp_path / data.CIFAR_TARBALL
+    tarball = tmp_path / data_import.CIFAR_TARBALL
     _cifar_tarball(tarball, truncate=True)
-    with pytest.raises(data.DataImportError, match="truncated or damaged"):
-        data.import_data(tarball, tmp_path / "data")
+    with pytest.raises(data_import.DataImportError, match="truncated or damaged"):
+        data_import.import_data(tarball, tmp_path / "data")
 
 
 def test_import_of_a_folder_without_data_says_what_it_looks_for(tmp_path, capsys):
@@ -226,7 +226,7 @@ def _fixture_idx(folder: Path) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     with np.load(FIXTURES / "mnist.npz") as npz:
         arrays = {key: npz[key] for key in data.ARRAYS}
-    for key, (stem, magic) in data.IDX_FILES.items():
+    for key, (stem, magic) in data_import.IDX_FILES.items():
         (folder / stem).write_bytes(_idx(magic, arrays[key]))
     return arrays
 
@@ -251,7 +251,7 @@ def test_other_imported_data_verifies_against_its_manifest_and_is_never_canonica
 ):
     (tmp_path / "original").mkdir()
     _write_mnist_idx(tmp_path / "original", gz=False)
-    data.import_data(tmp_path / "original", tmp_path / "data")
+    data_import.import_data(tmp_path / "original", tmp_path / "data")
     monkeypatch.setenv(data.DATA_ENV, str(tmp_path / "data"))
     data.load_raw.cache_clear()
     loaded = data.load_mnist()
@@ -277,8 +277,8 @@ def test_import_refuses_a_folder_that_already_holds_the_data_set(tmp_path, monke
     (tmp_path / "original").mkdir()
     _write_mnist_idx(tmp_path / "original", gz=False)
     monkeypatch.setenv(data.DATA_ENV, str(target))
-    with pytest.raises(data.DataImportError) as error:
-        data.import_data(tmp_path / "original", target)
+    with pytest.raises(data_import.DataImportError) as error:
+        data_import.import_data(tmp_path / "original", target)
     message = str(error.value)
     assert f"{target} already holds" in message and "--force" in message and "--out" in message
     assert ("mnist.npz" if held == "npz" else "checksums.json (entries mnist)") in message
@@ -291,7 +291,7 @@ def test_import_with_force_replaces_the_data_set_and_keeps_other_entries(tmp_pat
     cifar_before = (target / "cifar10.npz").read_bytes()
     (tmp_path / "original").mkdir()
     _write_mnist_idx(tmp_path / "original", gz=True)
-    assert data.import_data(tmp_path / "original", target, force=True) == ["mnist"]
+    assert data_import.import_data(tmp_path / "original", target, force=True) == ["mnist"]
     manifest = json.loads((target / data.MANIFEST).read_text())
     assert "imported from MNIST IDX files" in manifest["mnist"]["description"]
     assert "test fixture" in manifest["cifar10"]["description"]  # the other entry is kept
@@ -305,9 +305,9 @@ def test_import_of_a_second_data_set_beside_the_first_is_allowed(tmp_path):
     source, target = tmp_path / "original", tmp_path / "data"
     source.mkdir()
     _write_mnist_idx(source, gz=False)
-    data.import_data(source, target)
-    _cifar_tarball(tmp_path / data.CIFAR_TARBALL)
-    assert data.import_data(tmp_path / data.CIFAR_TARBALL, target) == ["cifar10"]
+    data_import.import_data(source, target)
+    _cifar_tarball(tmp_path / data_import.CIFAR_TARBALL)
+    assert data_import.import_data(tmp_path / data_import.CIFAR_TARBALL, target) == ["cifar10"]
     assert set(json.loads((target / data.MANIFEST).read_text())) == {"mnist", "cifar10"}
 
 
@@ -316,9 +316,9 @@ def test_import_writes_nothing_when_any_offered_file_is_bad(tmp_path):
     source = tmp_path / "original"
     source.mkdir()
     _write_mnist_idx(source, gz=False)
-    _cifar_tarball(source / data.CIFAR_TARBALL, truncate=True)
-    with pytest.raises(data.DataImportError, match="truncated or damaged"):
-        data.import_data(source, tmp_path / "data")
+    _cifar_tarball(source / data_import.CIFAR_TARBALL, truncate=True)
+    with pytest.raises(data_import.DataImportError, match="truncated or damaged"):
+        data_import.import_data(source, tmp_path / "data")
     assert not (tmp_path / "data").exists()
 
 
@@ -326,7 +326,7 @@ def test_import_interrupted_while_writing_leaves_the_folder_as_it_was(tmp_path, 
     source, target = tmp_path / "original", tmp_path / "data"
     source.mkdir()
     _write_mnist_idx(source, gz=False)
-    _cifar_tarball(source / data.CIFAR_TARBALL)
+    _cifar_tarball(source / data_import.CIFAR_TARBALL)
     target.mkdir()
     (target / "notes.txt").write_text("mine")
     written = []
@@ -337,9 +337,9 @@ def test_import_interrupted_while_writing_leaves_the_folder_as_it_was(tmp_path, 
         written.append(path)
         path.write_bytes(b"npz")
 
-    monkeypatch.setattr(data, "_save_npz", save_then_fail)
+    monkeypatch.setattr(data_import, "_save_npz", save_then_fail)
     with pytest.raises(OSError, match="disk full"):
-        data.import_data(source, target)
+        data_import.import_data(source, target)
     assert written and _tree(target) == {"notes.txt": b"mine"}
 
 
@@ -381,7 +381,7 @@ def test_cifar_tarball_with_a_hostile_pickle_is_refused_without_running_it(tmp_p
         def __reduce__(self):
             return (print, ("pwned",))  # anything callable: os.system in a real attack
 
-    tarball, buffer = tmp_path / data.CIFAR_TARBALL, io.BytesIO()
+    tarball, buffer = tmp_path / data_import.CIFAR_TARBALL, io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
         for member in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
             blob = pickle.dumps({b"data": Hostile(), b"labels": []})
@@ -389,8 +389,10 @@ def test_cifar_tarball_with_a_hostile_pickle_is_refused_without_running_it(tmp_p
             info.size = len(blob)
             tar.addfile(info, io.BytesIO(blob))
     tarball.write_bytes(buffer.getvalue())
-    with pytest.raises(data.DataImportError, match=r"not plain data \(refusing to load builtins"):
-        data.import_data(tarball, tmp_path / "data")
+    with pytest.raises(
+        data_import.DataImportError, match=r"not plain data \(refusing to load builtins"
+    ):
+        data_import.import_data(tarball, tmp_path / "data")
     assert not (tmp_path / "data").exists()
 
 

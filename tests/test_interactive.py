@@ -22,7 +22,7 @@ import pytest
 import websocket
 from nbclient import NotebookClient
 
-from imagelab import data, exercises, store
+from imagelab import data, data_import, exercises, store
 from imagelab.run import start_run
 
 from .conftest import ROOT
@@ -211,7 +211,7 @@ def test_data_import_does_not_write_into_the_project_default_folder(tmp_path, mo
     monkeypatch.chdir(tmp_path)
     written_to = []
     monkeypatch.setattr(
-        data, "import_data", lambda source, out, force=False: written_to.append(out) or []
+        data_import, "import_data", lambda source, out, force=False: written_to.append(out) or []
     )
     assert main(["data", "import", str(tmp_path)]) == 0
     assert written_to == [Path("data")]  # ./data, as without the default; never the verified copies

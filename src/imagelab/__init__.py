@@ -1,6 +1,7 @@
 """imagelab: the 2019 'Image recognition using deep networks' lab as reproducible notebooks.
 
-Modules, in the order data flows through them: ``data`` (load and verify MNIST/CIFAR-10),
+Modules, in the order data flows through them: ``data`` (load and verify MNIST/CIFAR-10;
+``data_import`` builds a data folder from the original files),
 ``models`` (the 2019 architectures and optimizers), ``training`` (seeded, timed fits),
 ``records`` (history/score CSVs, written atomically), ``store`` (stored runs: read, validated,
 provenance, freshness), ``plots`` (figures), ``analysis`` (judgements computed from results),

@@ -25,18 +25,18 @@ def _data_info(args: argparse.Namespace) -> int:
 def _data_import(args: argparse.Namespace) -> int:
     import os
 
-    from imagelab import data
+    from imagelab import data, data_import
 
     # Not data_dir(): its project default holds the verified copies, which an import must not
     # overwrite unless asked to (--out, or IMAGELAB_DATA); even there it refuses without --force.
     out = Path(args.out or os.environ.get(data.DATA_ENV) or "data")
-    written = data.import_data(Path(args.path), out, force=args.force)
+    written = data_import.import_data(Path(args.path), out, force=args.force)
     print(
         f"wrote {', '.join(f'{name}.npz' for name in written)} and {data.MANIFEST} to {out}; "
         f"use it with {data.DATA_ENV}={out}"
     )
     for name in written:
-        print(f"    {name}: {data.manifest_description(out, name)}")
+        print(f"    {name}: {data_import.manifest_description(out, name)}")
     return 0
 
 
