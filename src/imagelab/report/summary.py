@@ -116,6 +116,8 @@ def show_abstract(names: list[str], results_dir: str | Path | None = None) -> No
     parts = []
     for row in table.itertuples():
         theirs = f" (2019: {row.acc_2019:.4f})" if not np.isnan(row.acc_2019) else ""
+        if theirs and is_jpeg_cifar(load_run(row.exercise, results_dir).provenance):
+            theirs = f" (2019: {row.acc_2019:.4f}, on the original; ours is a JPEG-derived copy)"
         parts.append(f"{row.exercise} {row.acc:.4f}{theirs}")
     compared = table.dropna(subset=["acc_2019", "seed_min"])
     inside = sum(
