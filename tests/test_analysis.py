@@ -123,6 +123,28 @@ def test_sweep_digest_uses_the_three_epoch_gap_and_names_the_best_setting():
     )
 
 
+def test_sweep_digest_says_when_the_seeds_do_not_separate_the_best_setting():
+    summary = pd.DataFrame(
+        {
+            "run_id": ["a1", "a2", "a3", "b1", "b2", "b3"],
+            "dropout": [0.0] * 3 + [0.25] * 3,
+            "seed": [1, 2, 3] * 2,
+            "status": ["complete"] * 6,
+            "test_acc": [0.9887, 0.9888, 0.9906, 0.9893, 0.9894, 0.9898],  # the committed sweep
+            "wall_seconds": [60.0] * 6,
+        }
+    )
+    _, close = analysis.sweep_digest(summary, ["dropout"])
+    assert "dropout=0.25 (0.9895 over 3 seeds)" in close
+    assert "lead over the next best, dropout=0.0, is 0.0001, no more than" in close
+    assert "the seeds do not tell them apart" in close
+    apart = summary.assign(test_acc=[0.980, 0.981, 0.982, 0.990, 0.991, 0.992])
+    _, clear = analysis.sweep_digest(apart, ["dropout"])
+    assert "is 0.0100, more than the seed-to-seed standard deviation (0.0010)" in clear
+    one_seed = summary[summary["seed"] == 1]
+    assert "lead" not in analysis.sweep_digest(one_seed, ["dropout"])[1]  # no spread, no verdict
+
+
 def test_playground_glossary_reads_the_learning_rate_switch_and_the_search():
     epochs = np.arange(1, 401)
     loss = np.where(epochs < 301, 1 / epochs + 0.01 * (epochs % 2), 0.003 + 0.0001 * (epochs % 2))

@@ -69,6 +69,8 @@ def sweep_digest(
         f"Highest mean test accuracy: {label(best)} ({best['test_acc_mean']:.4f} over "
         f"{int(best['runs'])} seeds). "
     )
+    if len(table) > 1:
+        text += _lead_over_runner_up(table, best, label)
     if table["gap_mean"].notna().any():
         tightest = table.loc[table["gap_mean"].abs().idxmin()]
         text += (
@@ -77,3 +79,22 @@ def sweep_digest(
         )
     text += notes
     return table, text.strip()
+
+
+def _lead_over_runner_up(table: pd.DataFrame, best: pd.Series, label: object) -> str:
+    """Whether the best setting's lead over the next best is larger than the seed-to-seed
+    standard deviation of either: a smaller lead is what changing the seed alone gives."""
+    runner = table.drop(best.name).sort_values("test_acc_mean").iloc[-1]
+    lead = best["test_acc_mean"] - runner["test_acc_mean"]
+    noise = np.nanmax([best["test_acc_sd"], runner["test_acc_sd"], np.nan])
+    if not np.isfinite(noise):  # one seed per setting: no spread to judge the lead by
+        return ""
+    if lead <= noise:
+        return (
+            f"Its lead over the next best, {label(runner)}, is {lead:.4f}, no more than the "
+            f"seed-to-seed standard deviation ({noise:.4f}): the seeds do not tell them apart. "
+        )
+    return (
+        f"Its lead over the next best, {label(runner)}, is {lead:.4f}, more than the "
+        f"seed-to-seed standard deviation ({noise:.4f}). "
+    )
