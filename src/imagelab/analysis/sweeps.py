@@ -86,7 +86,7 @@ def _lead_over_runner_up(table: pd.DataFrame, best: pd.Series, label: object) ->
     standard deviation of either: a smaller lead is what changing the seed alone gives."""
     runner = table.drop(best.name).sort_values("test_acc_mean").iloc[-1]
     lead = best["test_acc_mean"] - runner["test_acc_mean"]
-    noise = np.nanmax([best["test_acc_sd"], runner["test_acc_sd"], np.nan])
+    noise = pd.Series([best["test_acc_sd"], runner["test_acc_sd"]]).max()  # NaN: one seed
     if not np.isfinite(noise):  # one seed per setting: no spread to judge the lead by
         return ""
     if lead <= noise:
