@@ -168,8 +168,10 @@ def test_serial_sweep_writes_results_summary_and_figure(serial):
 def test_jobs_2_gives_the_same_scores_as_serial(serial, tmp_path, fixture_env):
     path = write_sweep(tmp_path)
     outcome = sweeps.run(path, jobs=2)
+    assert not outcome.failed, outcome.failed  # two kernels at once keep to their own sockets
     assert sorted(outcome.ran) == sorted(serial[1].ran)
     assert scores(path) == scores(serial[0])
+    assert not list(records.PROJECT_ROOT.glob("kernel-ipc*"))  # no sockets left in the project
     for run_id in outcome.ran:
         ours = pd.read_csv(tmp_path / "tiny" / "histories" / f"{run_id}.csv")
         theirs = pd.read_csv(serial[0].parent / "tiny" / "histories" / f"{run_id}.csv")

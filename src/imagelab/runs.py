@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -54,21 +55,27 @@ def execute(
 
     ``log_output`` streams what the cells print to papermill's log (see ``show_progress``).
     The kernel talks over local IPC sockets, not TCP (ipykernel warns about unencrypted TCP).
+    Each execution gets sockets in a folder of its own: jupyter_client's default names them
+    ``kernel-ipc-N`` in the working directory, where two notebooks run at once (``sweep
+    --jobs 2``) would take each other's sockets.
     """
     import papermill
     from traitlets.config import Config
 
     output.parent.mkdir(parents=True, exist_ok=True)
-    papermill.execute_notebook(
-        str(notebook),
-        str(output),
-        parameters=parameters,
-        kernel_name=KERNEL,
-        log_output=log_output,
-        progress_bar=False,
-        cwd=str(PROJECT_ROOT),
-        config=Config({"KernelManager": {"transport": "ipc"}}),
-    )
+    with tempfile.TemporaryDirectory(prefix="imagelab-kernel-") as sockets:
+        papermill.execute_notebook(
+            str(notebook),
+            str(output),
+            parameters=parameters,
+            kernel_name=KERNEL,
+            log_output=log_output,
+            progress_bar=False,
+            cwd=str(PROJECT_ROOT),
+            config=Config(
+                {"KernelManager": {"transport": "ipc", "ip": str(Path(sockets) / "kernel")}}
+            ),
+        )
 
 
 def lab(names: list[str] | None = None, force: bool = False, dry_run: bool = False) -> list[str]:
