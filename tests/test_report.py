@@ -278,10 +278,12 @@ def test_reproducibility_section_shows_each_cpu_and_is_absent_without_records(
     report.show_reproducibility(tmp_path / "verify.csv")
     assert shown[0].startswith("# Reproducibility")
     assert "byte-identical" in shown[0] and "2 verification(s) on 2 CPU(s)" in shown[0]
-    row = next(line for line in shown[0].splitlines() if line.startswith("| Intel Xeon"))
+    intel = shown[0].split("On Intel Xeon:")[1]  # one table per CPU, the CPU named above it
+    row = next(line for line in intel.splitlines() if line.startswith("| relu_mnist"))
     cells = [cell.strip() for cell in row.strip(" |").split("|")]
-    assert cells == ["Intel Xeon", "relu_mnist", "within seed noise", "-0.0004", "-0.000043",
+    assert cells == ["relu_mnist", "within seed noise", "-0.0004", "-0.000043",
                      "0.0021", "55", "2026-11-26"]  # fmt: skip
+    assert "On AMD EPYC:" in shown[0].split("On Intel Xeon:")[0]
     assert (
         "- Intel Xeon: ISA avx512f amx; oneDNN default; threads all; tensorflow 2.21.0." in shown[0]
     )

@@ -76,14 +76,19 @@ def show_reproducibility(
     table = read_verifications(path)
     if table is None:
         return
-    trained = {
-        machine_sentence(r.provenance["machine"])
-        for r in (load_run(run, results_dir) for run in sorted(set(table["run"])))
-        if r is not None and "machine" in r.provenance
-    }
+    trained: dict[str, list[str]] = {}  # machine -> the committed runs it trained
+    for run in sorted(set(table["run"])):
+        stored = load_run(run, results_dir)
+        if stored is not None and "machine" in stored.provenance:
+            trained.setdefault(machine_sentence(stored.provenance["machine"]), []).append(run)
     summary = reproduction_summary(table)
     counts = summary["verdict"].value_counts()
     verdicts = ", ".join(f"{n} {verdict}" for verdict, n in counts.items())
+    tables = "\n\n".join(
+        f"On {cpu}:\n\n"
+        + _table(rows.drop(columns="CPU"), floatfmt=("", "", "+.4f", "+.6f", ".2g", ".0f", ""))
+        for cpu, rows in summary.groupby("CPU", sort=True)
+    )
     _show(
         "# Reproducibility\n\n"
         "A rerun on the same machine, with the same code, versions and thread settings, gives "
@@ -94,12 +99,13 @@ def show_reproducibility(
         "committed ones: *identical* (byte for byte), *within seed noise* (|Δ test accuracy| at "
         "most twice the seed standard deviation, the history within its tolerance) or "
         f"*outside*. Recorded in `reproductions/verify.csv`: {len(table)} verification(s) on "
-        f"{table['cpu'].nunique()} CPU(s); the latest per CPU and run ({verdicts}):\n\n"
-        + _table(summary, floatfmt=("", "", "", "+.4f", "+.6f", ".2g", ".0f", ""))
+        f"{table['cpu'].nunique()} CPU(s); the latest per CPU and run ({verdicts}).\n\n"
+        + tables
         + "\n\nThe machines that verified, as recorded:\n\n"
         + _machines(table)
         + (
-            f"\n\nThe committed runs were trained on: {' / '.join(sorted(trained))}"
+            "\n\nThe committed runs were trained on:\n\n"
+            + "\n".join(f"- {', '.join(runs)}: {machine}" for machine, runs in trained.items())
             if trained
             else ""
         )
