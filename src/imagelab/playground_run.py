@@ -35,7 +35,7 @@ from imagelab.playground import (
     NUM_SAMPLES,
     REGULARIZATIONS,
 )
-from imagelab.run import check_stored
+from imagelab.run import check_stored, write_provenance
 
 # What one spiral run trains with; the notebook's other parameters are the run controls and
 # the search's (``search``, ``search_feature_sets``, ``search_hidden``, ``search_seeds``).
@@ -237,24 +237,16 @@ class PlaygroundRun:
         records.write_csv(self.result.history, self.files.history)
         test_score = {"loss": score["test_loss"], "acc": score["test_acc"]}
         records.write_csv(pd.DataFrame([test_score]), self.files.score)
-        provenance = store.build_provenance(
-            run_name=self.name,
-            exercise=PLAYGROUND.name,
-            notebook=f"notebooks/{PLAYGROUND.notebook}",
+        write_provenance(
+            self,
+            model,
             parameters=self.settings,
             data=_data_record(self.data),
             score=test_score | score,
             started=started,
-            epoch_seconds=self.result.epoch_seconds,
-            train_seconds=self.result.train_seconds,
             cpu_seconds=cpu_seconds,
-            model={"name": model.name, "params": int(model.count_params())},
-            fingerprint=self.fingerprint,
-            git=self.git,
-            load_at_start=self.load_at_start,
             weights=[w.tolist() for w in model.get_weights()],  # to redraw the surface
         )
-        records.write_json(provenance, self.files.provenance)
         print(
             f"[{self.name}] train loss {score['train_loss']:.4f}, test loss "
             f"{score['test_loss']:.4f} ({self.result.train_seconds:.1f}s); wrote "

@@ -113,10 +113,9 @@ class Run:
         records.write_csv(self.result.history, self.files.history)
         records.write_csv(pd.DataFrame([self.result.score]), self.files.score)
         records.write_csv(self.result.predictions, self.files.predictions)
-        provenance = store.build_provenance(
-            run_name=self.name,
-            exercise=self.exercise.name,
-            notebook=f"notebooks/{self.exercise.notebook}",
+        write_provenance(
+            self,
+            model,
             parameters=settings_of(self.params),
             data={
                 "dataset": self.data.name,
@@ -128,15 +127,8 @@ class Run:
             },
             score=self.result.score,
             started=started,
-            epoch_seconds=self.result.epoch_seconds,
-            train_seconds=self.result.train_seconds,
             cpu_seconds=cpu_seconds,
-            model={"name": model.name, "params": int(model.count_params())},
-            fingerprint=self.fingerprint,
-            git=self.git,
-            load_at_start=self.load_at_start,
         )
-        records.write_json(provenance, self.files.provenance)
         print(
             f"[{self.name}] test loss {self.result.score['loss']:.4f}, "
             f"test accuracy {self.result.score['acc']:.4f}; wrote {self.files.history}, "
@@ -165,6 +157,27 @@ class Run:
         fig = plots.misclassified(self.result.predictions, self.data.x_test, self.data.class_names)
         plots.save(fig, self.files.figure("misclassified"))
         return fig
+
+
+def write_provenance(run: object, model: object, **measured: object) -> None:
+    """Write a finished run's provenance, last of its files (its presence marks the run done):
+    what the run knows of itself (name, exercise, notebook, fingerprint, git, load at start,
+    epoch and training seconds) and what it ``measured`` (parameters, data, score, started,
+    cpu_seconds and any extra keys), through the one builder, ``store.build_provenance``.
+    Shared by ``Run`` and the Playground's run."""
+    provenance = store.build_provenance(
+        run_name=run.name,
+        exercise=run.exercise.name,
+        notebook=f"notebooks/{run.exercise.notebook}",
+        epoch_seconds=run.result.epoch_seconds,
+        train_seconds=run.result.train_seconds,
+        model={"name": model.name, "params": int(model.count_params())},
+        fingerprint=run.fingerprint,
+        git=run.git,
+        load_at_start=run.load_at_start,
+        **measured,
+    )
+    records.write_json(provenance, run.files.provenance)
 
 
 def start_run(exercise: str, namespace: dict[str, object]) -> Run:
