@@ -100,23 +100,36 @@ def notebook_form(notebook: str, read: Reader = read_worktree) -> list[str]:
     """The normal forms of a notebook's code cells up to the one that calls ``run.fit``,
     the tagged parameters cell left out."""
     forms = []
-    for cell in json.loads(read(notebook))["cells"]:
-        if cell["cell_type"] != "code" or "parameters" in cell.get("metadata", {}).get("tags", []):
+    for source, tags in code_cells(read(notebook)):
+        if "parameters" in tags:
             continue
-        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-        forms.append(_cell_form(source, notebook))
+        forms.append(normal_form(python_source(source), where=notebook))
         if "run.fit(" in source:
             break
     return forms
 
 
-def _cell_form(source: str, where: str) -> str:
+def code_cells(notebook_json: str) -> list[tuple[str, list[str]]]:
+    """A notebook's code cells (from its JSON text), in order: each one's source as one string,
+    and its tags."""
+    cells = []
+    for cell in json.loads(notebook_json)["cells"]:
+        if cell["cell_type"] == "code":
+            source = cell["source"]
+            source = "".join(source) if isinstance(source, list) else source
+            cells.append((source, cell.get("metadata", {}).get("tags", [])))
+    return cells
+
+
+def python_source(source: str) -> str:
+    """A cell's source as plain Python: IPython syntax (%magic, !shell) translated by IPython."""
     try:
-        return normal_form(source, where=where)
-    except SyntaxError:  # IPython syntax (%magic, !shell): let IPython translate it first
+        ast.parse(source)
+        return source
+    except SyntaxError:
         from IPython.core.inputtransformer2 import TransformerManager
 
-        return normal_form(TransformerManager().transform_cell(source), where=where)
+        return TransformerManager().transform_cell(source)
 
 
 def pinned_versions(

@@ -103,6 +103,13 @@ class RunFiles:
         return self.results_dir / "figures" / f"{self.run_name}_{kind}.png"
 
 
+def relative(path: str | Path) -> str:
+    """``path`` as the project names it (relative to the project root), for messages; a path
+    outside the project stays absolute."""
+    path = Path(path).resolve()
+    return str(path.relative_to(PROJECT_ROOT)) if path.is_relative_to(PROJECT_ROOT) else str(path)
+
+
 def run_files(run_name: str, results_dir: str | Path | None = None) -> RunFiles:
     """The files of ``run_name`` under ``results_dir`` (default: the project's own folders)."""
     return RunFiles(Path(results_dir) if results_dir else PROJECT_ROOT, check_run_name(run_name))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import inspect
-import json
 import os
 import time
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from imagelab.exercises import (
     unknown_parameter,
     validate,
 )
+from imagelab.fingerprint import code_cells, python_source
 
 # Names IPython puts in every kernel's namespace (those starting with "_" aside).
 IPYTHON_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit", "open"})
@@ -292,17 +292,8 @@ def _unknown_names(exercise: str, namespace: dict[str, object], defaults: dict) 
 
 def _names_defined_in(path: object) -> set[str]:
     names: set[str] = set()
-    for cell in json.loads(path.read_text())["cells"]:
-        if cell["cell_type"] != "code":
-            continue
-        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-        try:
-            tree = ast.parse(source)
-        except SyntaxError:  # IPython syntax (%magic): let IPython translate it
-            from IPython.core.inputtransformer2 import TransformerManager
-
-            tree = ast.parse(TransformerManager().transform_cell(source))
-        for node in ast.walk(tree):
+    for source, _ in code_cells(path.read_text()):
+        for node in ast.walk(ast.parse(python_source(source))):
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
                 names.add(node.id)
             elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):

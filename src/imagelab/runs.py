@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from imagelab import store
+from imagelab import records, store
 from imagelab.errors import UserError
 from imagelab.exercises import EXERCISES, PLAYGROUND, get_exercise, notebook_defaults
-from imagelab.records import PROJECT_ROOT, run_files
+from imagelab.records import PROJECT_ROOT, relative, run_files
 
 BUILD = PROJECT_ROOT / "build" / "notebooks"
 KERNEL = "imagelab"
@@ -164,7 +164,7 @@ def collect_seeds(
             continue
         provenance = stored.provenance
         settings = {k: v for k, v in provenance["parameters"].items() if k != "seed"}
-        source = _relative(stored.files.provenance)
+        source = relative(stored.files.provenance)
         for name, wanted in canonical.items():
             if settings != wanted:
                 continue
@@ -223,10 +223,6 @@ def _minutes(seconds: float) -> str:
     return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
 
 
-def _relative(path: Path) -> str:
-    return str(path.relative_to(PROJECT_ROOT)) if path.is_relative_to(PROJECT_ROOT) else str(path)
-
-
 BENCHMARK = PROJECT_ROOT / "benchmarks" / "results.csv"
 
 
@@ -234,11 +230,11 @@ def expected_seconds(exercise: str) -> tuple[float, str] | None:
     """How long training ``exercise`` is expected to take here, and where that comes from:
     the wall time of its last committed run, else the benchmark's seconds per epoch times
     its epochs. None when neither knows."""
-    path = _relative(run_files(exercise).provenance)
+    path = relative(run_files(exercise).provenance)
     try:
         shown = subprocess.run(
             ["git", "show", f"HEAD:{path}"],
-            cwd=PROJECT_ROOT,
+            cwd=records.PROJECT_ROOT,  # the root `relative` named the path from
             capture_output=True,
             text=True,
             check=True,
@@ -252,4 +248,4 @@ def expected_seconds(exercise: str) -> tuple[float, str] | None:
     except (OSError, ValueError, KeyError):
         return None
     epochs = notebook_defaults(exercise)["epochs"]
-    return per_epoch * epochs, f"{epochs} epochs of {per_epoch:.1f} s in {_relative(BENCHMARK)}"
+    return per_epoch * epochs, f"{epochs} epochs of {per_epoch:.1f} s in {relative(BENCHMARK)}"

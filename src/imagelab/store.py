@@ -87,7 +87,7 @@ def _damaged(files: records.RunFiles, path: Path, problem: str) -> DamagedResult
     """The error for a damaged file: the path, the problem, and how to restore or retrain."""
     from imagelab.exercises import EXERCISES
 
-    shown = _relative(path)
+    shown = records.relative(path)
     fixes = []
     if _committed(path):
         fixes.append(f"`git checkout -- {shown}` restores the committed file")
@@ -113,12 +113,6 @@ def _committed(path: Path) -> bool:
     except OSError:
         return False
     return done.returncode == 0
-
-
-def _relative(path: Path) -> str:
-    path = Path(path).resolve()
-    root = records.PROJECT_ROOT
-    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
 
 
 def _read_csv(

@@ -16,7 +16,7 @@ import io
 import time
 from pathlib import Path
 
-from imagelab.records import PROJECT_ROOT
+from imagelab.records import PROJECT_ROOT, relative
 
 REPORT_NOTEBOOK = PROJECT_ROOT / "notebooks" / "report.ipynb"
 OUT_DIR = PROJECT_ROOT / "report"
@@ -56,27 +56,23 @@ def render(out_dir: Path = OUT_DIR, parameters: dict | None = None, quiet: bool 
     started = time.perf_counter()
     executed = BUILD / "report.ipynb"
     execute(REPORT_NOTEBOOK, executed, parameters, log_output=False)
-    _step(quiet, f"executed {_relative(REPORT_NOTEBOOK)}", started)
+    _step(quiet, f"executed {relative(REPORT_NOTEBOOK)}", started)
     notebook = read(executed, as_version=4)
     for cell in notebook.cells:  # the reader gets results; logs stay in the executed notebook
         cell["outputs"] = [o for o in cell.get("outputs", []) if o.get("output_type") != "stream"]
     out_dir.mkdir(parents=True, exist_ok=True)
     html = write_html(notebook, out_dir / "report.html")
-    _step(quiet, f"wrote {_relative(html)}", started)
+    _step(quiet, f"wrote {relative(html)}", started)
     keys = ("runs", "results_dir", "sweeps_dir", "benchmarks", "studies_dir", "reproductions")
     digest = inputs.digest(**{k: v for k, v in parameters.items() if k in keys})
     pdf = write_pdf(notebook, out_dir / "report.pdf", digest, BUILD / "report-pdf")
-    _step(quiet, f"wrote {_relative(pdf)} ({digest[:19]}...)", started)
+    _step(quiet, f"wrote {relative(pdf)} ({digest[:19]}...)", started)
     return pdf
 
 
 def _step(quiet: bool, what: str, started: float) -> None:
     if not quiet:
         print(f"== report: {what} ({time.perf_counter() - started:.1f}s)", flush=True)
-
-
-def _relative(path: Path) -> str:
-    return str(path.relative_to(PROJECT_ROOT)) if path.is_relative_to(PROJECT_ROOT) else str(path)
 
 
 def write_html(notebook: object, path: Path) -> Path:
