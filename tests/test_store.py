@@ -5,6 +5,7 @@ import datetime as dt
 import json
 import shutil
 
+import pandas as pd
 import pytest
 
 from imagelab import errors, exercises, fingerprint, records, store
@@ -214,6 +215,27 @@ def test_fingerprint_changes_with_the_code_and_the_pinned_versions():
     assert (
         fingerprint.fingerprint(NOTEBOOK, read=_reader(**lock))["libraries"] != today["libraries"]
     )
+
+
+def test_a_change_declared_speed_only_keeps_stored_runs_up_to_date(monkeypatch):
+    today = fingerprint.fingerprint(NOTEBOOK)
+    stored = today | {"code_sha256": "before"}
+    assert fingerprint.differences(stored, today) == ["the training code has changed since"]
+    chain = {"before": {"now": "between"}, "between": {"now": today["code_sha256"]}}
+    monkeypatch.setattr(fingerprint, "SAME_NUMBERS", chain)
+    assert fingerprint.differences(stored, today) == []
+    loop = {"before": {"now": "between"}, "between": {"now": "before"}}
+    monkeypatch.setattr(fingerprint, "SAME_NUMBERS", loop)
+    assert fingerprint.differences(stored, today) == ["the training code has changed since"]
+
+
+def test_every_speed_only_change_was_verified_identical_on_every_exercise():
+    record = pd.read_csv(ROOT / "reproductions" / "verify.csv", dtype={"commit": str})
+    assert fingerprint.SAME_NUMBERS
+    for entry in fingerprint.SAME_NUMBERS.values():
+        rows = record[record["commit"].str.startswith(entry["verified_at"])]
+        verdicts = rows.groupby("run")["verdict"].last()
+        assert all(verdicts.get(name) == "identical" for name in exercises.EXERCISES), entry
 
 
 def test_fingerprint_of_a_notebook_stops_at_run_fit(tmp_path):

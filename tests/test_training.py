@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
-from imagelab import data, exercises, training
+from imagelab import data, exercises, models, training
 from imagelab.run import start_run
 
 
@@ -49,6 +49,30 @@ def test_same_seed_gives_identical_results_and_another_seed_does_not(fixture_dat
     assert first.files.score.read_bytes() == second.files.score.read_bytes()
     assert _history_without_time(first) != _history_without_time(other)
     assert first.files.score.read_bytes() != other.files.score.read_bytes()
+
+
+def test_steps_per_execution_changes_speed_not_numbers(fixture_data):
+    # Dropout draws from its random stream and the decay schedule counts iterations: both must
+    # see the same steps whether Keras runs them one call at a time or many per call. 30 batches
+    # of 8 per epoch: 7 calls of 4 steps and a remainder of 2.
+    mnist = data.load("mnist")
+
+    def train(steps_per_execution):
+        training.set_seed(3)
+        model = models.mnist_cnn(filters=4, dense_units=8, dropout=0.5)
+        result = training.fit(
+            model, mnist, optimizer="adadelta", learning_rate=None, decay=1e-3, epochs=2,
+            batch_size=8, validation_split=0.2, seed=3, steps_per_execution=steps_per_execution,
+        )  # fmt: skip
+        weights = b"".join(w.tobytes() for w in model.get_weights())
+        return weights, result.history.drop(columns="seconds"), result.score, result.predictions
+
+    one_at_a_time, batched = train(1), train(4)
+    assert training.STEPS_PER_EXECUTION > 1
+    assert one_at_a_time[0] == batched[0]
+    pd.testing.assert_frame_equal(one_at_a_time[1], batched[1], check_exact=True)
+    assert one_at_a_time[2] == batched[2]
+    pd.testing.assert_frame_equal(one_at_a_time[3], batched[3], check_exact=True)
 
 
 def test_cifar_validates_on_the_test_set_as_in_2019(fixture_data, tmp_path):

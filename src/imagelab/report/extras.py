@@ -10,6 +10,8 @@ from imagelab import analysis, records
 from imagelab.report.display import _figure, _figures_side_by_side, _show, _table
 from imagelab.store import load_run
 
+PROFILE_STUDY = "epoch_profile.csv"  # studies/epoch_profile.py
+
 
 def show_playground(results_dir: str | Path | None = None) -> None:
     """Exercise three (the Playground spiral), when its results exist."""
@@ -115,7 +117,55 @@ def _lab_floor(value: pd.Series, names: list[str]) -> str:
     )
 
 
-def show_benchmarks(path: str | Path | None = None) -> None:
+def _steps_per_call(studies_dir: str | Path | None = None) -> str:
+    """Where a small network's epoch goes, and what running many steps per call saves
+    (studies/epoch_profile.py), when that study has run."""
+    path = Path(studies_dir or records.PROJECT_ROOT / "studies") / PROFILE_STUDY
+    if not path.is_file():
+        return ""
+    study = pd.read_csv(path)
+    profile = study[study["part"] == "profile"].set_index("setting")["seconds"]
+    dense = study[study["part"] == "steps per call"].set_index("setting")["seconds"]
+    dense.index = dense.index.astype(int)
+    every = study[study["part"] == "every exercise"].copy()
+    every["steps"] = every["setting"].astype(int)
+    seconds = every.pivot(index="exercise", columns="steps", values="seconds")
+    one, many = seconds.columns.min(), seconds.columns.max()
+    table = pd.DataFrame(
+        {
+            "exercise": seconds.index,
+            "1 step per call": [f"{v:.2f} s" for v in seconds[one]],
+            f"{many} steps per call": [f"{v:.2f} s" for v in seconds[many]],
+            "ratio": [f"{v:.2f}x" for v in seconds[many] / seconds[one]],
+        }
+    )
+    same = study.groupby(["part", "exercise"])["weights_sha256"].nunique().le(1).all()
+    weights = "the same weights to the last bit" if same else "**other weights**"
+    calls, whole = int(profile["calls into TensorFlow"]), dense.index.max()
+    dispatch = dense[1] - dense[whole]
+    return (
+        "\n\n## Where the time went\n\n"
+        f"A dense MNIST epoch at one training step per call into TensorFlow (Keras's default, "
+        f"and imagelab's until now) took {dense[1]:.2f} s; with all {whole} steps in one call, "
+        f"{dense[whole]:.2f} s. The difference, {dispatch:.2f} s or {1000 * dispatch / whole:.1f}"
+        f" ms a step, is Python dispatching each step: profiled (cProfile), the epoch spent "
+        f"{profile['inside TFE_Py_Execute']:.2f} s of {profile['epoch under cProfile']:.2f} s "
+        f"inside TensorFlow, over {calls} calls (training and validation steps). The input "
+        f"pipeline alone reads an epoch in {_part(study, 'pipeline'):.2f} s and the validation "
+        f"takes {_part(study, 'validation'):.2f} s (`studies/epoch_profile.py`). imagelab now "
+        f"runs {many} steps per call (`training.STEPS_PER_EXECUTION`), with {weights} in every "
+        f"exercise; seconds per full epoch (a slice timed and scaled, minimum of repeats):"
+        f"\n\n{_table(table)}"
+    )
+
+
+def _part(study: pd.DataFrame, setting: str) -> float:
+    return float(
+        study.loc[(study["part"] == "parts") & (study["setting"] == setting), "seconds"].iloc[0]
+    )
+
+
+def show_benchmarks(path: str | Path | None = None, studies_dir: str | Path | None = None) -> None:
     """How fast: seconds per epoch and the ratio to bare Keras, when benchmarks have run."""
     path = Path(path or records.PROJECT_ROOT / "benchmarks" / "results.csv")
     if not path.is_file():
@@ -145,5 +195,5 @@ def show_benchmarks(path: str | Path | None = None) -> None:
         "the minimum of repeats, see `benchmarks/README.md`); the ratio is imagelab over bare, "
         "the last column the achieved training GFLOP/s as a share of the measured fp32 matmul "
         f"({value['matmul_fp32']:.0f} GFLOP/s). {row['machine']}, {row['date'][:10]}, "
-        f"commit {row['commit']}.\n\n{_table(table)}"
+        f"commit {row['commit']}.\n\n{_table(table)}{_steps_per_call(studies_dir)}"
     )

@@ -28,6 +28,7 @@ def files(
 ) -> dict[str, Path]:
     """Every file the report reads that exists, by a name relative to its folder (the report
     notebook's parameters; None means the project's own folders)."""
+    from imagelab.report.extras import PROFILE_STUDY
     from imagelab.report.reference import HISTORY_2019
     from imagelab.report.studies import REPRODUCTION_STUDIES
 
@@ -56,6 +57,7 @@ def files(
     studies = Path(studies_dir) if studies_dir else root / "studies"
     for file in sorted({file for file, _, _ in REPRODUCTION_STUDIES.values()}):
         add(f"studies/{file}", studies / file)
+    add(f"studies/{PROFILE_STUDY}", studies / PROFILE_STUDY)
     add("reproductions/verify.csv", Path(reproductions or root / "reproductions" / "verify.csv"))
     return dict(sorted(found.items()))
 
