@@ -6,9 +6,10 @@ Two worker processes, one per code path, train each canonical model in turn, alt
 imagelab/bare repeat by repeat so background load hits both alike:
 
 - imagelab: ``imagelab.data.load``, ``training.set_seed``, the ``imagelab.models`` builder and
-  ``training.fit``, the code ``run.fit`` calls in the notebooks;
+  ``training.fit`` (``training.STEPS_PER_EXECUTION`` steps per call), what ``run.fit`` calls;
 - bare: the same architecture, arrays, batch size and optimizer, with plain ``np.load``,
-  ``compile`` and ``fit`` (and a two-line epoch timer), nothing else.
+  ``compile`` with its defaults (one step per call) and ``fit`` (and a two-line epoch timer),
+  nothing else: the ratio shows what imagelab adds to, or saves on, a plain script.
 
 Each repeat trains two epochs on a slice of the data holding ``BATCHES`` training batches (the
 first epoch traces the graph) and times the second; the time is scaled to a full epoch by the
