@@ -386,3 +386,30 @@ def test_environment_names_the_floating_point_path_when_provenance_has_it():
     text = report.summary.machine_sentence(new)
     assert "AMD EPYC (family 25 model 17)" in text and "ISA features avx2 amx_bf16" in text
     assert "oneDNN on" in text and "intra-op default (one per core), inter-op 2" in text
+
+
+def test_the_epoch_profile_paragraph_says_what_the_study_measured(tmp_path):
+    from imagelab.report import extras
+
+    assert extras._steps_per_call(tmp_path) == ""  # no study: no paragraph
+    rows = [("profile", "dense_mnist", "epoch under cProfile", 1.42, None),
+            ("profile", "dense_mnist", "inside TFE_Py_Execute", 0.84, None),
+            ("profile", "dense_mnist", "calls into TensorFlow", 469, None),
+            ("parts", "dense_mnist", "pipeline", 0.11, None),
+            ("parts", "dense_mnist", "validation", 0.24, None),
+            ("steps per call", "dense_mnist", "1", 1.30, "aa"),
+            ("steps per call", "dense_mnist", "375", 0.70, "aa"),
+            ("every exercise", "cnn_mnist", "1", 26.0, "bb"),
+            ("every exercise", "cnn_mnist", "32", 25.0, "bb")]  # fmt: skip
+    columns = ["part", "exercise", "setting", "seconds", "weights_sha256"]
+    pd.DataFrame(rows, columns=columns).to_csv(tmp_path / extras.PROFILE_STUDY, index=False)
+    text = extras._steps_per_call(tmp_path)
+    assert "took 1.30 s; with all 375 steps in one call, 0.70 s" in text
+    assert "0.60 s or 1.6 ms a step" in text and "0.84 s of 1.42 s" in text
+    assert (
+        "the same weights to the last bit" in text
+        and "| cnn_mnist  | 26.00 s           | 25.00 s             | 0.96x   |" in text
+    )
+    rows[-1] = (*rows[-1][:4], "cc")  # 32 steps per call trained other weights
+    pd.DataFrame(rows, columns=columns).to_csv(tmp_path / extras.PROFILE_STUDY, index=False)
+    assert "**other weights**" in extras._steps_per_call(tmp_path)
