@@ -405,7 +405,7 @@ def test_the_epoch_profile_paragraph_says_what_the_study_measured(tmp_path):
     pd.DataFrame(rows, columns=columns).to_csv(tmp_path / extras.PROFILE_STUDY, index=False)
     text = extras._steps_per_call(tmp_path)
     assert "took 1.30 s; with all 375 steps in one call, 0.70 s" in text
-    assert "0.60 s or 1.6 ms a step" in text and "0.84 s of 1.42 s" in text
+    assert "0.60 s or 1.6 ms per training step" in text and "0.84 s of 1.42 s" in text
     assert (
         "the same weights to the last bit" in text
         and "| cnn_mnist  | 26.00 s           | 25.00 s             | 0.96x   |" in text

@@ -146,9 +146,10 @@ def _steps_per_call(studies_dir: str | Path | None = None) -> str:
     return (
         "\n\n## Where the time went\n\n"
         f"A dense MNIST epoch at one training step per call into TensorFlow (Keras's default, "
-        f"and imagelab's until now) took {dense[1]:.2f} s; with all {whole} steps in one call, "
-        f"{dense[whole]:.2f} s. The difference, {dispatch:.2f} s or {1000 * dispatch / whole:.1f}"
-        f" ms a step, is Python dispatching each step: profiled (cProfile), the epoch spent "
+        f"and imagelab's before `training.STEPS_PER_EXECUTION`) took {dense[1]:.2f} s; with all "
+        f"{whole} steps in one call, {dense[whole]:.2f} s. The difference, {dispatch:.2f} s or "
+        f"{1000 * dispatch / whole:.1f} ms per training step, is the cost of one call per step: "
+        f"profiled (cProfile), the epoch spent "
         f"{profile['inside TFE_Py_Execute']:.2f} s of {profile['epoch under cProfile']:.2f} s "
         f"inside TensorFlow, over {calls} calls (training and validation steps). The input "
         f"pipeline alone reads an epoch in {_part(study, 'pipeline'):.2f} s and the validation "
