@@ -235,3 +235,8 @@ def test_compare_with_and_dropout_effect_read_the_other_run_from_the_store(tmp_p
     effect = analysis.dropout_effect(with_dropout, "cnn_mnist")
     assert "end closer together (gap +0.0010 against +0.1990 without)" in effect
     assert "No stored results of 'relu_mnist'" in analysis.compare_with(with_dropout, "relu_mnist")
+
+
+def test_matmul_share_is_against_the_runs_best_matmul():
+    bench = pd.Series({"matmul_fp32": 200.0, "dense_mnist/gflops": 90.0, "cnn_mnist/gflops": 150.0})
+    assert analysis.matmul_shares(bench, ["dense_mnist", "cnn_mnist"]) == [45.0, 75.0]

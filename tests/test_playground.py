@@ -283,21 +283,19 @@ def test_the_2019_claim_states_each_rate_with_its_interval():
 def test_notebook_runs_a_small_setting_into_its_results_dir(tmp_path):
     project_search = PROJECT_ROOT / "scores" / "playground_search.csv"
     before = project_search.stat().st_mtime if project_search.exists() else None
-    papermill.execute_notebook(
-        str(PROJECT_ROOT / "notebooks" / "06_playground_spiral.ipynb"),
-        str(tmp_path / "out.ipynb"),
-        parameters={
-            "results_dir": str(tmp_path),
-            "run_name": "pg_test",
-            "epochs": 20,
-            "switch_epoch": 15,
-            "search": True,
-            "search_hidden": [[1], [2, 2]],
-            "search_seeds": [1],
-        },  # fmt: skip
-        kernel_name="imagelab",
-        progress_bar=False,
-    )
+
+    def execute(output: str, **parameters):
+        small = {"results_dir": str(tmp_path), "run_name": "pg_test", "epochs": 20,
+                 "switch_epoch": 15}  # fmt: skip
+        return papermill.execute_notebook(
+            str(PROJECT_ROOT / "notebooks" / "06_playground_spiral.ipynb"),
+            str(tmp_path / output),
+            parameters=small | parameters,
+            kernel_name="imagelab",
+            progress_bar=False,
+        )
+
+    execute("out.ipynb", search=True, search_hidden=[[1], [2, 2]], search_seeds=[1])
     history = pd.read_csv(tmp_path / "histories" / "pg_test.csv")
     assert set(history["data"]) == {"training", "test"} and history["epoch"].max() == 20
     assert list(pd.read_csv(tmp_path / "scores" / "pg_test.csv").columns) == ["loss", "acc"]
@@ -310,18 +308,7 @@ def test_notebook_runs_a_small_setting_into_its_results_dir(tmp_path):
     provenance = json.loads((tmp_path / "scores" / "pg_test.json").read_text())
     assert provenance["fingerprint"] == store.current_fingerprint("playground_spiral")
     assert provenance["exercise"] == "playground_spiral" and "cpu_seconds" in provenance
-    again = papermill.execute_notebook(
-        str(PROJECT_ROOT / "notebooks" / "06_playground_spiral.ipynb"),
-        str(tmp_path / "again.ipynb"),
-        parameters={
-            "results_dir": str(tmp_path),
-            "run_name": "pg_test",
-            "epochs": 20,
-            "switch_epoch": 15,
-        },  # fmt: skip
-        kernel_name="imagelab",
-        progress_bar=False,
-    )
+    again = execute("again.ipynb")
     printed = "".join(
         output.get("text", "") for cell in again["cells"] for output in cell.get("outputs", [])
     )

@@ -10,6 +10,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.colors import LinearSegmentedColormap
 
+from imagelab import analysis
 from imagelab.records import atomic_path
 
 SPLIT_COLOURS = {"training": "#F8766D", "validation": "#00BFC4"}  # ggplot2's two-colour palette
@@ -295,9 +296,7 @@ def benchmarks(results: pd.DataFrame) -> plt.Figure:
     left.set_xlabel("seconds per epoch")
     left.legend(fontsize=8)
     left.invert_yaxis()
-    right.barh(
-        y, [100 * value[f"{n}/gflops"] / value["matmul_fp32"] for n in names], color="#2166ac"
-    )
+    right.barh(y, analysis.matmul_shares(value, names), color="#2166ac")
     right.set_xlabel("% of the run's best fp32 matmul GFLOP/s")
     fig.tight_layout()
     return fig

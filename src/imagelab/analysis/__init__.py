@@ -22,6 +22,7 @@ from imagelab.analysis.timing import (
     contention_note,
     epoch_time_sentence,
     epoch_timing,
+    matmul_shares,
     steady_epoch_seconds,
     time_versus,
     timing_sentence,

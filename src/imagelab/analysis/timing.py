@@ -3,13 +3,27 @@ timing sentences of the 2019 questions, from uncontended measurements only."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def steady_epoch_seconds(epoch_seconds: list[float]) -> float:
     """Seconds of a steady epoch: the median of epochs 2 onwards (the first also traces the
     graph), or the first epoch's time for a 1-epoch run."""
     return float(np.median(epoch_seconds[1:] or epoch_seconds))
+
+
+def matmul_shares(bench: pd.Series, names: list[str]) -> list[float]:
+    """Each model's training GFLOP/s as a percentage of the benchmark run's best fp32 matmul
+    (``bench``: benchmarks/results.csv's values by name). One yardstick for every model: files
+    written before bench.py measured against the run's best stored a share of the best matmul
+    *so far* (``matmul_pct``), which exceeded 100 % when an early matmul landed on this VM's
+    slow level."""
+    return [100 * bench[f"{n}/gflops"] / bench["matmul_fp32"] for n in names]
 
 
 def epoch_time_sentence(epoch_seconds: list[float], seconds_2019: float | None = None) -> str:

@@ -166,15 +166,6 @@ def _part(study: pd.DataFrame, setting: str) -> float:
     )
 
 
-def _matmul_shares(value: pd.Series, names: list[str]) -> list[float]:
-    """Each model's training GFLOP/s as a percentage of the run's best fp32 matmul.
-
-    Computed here, not read from the ``matmul_pct`` rows: files from before bench.py measured
-    against the run's best stored the share of the best matmul *so far*, which exceeded 100 %
-    when an early matmul landed on this VM's slow level."""
-    return [100 * value[f"{n}/gflops"] / value["matmul_fp32"] for n in names]
-
-
 def show_benchmarks(path: str | Path | None = None, studies_dir: str | Path | None = None) -> None:
     """How fast: seconds per epoch and the ratio to bare Keras, when benchmarks have run."""
     path = Path(path or records.PROJECT_ROOT / "benchmarks" / "results.csv")
@@ -189,7 +180,7 @@ def show_benchmarks(path: str | Path | None = None, studies_dir: str | Path | No
             "imagelab": [f"{value[f'{n}/imagelab_epoch']:.1f} s" for n in names],
             "bare Keras": [f"{value[f'{n}/bare_epoch']:.1f} s" for n in names],
             "ratio": [f"{value[f'{n}/ratio']:.2f}x" for n in names],
-            "share of matmul": [f"{share:.0f} %" for share in _matmul_shares(value, names)],
+            "share of matmul": [f"{share:.0f} %" for share in analysis.matmul_shares(value, names)],
         }
     )
     cifar = (
