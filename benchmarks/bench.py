@@ -11,11 +11,12 @@ imagelab/bare repeat by repeat so background load hits both alike:
   ``compile`` with its defaults (one step per call) and ``fit`` (and a two-line epoch timer),
   nothing else: the ratio shows what imagelab adds to, or saves on, a plain script.
 
-Each repeat trains two epochs on a slice of the data holding ``BATCHES`` training batches (the
-first epoch traces the graph) and times the second; the time is scaled to a full epoch by the
-number of samples. Timings are minima over ``REPEATS``. Then papermill is timed against running
-the same notebook cells in a fresh process, and ``make lab`` and ``make report`` are read from
-the last real run (they are never rerun here). Everything lands in ``results.csv``.
+Each repeat trains ``EPOCHS`` epochs on a slice of the data holding ``BATCHES`` training batches
+(the first epoch traces the graph) and times the others; each time is scaled to a full epoch by
+the number of samples. Timings are minima over every timed epoch of ``REPEATS`` repeats. Then
+papermill is timed against running the same notebook cells in a fresh process, and ``make lab``
+and ``make report`` are read from the last real run (they are never rerun here). Everything
+lands in ``results.csv``.
 """
 
 from __future__ import annotations
@@ -51,13 +52,15 @@ from imagelab.store import load_run
 
 ROOT = records.PROJECT_ROOT
 FIXTURES = ROOT / "tests" / "fixtures"
-# Batches timed per repeat: 3-7 s of training on this 2-core machine, whose speed varies by up
-# to 2x from one second to the next (a shared VM): a CNN epoch takes about 26 s or about 40 s,
-# rarely between, and a repeat lands on the fast level about 4 times in 10. Hence the minimum
-# over 9 repeats, which misses the fast level for one path about once in a hundred.
+# Batches per epoch of a repeat: 3-7 s of training on this 2-core machine, whose speed varies by
+# up to 2x from one second to the next (a shared VM): a scaled CNN epoch takes about 25 s or about
+# 48 s, rarely between, and lands on the fast level about half the time. The fast level itself
+# spreads by about 5 %, as much as imagelab saves on a CNN, so one timed epoch per repeat was not
+# enough to tell the paths apart (ratio 0.98, then 1.02, same code): each repeat times three
+# epochs, and the minimum is taken over 7 x 3 = 21 epochs per path.
 BATCHES = {"dense_mnist": 375, "relu_mnist": 375, "cnn_mnist": 40, "cnn_dropout_mnist": 40,
            "cifar10_cnn": 100}  # fmt: skip
-REPEATS, MATMUL_SIZE = 9, 2048
+REPEATS, EPOCHS, MATMUL_SIZE = 7, 4, 2048
 SMOKE_BATCHES = {"dense_mnist": 1, "cifar10_cnn": 2}  # one model per data set and layer type
 FLAT = ("dense_mnist", "relu_mnist")  # the dense exercises take 784-pixel rows
 PAPERMILL_PARAMS = {"data_limit": 100, "epochs": 1, "run_name": "bench-papermill", "force": True}
@@ -75,8 +78,9 @@ def _slice(n_train: int, n_test: int, p: dict, batches: int) -> dict[str, int]:
             "trained": trained, "validated": n_test if p.get("validate_on_test") else n_train - trained}  # fmt: skip
 
 
-def imagelab_epoch(exercise: str, batches: int) -> dict:
-    """Seconds per full epoch through imagelab's code path, and the epoch's training FLOPs."""
+def imagelab_epoch(exercise: str, batches: int, epochs: int) -> dict:
+    """Seconds per full epoch through imagelab's code path (of each epoch after the first), and
+    an epoch's training FLOPs."""
     from imagelab import data as datasets
     from imagelab import training
 
@@ -91,12 +95,12 @@ def imagelab_epoch(exercise: str, batches: int) -> dict:
     with contextlib.redirect_stdout(io.StringIO()):  # EpochLog's progress lines
         result = training.fit(
             model, part, optimizer=p["optimizer"], learning_rate=p["learning_rate"],
-            decay=p["decay"], epochs=2, batch_size=p["batch_size"],
+            decay=p["decay"], epochs=epochs, batch_size=p["batch_size"],
             validation_split=p["validation_split"], shuffle=p["shuffle"], seed=p["seed"],
             validate_on_test=p.get("validate_on_test", False),
         )  # fmt: skip
     return {  # training ~ 3x forward (backward is twice the forward); validation forward only
-        "seconds": result.epoch_seconds[1] * len(data.x_train) / s["n"],
+        "seconds": [t * len(data.x_train) / s["n"] for t in result.epoch_seconds[1:]],
         "flops": forward_flops(model) * (3 * s["trained"] + s["validated"]),
         "timed": f"{min(batches, s['full'])} of {s['full']} batches",
     }
@@ -117,8 +121,9 @@ def _bare_arrays(dataset: str, flatten: bool) -> tuple[np.ndarray, ...]:
     return images(x), one_hot(y), images(x_test), one_hot(y_test)
 
 
-def bare_epoch(exercise: str, batches: int) -> float:
-    """Seconds per full epoch of a bare Keras script: same model, data, batch size, optimizer."""
+def bare_epoch(exercise: str, batches: int, epochs: int) -> list[float]:
+    """Seconds per full epoch of a bare Keras script (of each epoch after the first): same model,
+    data, batch size and optimizer."""
     import keras
 
     from imagelab.models import KERAS2_DEFAULTS
@@ -143,9 +148,10 @@ def bare_epoch(exercise: str, batches: int) -> float:
     marks = []  # the bare script's only addition: the clock at each epoch's start and end
     clock = keras.callbacks.LambdaCallback(on_epoch_begin=lambda *_: marks.append(time.perf_counter()),
                                            on_epoch_end=lambda *_: marks.append(time.perf_counter()))  # fmt: skip
-    model.fit(x[: s["n"]], y[: s["n"]], batch_size=p["batch_size"], epochs=2, shuffle=p["shuffle"],
-              verbose=0, callbacks=[clock], **validation)  # fmt: skip
-    return (marks[3] - marks[2]) * len(x) / s["n"]
+    model.fit(x[: s["n"]], y[: s["n"]], batch_size=p["batch_size"], epochs=epochs,
+              shuffle=p["shuffle"], verbose=0, callbacks=[clock], **validation)  # fmt: skip
+    starts, ends = marks[2::2], marks[3::2]  # of every epoch after the first
+    return [(end - start) * len(x) / s["n"] for start, end in zip(starts, ends, strict=True)]
 
 
 def forward_flops(model: object) -> float:
@@ -237,7 +243,8 @@ class Worker:
         self.process.join()
 
 
-def time_models(data_dir: str, batches: dict[str, int], repeats: int, size: int) -> list[tuple]:
+def time_models(data_dir: str, batches: dict[str, int], repeats: int, epochs: int,
+                size: int) -> list[tuple]:  # fmt: skip
     """Seconds per epoch (imagelab and bare), GFLOP/s, % of matmul and peak memory per model."""
     paths = {"imagelab": Worker(data_dir), "bare": Worker(data_dir)}
     rows, peak = [], 0.0
@@ -249,11 +256,12 @@ def time_models(data_dir: str, batches: dict[str, int], repeats: int, size: int)
         for repeat in range(repeats):
             for path in list(paths)[:: 1 if repeat % 2 == 0 else -1]:  # alternate who goes first
                 if path == "imagelab":
-                    measured = paths[path]("imagelab_epoch", exercise, n)
-                    best[path] = min(best[path], measured["seconds"])
+                    measured = paths[path]("imagelab_epoch", exercise, n, epochs)
+                    best[path] = min(best[path], *measured["seconds"])
                 else:
-                    best[path] = min(best[path], paths[path]("bare_epoch", exercise, n))
-        how = f"s per epoch (min of N={repeats}; {measured['timed']} timed, scaled)"
+                    best[path] = min(best[path], *paths[path]("bare_epoch", exercise, n, epochs))
+        how = (f"s per epoch (min of N={repeats * (epochs - 1)}: {repeats} repeats x {epochs - 1} "
+               f"epochs; {measured['timed']} each, scaled)")  # fmt: skip
         gflops = measured["flops"] / best["imagelab"] / 1e9
         rows += [(f"{exercise}/imagelab_epoch", best["imagelab"], how),
                  (f"{exercise}/bare_epoch", best["bare"], how),
@@ -327,13 +335,13 @@ def main(argv: list[str] | None = None) -> Path:
     args = parser.parse_args(argv)
     began = time.perf_counter()
     if args.smoke:
-        data_dir, batches, repeats, size = str(FIXTURES), SMOKE_BATCHES, 1, 256
+        data_dir, batches, repeats, epochs, size = str(FIXTURES), SMOKE_BATCHES, 1, 2, 256
     else:
         data_dir = str(find_data_dir() or sys.exit(f"set {DATA_ENV} to the full data"))
-        batches, repeats, size = BATCHES, REPEATS, MATMUL_SIZE
+        batches, repeats, epochs, size = BATCHES, REPEATS, EPOCHS, MATMUL_SIZE
     with ThreadPoolExecutor() as pool:  # smoke: overlap the two parts, its timings mean nothing
         papermill = pool.submit(time_papermill, repeats) if args.smoke else None
-        rows = time_models(data_dir, batches, repeats, size)
+        rows = time_models(data_dir, batches, repeats, epochs, size)
         rows += papermill.result() if papermill else time_papermill(repeats)
     git = records.git_state()
     commit = f"{str(git['commit'])[:10]}{'-dirty' if git['dirty'] else ''}"
