@@ -52,15 +52,16 @@ from imagelab.store import load_run
 
 ROOT = records.PROJECT_ROOT
 FIXTURES = ROOT / "tests" / "fixtures"
-# Batches per epoch of a repeat: 3-7 s of training on this 2-core machine, whose speed varies by
-# up to 2x from one second to the next (a shared VM): a scaled CNN epoch takes about 25 s or about
-# 48 s, rarely between, and lands on the fast level about half the time. The fast level itself
-# spreads by about 5 %, as much as imagelab saves on a CNN, so one timed epoch per repeat was not
-# enough to tell the paths apart (ratio 0.98, then 1.02, same code): each repeat times three
-# epochs, and the minimum is taken over 7 x 3 = 21 epochs per path.
+# Batches per epoch of a repeat: 1-5 s of training on this 2-core machine, whose speed varies by
+# up to 2x from one second to the next (a shared VM): a scaled CNN epoch takes 25-29 s, or 48 s
+# on the VM's slow level (steady to 0.1 %), rarely between. The fast level spreads by about 10 %,
+# more than imagelab saves on a CNN, so the minimum needs many fast epochs per path: timing one
+# epoch in each of 9 repeats, the same code gave cnn_mnist 0.98 and then 1.02; three epochs in
+# each of 7 gave cnn_dropout_mnist 1.02. Each repeat now times five epochs, 35 per path; all of
+# them are written to epochs.csv.
 BATCHES = {"dense_mnist": 375, "relu_mnist": 375, "cnn_mnist": 40, "cnn_dropout_mnist": 40,
            "cifar10_cnn": 100}  # fmt: skip
-REPEATS, EPOCHS, MATMUL_SIZE = 7, 4, 2048
+REPEATS, EPOCHS, MATMUL_SIZE = 7, 6, 2048
 SMOKE_BATCHES = {"dense_mnist": 1, "cifar10_cnn": 2}  # one model per data set and layer type
 FLAT = ("dense_mnist", "relu_mnist")  # the dense exercises take 784-pixel rows
 PAPERMILL_PARAMS = {"data_limit": 100, "epochs": 1, "run_name": "bench-papermill", "force": True}
@@ -244,10 +245,11 @@ class Worker:
 
 
 def time_models(data_dir: str, batches: dict[str, int], repeats: int, epochs: int,
-                size: int) -> list[tuple]:  # fmt: skip
-    """Seconds per epoch (imagelab and bare), GFLOP/s, % of matmul and peak memory per model."""
+                size: int) -> tuple[list[tuple], list[tuple]]:  # fmt: skip
+    """Seconds per epoch (imagelab and bare), GFLOP/s, % of matmul and peak memory per model;
+    and every timed epoch (exercise, path, repeat, epoch, seconds), from which the minima come."""
     paths = {"imagelab": Worker(data_dir), "bare": Worker(data_dir)}
-    rows, peak = [], 0.0
+    rows, timed, peak = [], [], 0.0
     for exercise, n in batches.items():
         peak = max(peak, paths["bare"]("matmul_gflops", size))
         for worker in paths.values():
@@ -257,9 +259,11 @@ def time_models(data_dir: str, batches: dict[str, int], repeats: int, epochs: in
             for path in list(paths)[:: 1 if repeat % 2 == 0 else -1]:  # alternate who goes first
                 if path == "imagelab":
                     measured = paths[path]("imagelab_epoch", exercise, n, epochs)
-                    best[path] = min(best[path], *measured["seconds"])
+                    seconds = measured["seconds"]
                 else:
-                    best[path] = min(best[path], *paths[path]("bare_epoch", exercise, n, epochs))
+                    seconds = paths[path]("bare_epoch", exercise, n, epochs)
+                best[path] = min(best[path], *seconds)
+                timed += [(exercise, path, repeat, epoch, t) for epoch, t in enumerate(seconds, 2)]
         how = (f"s per epoch (min of N={repeats * (epochs - 1)}: {repeats} repeats x {epochs - 1} "
                f"epochs; {measured['timed']} each, scaled)")  # fmt: skip
         gflops = measured["flops"] / best["imagelab"] / 1e9
@@ -277,8 +281,8 @@ def time_models(data_dir: str, batches: dict[str, int], repeats: int, epochs: in
     # slow level before one model would otherwise give that model a share above 100 %.
     rows += [(f"{name.split('/')[0]}/matmul_pct", 100 * v / peak, "% of the run's best matmul GFLOP/s")
              for name, v, _ in list(rows) if name.endswith("/gflops")]  # fmt: skip
-    return [("matmul_fp32", peak, f"GFLOP/s ({size}x{size} tf.matmul, best of {len(batches)}x3)"),
-            *rows]  # fmt: skip
+    matmul = ("matmul_fp32", peak, f"GFLOP/s ({size}x{size} tf.matmul, best of {len(batches)}x3)")
+    return [matmul, *rows], timed
 
 
 def time_papermill(repeats: int) -> list[tuple]:
@@ -328,7 +332,8 @@ def last_real_run() -> list[tuple]:
 
 
 def main(argv: list[str] | None = None) -> Path:
-    """Run the benchmark; write results.csv and results.png to ``--out``; return the CSV path."""
+    """Run the benchmark; write results.csv, epochs.csv (every timed epoch) and results.png to
+    ``--out``; return the path of results.csv."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="fixture data, 2 models, N=1")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks")
@@ -341,7 +346,7 @@ def main(argv: list[str] | None = None) -> Path:
         batches, repeats, epochs, size = BATCHES, REPEATS, EPOCHS, MATMUL_SIZE
     with ThreadPoolExecutor() as pool:  # smoke: overlap the two parts, its timings mean nothing
         papermill = pool.submit(time_papermill, repeats) if args.smoke else None
-        rows = time_models(data_dir, batches, repeats, epochs, size)
+        rows, timed = time_models(data_dir, batches, repeats, epochs, size)
         rows += papermill.result() if papermill else time_papermill(repeats)
     git = records.git_state()
     commit = f"{str(git['commit'])[:10]}{'-dirty' if git['dirty'] else ''}"
@@ -352,11 +357,13 @@ def main(argv: list[str] | None = None) -> Path:
     table.insert(4, "date", dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
     table = table[["name", "value", "unit", "machine", "date", "commit"]]
     path = records.write_csv(table, args.out / "results.csv")
+    epochs_table = pd.DataFrame(timed, columns=["exercise", "path", "repeat", "epoch", "seconds"])
+    records.write_csv(epochs_table.assign(commit=commit), args.out / "epochs.csv")
     from imagelab import plots
 
     plots.save(plots.benchmarks(table), args.out / "results.png")
     print(table[["name", "value", "unit"]].to_string(index=False))
-    print(f"wrote {path} and results.png in {time.perf_counter() - began:.0f} s")
+    print(f"wrote {path}, epochs.csv and results.png in {time.perf_counter() - began:.0f} s")
     return path
 
 

@@ -26,6 +26,11 @@ def test_bench_smoke_writes_every_measurement_and_the_report_shows_them(tmp_path
     assert expected <= set(results["name"])
     measured = results[results["name"].isin(expected - {"papermill/overhead"})]
     assert (measured["value"] > 0).all(), measured
+    epochs = pd.read_csv(tmp_path / "epochs.csv")  # every timed epoch the minima come from
+    assert list(epochs.columns) == ["exercise", "path", "repeat", "epoch", "seconds", "commit"]
+    for (exercise, path), seconds in epochs.groupby(["exercise", "path"])["seconds"]:
+        assert results.set_index("name").loc[f"{exercise}/{path}_epoch", "value"] == seconds.min()
+    assert len(epochs) == 2 * 2  # two models x two paths x one repeat x one timed epoch (smoke)
     assert (tmp_path / "results.png").stat().st_size > 0
     shown = []
     monkeypatch.setattr(report.extras, "_show", shown.append)
