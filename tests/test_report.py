@@ -413,3 +413,15 @@ def test_the_epoch_profile_paragraph_says_what_the_study_measured(tmp_path):
     rows[-1] = (*rows[-1][:4], "cc")  # 32 steps per call trained other weights
     pd.DataFrame(rows, columns=columns).to_csv(tmp_path / extras.PROFILE_STUDY, index=False)
     assert "**other weights**" in extras._steps_per_call(tmp_path)
+
+
+def test_the_lab_projection_names_the_last_real_lab_when_the_benchmark_read_it():
+    from imagelab.report import extras
+
+    value = pd.Series({"matmul_fp32": 200.0, "dense_mnist/imagelab_epoch": 1.0,
+                       "dense_mnist/gflops": 100.0})  # fmt: skip
+    projected = extras._lab_floor(value, ["dense_mnist"])  # 12 epochs of 1 s: well under a minute
+    assert projected.startswith("At these speeds the five trainings of `make lab` take 0 min. ")
+    ran = extras._lab_floor(pd.concat([value, pd.Series({"make_lab/wall_seconds_sum": 1150.0})]),
+                            ["dense_mnist"])  # fmt: skip
+    assert "take 0 min (the last `make lab` took 19 min). " in ran
