@@ -48,6 +48,7 @@ from imagelab.data import data_dir as find_data_dir
 from imagelab.exercises import EXERCISES, notebook_defaults
 from imagelab.machine import describe as machine
 from imagelab.run import build_model as _build
+from imagelab.run import fit_settings
 from imagelab.store import load_run
 
 ROOT = records.PROJECT_ROOT
@@ -94,12 +95,7 @@ def imagelab_epoch(exercise: str, batches: int, epochs: int) -> dict:
                    x_test=data.x_test[: s["n_test"]], y_test=data.y_test[: s["n_test"]])  # fmt: skip
     model = _build(exercise, p)
     with contextlib.redirect_stdout(io.StringIO()):  # EpochLog's progress lines
-        result = training.fit(
-            model, part, optimizer=p["optimizer"], learning_rate=p["learning_rate"],
-            decay=p["decay"], epochs=epochs, batch_size=p["batch_size"],
-            validation_split=p["validation_split"], shuffle=p["shuffle"], seed=p["seed"],
-            validate_on_test=p.get("validate_on_test", False),
-        )  # fmt: skip
+        result = training.fit(model, part, **fit_settings(p | {"epochs": epochs}))
     return {  # training ~ 3x forward (backward is twice the forward); validation forward only
         "seconds": [t * len(data.x_train) / s["n"] for t in result.epoch_seconds[1:]],
         "flops": forward_flops(model) * (3 * s["trained"] + s["validated"]),

@@ -34,7 +34,7 @@ import pandas as pd
 
 from imagelab import data, records, training
 from imagelab.exercises import EXERCISES, notebook_defaults
-from imagelab.run import build_model
+from imagelab.run import build_model, fit_settings
 
 # This VM's speed jumps between two levels (a CNN epoch of 25-29 s or 48 s, the CPU idle
 # meanwhile), and the fast level spreads by about 10 %: with 3 repeats x 3 timed epochs the
@@ -71,11 +71,8 @@ def train(exercise: str, mnist: data.Dataset, steps: int, epochs: int = EPOCHS) 
     model = build_model(exercise, p)
     with contextlib.redirect_stdout(io.StringIO()):  # EpochLog's progress lines
         result = training.fit(
-            model, mnist, optimizer=p["optimizer"], learning_rate=p["learning_rate"],
-            decay=p["decay"], epochs=epochs, batch_size=p["batch_size"],
-            validation_split=p["validation_split"], shuffle=p["shuffle"], seed=p["seed"],
-            validate_on_test=p.get("validate_on_test", False), steps_per_execution=steps,
-        )  # fmt: skip
+            model, mnist, **fit_settings(p | {"epochs": epochs}), steps_per_execution=steps
+        )
     weights = hashlib.sha256(b"".join(w.tobytes() for w in model.get_weights())).hexdigest()
     return result.epoch_seconds, weights, model
 

@@ -51,6 +51,15 @@ def build_model(exercise: str, p: dict[str, object]):  # noqa: ANN201 (a keras.M
     return models.mnist_cnn(p["filters"], p["dense_units"], p["dropout"])
 
 
+def fit_settings(p: dict[str, object]) -> dict[str, object]:
+    """``training.fit``'s settings from an exercise's parameters ``p``: what a notebook run
+    trains with, and what the benchmark and the epoch profile time."""
+    names = ("optimizer", "learning_rate", "decay", "epochs", "batch_size", "validation_split",
+             "seed", "shuffle")  # fmt: skip
+    settings = {name: p[name] for name in names}
+    return settings | {"validate_on_test": p.get("validate_on_test", False)}
+
+
 @dataclass
 class Run:
     """One run of an exercise: its parameters, data and files; created by ``start_run``."""
@@ -95,20 +104,7 @@ class Run:
             return self.result
         started, p = dt.datetime.now(dt.timezone.utc), self.params
         cpu_started = time.process_time()
-        self.result = training.fit(
-            model,
-            self.data,
-            optimizer=p["optimizer"],
-            learning_rate=p["learning_rate"],
-            decay=p["decay"],
-            epochs=p["epochs"],
-            batch_size=p["batch_size"],
-            validation_split=p["validation_split"],
-            seed=p["seed"],
-            shuffle=p["shuffle"],
-            validate_on_test=p.get("validate_on_test", False),
-            label=self.name,
-        )
+        self.result = training.fit(model, self.data, **fit_settings(p), label=self.name)
         cpu_seconds = time.process_time() - cpu_started
         records.write_csv(self.result.history, self.files.history)
         records.write_csv(pd.DataFrame([self.result.score]), self.files.score)
