@@ -84,7 +84,7 @@ all: lab report ## run the whole lab and build the report
 verify: setup ## retrain runs in build/verify, compare with the committed ones: make verify [RUNS="dense_mnist relu_mnist"] [ALL=1] [RECORD=1]
 	$(BIN)/imagelab verify $(RUNS) $(if $(ALL),--all) $(if $(RECORD),--record)
 
-bench: setup ## time imagelab against bare Keras on the full data (about 20 min, idle machine)
+bench: setup ## time imagelab against bare Keras on the full data (about 22 min, idle machine)
 	$(BIN)/python benchmarks/bench.py
 
 bench-smoke: setup ## the benchmark on fixture data, seconds; writes to build/bench-smoke

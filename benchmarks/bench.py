@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from imagelab import records
+from imagelab import analysis, records
 from imagelab.data import DATA_ENV
 from imagelab.data import data_dir as find_data_dir
 from imagelab.exercises import EXERCISES, notebook_defaults
@@ -273,12 +273,12 @@ def time_models(data_dir: str, batches: dict[str, int], repeats: int, epochs: in
               f"{gflops:.1f} GFLOP/s", flush=True)  # fmt: skip
     for worker in paths.values():
         worker.close()
-    # Every model's share of the best matmul of the whole run: a matmul that landed on the VM's
-    # slow level before one model would otherwise give that model a share above 100 %.
-    rows += [(f"{name.split('/')[0]}/matmul_pct", 100 * v / peak, "% of the run's best matmul GFLOP/s")
-             for name, v, _ in list(rows) if name.endswith("/gflops")]  # fmt: skip
     matmul = ("matmul_fp32", peak, f"GFLOP/s ({size}x{size} tf.matmul, best of {len(batches)}x3)")
-    return [matmul, *rows], timed
+    rows = [matmul, *rows]
+    shares = analysis.matmul_shares(pd.Series({name: v for name, v, _ in rows}), list(batches))
+    rows += [(f"{name}/matmul_pct", share, "% of the run's best matmul GFLOP/s")
+             for name, share in zip(batches, shares, strict=True)]  # fmt: skip
+    return rows, timed
 
 
 def time_papermill(repeats: int) -> list[tuple]:

@@ -31,6 +31,10 @@ def test_bench_smoke_writes_every_measurement_and_the_report_shows_them(tmp_path
     for (exercise, path), seconds in epochs.groupby(["exercise", "path"])["seconds"]:
         assert results.set_index("name").loc[f"{exercise}/{path}_epoch", "value"] == seconds.min()
     assert len(epochs) == 2 * 2  # two models x two paths x one repeat x one timed epoch (smoke)
+    value = results.set_index("name")["value"]
+    for model in ("dense_mnist", "cifar10_cnn"):  # against the run's best matmul, as the report
+        share = 100 * value[f"{model}/gflops"] / value["matmul_fp32"]
+        assert value[f"{model}/matmul_pct"] == pytest.approx(share)
     assert (tmp_path / "results.png").stat().st_size > 0
     shown = []
     monkeypatch.setattr(report.extras, "_show", shown.append)

@@ -19,10 +19,9 @@ def steady_epoch_seconds(epoch_seconds: list[float]) -> float:
 
 def matmul_shares(bench: pd.Series, names: list[str]) -> list[float]:
     """Each model's training GFLOP/s as a percentage of the benchmark run's best fp32 matmul
-    (``bench``: benchmarks/results.csv's values by name). One yardstick for every model: files
-    written before bench.py measured against the run's best stored a share of the best matmul
-    *so far* (``matmul_pct``), which exceeded 100 % when an early matmul landed on this VM's
-    slow level."""
+    (``bench``: benchmarks/results.csv's values by name), the ``matmul_pct`` bench.py writes.
+    One yardstick for every model: a share of the best matmul *so far*, which older files
+    store, exceeded 100 % when an early matmul landed on this VM's slow level."""
     return [100 * bench[f"{n}/gflops"] / bench["matmul_fp32"] for n in names]
 
 
