@@ -203,6 +203,35 @@ def test_fingerprint_ignores_docstrings_comments_and_formatting(edit):
     )
 
 
+# The normal form is ours, not ast.dump's: these exact texts hold on every supported Python
+# (`make matrix` runs this test on each), which is what keeps a stored run up to date there.
+# 3.12 adds `type_params=[]` to functions and classes and 3.13 drops empty fields in ast.dump.
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        (
+            "def f(x, *, y=1):\n    return g(x)[0]",
+            "Module(body=[FunctionDef(name='f', args=arguments(args=[arg(arg='x')], "
+            "kwonlyargs=[arg(arg='y')], kw_defaults=[Constant(value=1)]), "
+            "body=[Return(value=Subscript(value=Call(func=Name(id='g', ctx=Load()), "
+            "args=[Name(id='x', ctx=Load())]), slice=Constant(value=0), ctx=Load()))])])",
+        ),
+        (
+            "class A(B):\n    x: int = 2\nf'{a!r:>4} b'",
+            "Module(body=[ClassDef(name='A', bases=[Name(id='B', ctx=Load())], "
+            "body=[AnnAssign(target=Name(id='x', ctx=Store()), "
+            "annotation=Name(id='int', ctx=Load()), value=Constant(value=2), simple=1)]), "
+            "Expr(value=JoinedStr(values=[FormattedValue(value=Name(id='a', ctx=Load()), "
+            "conversion=114, format_spec=JoinedStr(values=[Constant(value='>4')])), "
+            "Constant(value=' b')]))])",
+        ),
+    ],
+    ids=["function", "class-and-f-string"],
+)
+def test_normal_form_is_the_same_text_on_every_python(source, expected):
+    assert fingerprint.normal_form(source) == expected
+
+
 def test_fingerprint_changes_with_the_code_and_the_pinned_versions():
     today = fingerprint.fingerprint(NOTEBOOK)
     source = fingerprint.read_worktree("src/imagelab/models.py")

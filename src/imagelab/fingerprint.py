@@ -2,9 +2,12 @@
 
 A stored run is up to date when the code that trained it means the same as today's. The
 fingerprint therefore hashes a *normal form* of exactly that code, not its text: each source is
-parsed (``ast.parse``), its docstrings dropped and the tree dumped without line numbers
-(``ast.dump(..., include_attributes=False)``), so comments, docstrings and formatting (``ruff
-format``) leave it unchanged while any change to what the code does changes it. Three parts:
+parsed (``ast.parse``), its docstrings dropped and the tree rendered by ``render`` (node names and
+their non-empty fields, no line numbers), so comments, docstrings and formatting (``ruff format``)
+leave it unchanged while any change to what the code does changes it. ``render`` is ours, not
+``ast.dump``: the text of ``ast.dump`` changes between Python versions (3.12 added ``type_params``
+to every function and class, 3.13 stopped printing empty fields), and a fingerprint that did too
+would call every stored run stale on another Python. Three parts:
 
 - ``code_sha256``: the modules and functions listed in ``TRAINING_CODE``. Reading and verifying
   the data files is left out on purpose: the data checksums, which freshness checks on their
@@ -38,14 +41,18 @@ TRAINING_CODE = (
 )
 PINNED_LIBRARIES = ("tensorflow", "keras", "numpy")
 LOCK_FILE = "requirements.lock"
-VERSION = 2  # version 1 hashed the text of data.py, models.py and training.py
+# Version 1 hashed the text of data.py, models.py and training.py; version 2 hashed
+# ``ast.dump``, whose text differs between Python 3.11, 3.12 and 3.13.
+VERSION = 3
 # Changes to the training code that alter how fast it runs but not one number it trains, keyed by
 # the ``code_sha256`` before: the hash after, what changed, and the commit whose `make verify
 # --all` found every exercise byte-identical to runs the older code trained on the same machine
 # (reproductions/verify.csv). Runs stored under the older hash stay up to date.
 SAME_NUMBERS = {
-    "aaf75d426c5c9f5c17360b655cfbdaa4f2514319c5e28c12f8a8d29a7293238f": {
-        "now": "49704f4dd5a2b870ff31e798f7290b0d7463bf9fa2ca07f4b460e435ab50e535",
+    # Version 2 (ast.dump) called these aaf75d426c5c... and 49704f4dd5a2...: the code of
+    # 594ab0d~1 and 594ab0d (studies/fingerprint_migration.py checks the correspondence).
+    "dbb928ec290d18b70dca652386c3c0de6cf8fa94cfd7e2f400dd3b6c598c5c41": {
+        "now": "cf3ca186e1e28d340de44f8c434b5e8b6a43a5113f16d7e68ed0bd6f8092fa2a",
         "change": "training.STEPS_PER_EXECUTION = 32: 32 steps per call into TensorFlow (#20)",
         "verified_at": "2859dc4e9971",
     },
@@ -65,7 +72,7 @@ def normal_form(source: str, name: str | None = None, where: str = "<source>") -
     tree = ast.parse(source, filename=where)
     _drop_docstrings(tree)
     if name is None:
-        return ast.dump(tree, include_attributes=False)
+        return render(tree)
     node: ast.AST = tree
     for part in name.split("."):
         found = [
@@ -77,7 +84,25 @@ def normal_form(source: str, name: str | None = None, where: str = "<source>") -
         if not found:
             raise ValueError(f"{where}: no function or class {name!r} to fingerprint")
         node = found[-1]  # a later definition replaces an earlier one, as Python does
-    return ast.dump(node, include_attributes=False)
+    return render(node)
+
+
+def render(node: object) -> str:
+    """A syntax tree as text that is the same on every Python from 3.11: each node's class name
+    and its fields by name, leaving out fields that are None or empty. Newer Pythons add fields
+    that are empty in code older ones can parse (``type_params`` from 3.12), so leaving empty
+    fields out renders such code alike everywhere; positions are attributes, not fields, so
+    they never appear."""
+    if isinstance(node, ast.AST):
+        fields = (
+            f"{field}={render(value)}"
+            for field in node._fields
+            if (value := getattr(node, field, None)) is not None and value != []
+        )
+        return f"{type(node).__name__}({', '.join(fields)})"
+    if isinstance(node, list):
+        return f"[{', '.join(render(item) for item in node)}]"
+    return repr(node)
 
 
 def _drop_docstrings(tree: ast.AST) -> None:
