@@ -258,37 +258,6 @@ def test_contended_runs_draw_no_timing_conclusion(synthetic_results, tmp_path, m
     assert cells[-3:-1] == ["62.4", "benchmark"] and "2.3" not in row
 
 
-def test_reproducibility_section_shows_each_cpu_and_is_absent_without_records(
-    tmp_path, monkeypatch
-):
-    shown = []
-    monkeypatch.setattr(report.reproducibility, "_show", shown.append)
-    report.show_reproducibility(tmp_path / "verify.csv")
-    assert shown == []
-    rows = [
-        {"date": "2026-11-26T10:00:00", "cpu": "AMD EPYC", "isa": "avx2", "onednn": "default",
-         "threads": "all", "tensorflow": "2.21.0", "run": "relu_mnist", "verdict": "identical",
-         "d_acc": 0.0, "d_loss": 0.0, "max_d_history": 0.0, "seconds": 61.0},
-        {"date": "2026-11-26T11:00:00", "cpu": "Intel Xeon", "isa": "avx512f amx",
-         "onednn": "default", "threads": "all", "tensorflow": "2.21.0", "run": "relu_mnist",
-         "verdict": "within seed noise", "d_acc": -0.0004, "d_loss": -0.000043,
-         "max_d_history": 0.0021, "seconds": 55.2},
-    ]  # fmt: skip
-    pd.DataFrame(rows).to_csv(tmp_path / "verify.csv", index=False)
-    report.show_reproducibility(tmp_path / "verify.csv")
-    assert shown[0].startswith("# Reproducibility")
-    assert "byte-identical" in shown[0] and "2 verification(s) on 2 CPU(s)" in shown[0]
-    intel = shown[0].split("On Intel Xeon:")[1]  # one table per CPU, the CPU named above it
-    row = next(line for line in intel.splitlines() if line.startswith("| relu_mnist"))
-    cells = [cell.strip() for cell in row.strip(" |").split("|")]
-    assert cells == ["relu_mnist", "within seed noise", "-0.0004", "-0.000043",
-                     "0.0021", "55", "2026-11-26"]  # fmt: skip
-    assert "On AMD EPYC:" in shown[0].split("On Intel Xeon:")[0]
-    assert (
-        "- Intel Xeon: ISA avx512f amx; oneDNN default; threads all; tensorflow 2.21.0." in shown[0]
-    )
-
-
 def test_seeds_table_collects_canonical_settings_from_sweeps(synthetic_results, tmp_path):
     sweep = tmp_path / "sweeps" / "some_sweep"
     for seed, acc, fingerprint in ((1, 0.985, None), (2, 0.987, None), (4, 0.5, {})):

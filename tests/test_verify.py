@@ -2,12 +2,15 @@
 record row, and that a rerun never writes into the folders of the runs it checks."""
 
 import hashlib
+import platform
 import shutil
+from dataclasses import replace
 
 import pandas as pd
 import pytest
 
-from imagelab import cli, machine, records, store, verify
+from imagelab import cli, machine, records, reproductions, store, verify
+from imagelab.errors import UserError
 
 from .conftest import ROOT
 
@@ -120,17 +123,37 @@ def test_seed_spread_reads_seeds_csv_and_the_seed_runs_histories(tmp_path):
 def test_record_appends_one_well_formed_row_per_run(tmp_path):
     committed = write_run(tmp_path / "committed")
     result = verify.compare("relu_mnist", committed, committed, spread([]), seconds=12.34)
+    result = replace(result, versions={"tensorflow": "2.21.0", "keras": "3.15.1", "numpy": "2.4.6"})
     path = tmp_path / "reproductions" / "verify.csv"
     verify.append_record(result, path)
     verify.append_record(result, path)
-    table = pd.read_csv(path)
-    assert list(table.columns) == verify.RECORD_COLUMNS
+    table = pd.read_csv(path, dtype={"python": str})
+    assert list(table.columns) == reproductions.COLUMNS
     assert len(table) == 2
     row = table.iloc[-1]
     assert row["run"] == "relu_mnist" and row["verdict"] == "identical"
     assert row["seconds"] == 12.3 and row["d_acc"] == 0
+    assert row["python"] == platform.python_version()
     assert row["cpu"] and pd.Timestamp(row["date"]).tzinfo is not None
     assert [p.name for p in path.parent.iterdir()] == ["verify.csv"]  # no temp file left
+    assert len(reproductions.read(path)) == 2  # what verify writes, the record's reader accepts
+
+
+def test_record_refuses_a_row_without_versions_and_writes_nothing(tmp_path):
+    committed = write_run(tmp_path / "committed")
+    result = verify.compare("relu_mnist", committed, committed, spread([]), seconds=1.0)
+    path = tmp_path / "verify.csv"
+    with pytest.raises(UserError, match="column tensorflow: the cell is empty"):
+        verify.append_record(result, path)
+    assert list(tmp_path.glob("*.csv")) == []
+
+
+def test_verify_with_a_damaged_record_stops_before_training(tmp_path):
+    record = tmp_path / "verify.csv"
+    record.write_text(",".join(reproductions.COLUMNS) + "\n2026-11-26T12:23:41+00:00,4cb8\n")
+    with pytest.raises(UserError, match="line 2: 2 cells where the header has 16"):
+        verify.verify(["relu_mnist"], committed_dir=tmp_path, scratch=tmp_path / "s", record=record)
+    assert not (tmp_path / "s").exists()
 
 
 def test_cpu_facts_name_the_model_and_only_known_isa_flags():
@@ -211,6 +234,7 @@ def test_rerun_of_a_fixture_run_is_identical_and_writes_only_to_scratch(
     assert status == 0
     assert checksums(committed, *results) == before
     assert records.run_files("fixture_relu", tmp_path / "scratch" / "relu_mnist").score.is_file()
+    # Identical, byte for byte: the `committed` fixture was trained on this machine too.
     assert "relu_mnist         identical" in capsys.readouterr().out
     row = pd.read_csv(record).iloc[0]
     assert (row["run"], row["verdict"], row["d_acc"]) == ("relu_mnist", "identical", 0)

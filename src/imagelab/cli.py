@@ -97,12 +97,30 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from imagelab import verify
+    from imagelab import records, reproductions, verify
 
+    if args.merge:
+        if args.runs or args.all or args.record:
+            raise UserError(
+                "--merge adds rows other machines recorded and retrains nothing; give it "
+                "without run names, --all or --record"
+            )
+        record = reproductions.RECORD
+        merged = reproductions.merge(args.merge, record, python=args.python)
+        for file in merged:
+            print(
+                f"merged {file.rows} rows from {file.file} ({file.duplicates} duplicates skipped)"
+            )
+        added = sum(file.rows for file in merged)
+        where = records.relative(record)
+        print(f"appended {added} rows to {where}" if added else f"{where} unchanged: no new rows")
+        return 0
+    if args.python:
+        raise UserError("--python goes with --merge: the Python version of files to merge")
     if args.all and args.runs:
         raise UserError("give run names or --all, not both")
     names = verify.ALL_RUNS if args.all else args.runs or verify.DEFAULT_RUNS
-    return verify.main(names, record=verify.RECORD if args.record else None)
+    return verify.main(names, record=reproductions.RECORD if args.record else None)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -170,6 +188,19 @@ def parser() -> argparse.ArgumentParser:
     )
     verify.add_argument(
         "--record", action="store_true", help="append the verdicts to reproductions/verify.csv"
+    )
+    verify.add_argument(
+        "--merge",
+        nargs="+",
+        metavar="FILE",
+        help="add the rows of other machines' verify.csv files to reproductions/verify.csv "
+        "(checked first; rows already there are skipped); retrains nothing",
+    )
+    verify.add_argument(
+        "--python",
+        metavar="VERSION",
+        help="with --merge, for files recorded before the python column: the Python version "
+        "they were recorded with, e.g. 3.11.7 (never guessed)",
     )
     return main
 

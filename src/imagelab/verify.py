@@ -20,12 +20,14 @@ with: a difference smaller than changing the seed changes no conclusion drawn fr
 
 ``record`` appends one row per run to ``reproductions/verify.csv`` (the machine's CPU model and
 the ISA features oneDNN dispatches on, the versions, the verdict and the differences), so the
-report can say which CPUs have reproduced which runs, and by how much.
+report can say which machines have reproduced which runs, and by how much; the record itself
+(its columns, checks, reading and merging) lives in ``imagelab.reproductions``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import platform
 import shutil
 import time
 from dataclasses import dataclass, replace
@@ -33,20 +35,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from imagelab import machine, records, store
+from imagelab import machine, records, reproductions, store
 from imagelab.errors import UserError
 from imagelab.params import check_choice
 
 DEFAULT_RUNS = ("dense_mnist", "relu_mnist")
-ALL_RUNS = (*DEFAULT_RUNS, "cnn_mnist", "cnn_dropout_mnist", "cifar10_cnn", "playground_spiral")
+ALL_RUNS = reproductions.RUNS  # the five exercises, then the Playground spiral
 PLAYGROUND = "playground_spiral"
-VERDICTS = ("identical", "within seed noise", "outside")
 SEED_SDS = 2  # a difference up to 2 seed standard deviations is seed noise
 SCRATCH = records.PROJECT_ROOT / "build" / "verify"
 SEEDS = records.PROJECT_ROOT / "scores" / "seeds.csv"
-RECORD = records.PROJECT_ROOT / "reproductions" / "verify.csv"
-RECORD_COLUMNS = ["date", "commit", "cpu", "isa", "onednn", "threads", "tensorflow", "keras",
-                  "numpy", "run", "verdict", "d_acc", "d_loss", "max_d_history", "seconds"]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -283,6 +281,8 @@ def verify(
     """
     for name in names:
         check_choice("run", name, ALL_RUNS)
+    if record:
+        reproductions.read(record)  # a damaged record stops here, not after an hour of training
     comparisons = []
     for number, name in enumerate(names, start=1):
         run_name = (run_names or {}).get(name, name)
@@ -343,14 +343,16 @@ def table(comparisons: list[Comparison]) -> str:
     return "\n".join(lines)
 
 
-def append_record(comparison: Comparison, path: Path = RECORD) -> Path:
-    """Append one row for ``comparison`` to ``path`` (rewritten atomically: temp file + rename)."""
+def append_record(comparison: Comparison, path: Path = reproductions.RECORD) -> Path:
+    """Append one row for ``comparison`` to the record at ``path`` (``reproductions.append``:
+    checked, rewritten atomically); ``python`` is this process's Python version."""
     c = comparison
     row = {
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "commit": _commit(),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "commit": reproductions.commit_now(),
         **cpu_facts(),
-        **(c.versions or {}),
+        **(c.versions or dict.fromkeys(("tensorflow", "keras", "numpy"))),
+        "python": platform.python_version(),
         "run": c.run,
         "verdict": c.verdict,
         "d_acc": c.d_acc,
@@ -358,16 +360,7 @@ def append_record(comparison: Comparison, path: Path = RECORD) -> Path:
         "max_d_history": c.max_d_history,
         "seconds": round(c.seconds, 1),
     }
-    path = Path(path)
-    old = pd.read_csv(path, dtype=str, keep_default_na=False) if path.is_file() else None
-    new = pd.DataFrame([row]).reindex(columns=RECORD_COLUMNS)
-    return records.write_csv(new if old is None else pd.concat([old, new]), path)
-
-
-def _commit() -> str:
-    state = records.git_state()
-    commit = str(state["commit"] or "unknown")[:12]
-    return f"{commit}-dirty" if state["dirty"] else commit
+    return reproductions.append(row, path)
 
 
 def exit_status(comparisons: list[Comparison]) -> int:

@@ -1,69 +1,68 @@
-"""The Reproducibility section: which CPUs reproduced which runs, and by how much.
+"""The Reproducibility section: which machines reproduced which runs, and how closely.
 
-It reads ``reproductions/verify.csv``, the rows ``imagelab verify --record`` appends (date,
-commit, cpu, isa, versions, run, verdict, d_acc, d_loss, seconds), and is left out when no
-machine has recorded a verification yet.
+It reads ``reproductions/verify.csv`` through ``imagelab.reproductions.read``, the record's one
+reader, so a damaged record stops the report with one paragraph instead of showing garbage; the
+section is left out when no machine has recorded a verification yet. A machine is a CPU and a
+Python version: the section's table has one column per machine and one row per run.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
 
-from imagelab import records
+from imagelab import reproductions
 from imagelab.report.display import _show, _table
 from imagelab.store import load_run
-from imagelab.verify import RECORD_COLUMNS
 
-# The columns `imagelab verify --record` writes (imagelab.verify); older files may lack some.
-NUMBERS = ["d_acc", "d_loss", "max_d_history", "seconds"]
+MACHINE = ["cpu", "python"]
 
 
-def read_verifications(path: str | Path | None = None) -> pd.DataFrame | None:
-    """The recorded verifications, or None when there are none."""
-    path = Path(path or records.PROJECT_ROOT / "reproductions" / "verify.csv")
-    if not path.is_file():
-        return None
-    table = pd.read_csv(path, dtype=str).reindex(columns=RECORD_COLUMNS)
-    if table.empty:
-        return None
-    return table.assign(**{c: pd.to_numeric(table[c], errors="coerce") for c in NUMBERS})
+def machine_label(cpu: str, python: str) -> str:
+    """A short column header for a machine: ``AMD EPYC (family 26 model 2)`` and Python 3.11.7
+    give ``EPYC f26 m2, Py 3.11.7`` (the full names are listed under the table)."""
+    name = re.sub(r"\((R|TM)\)|\bCPU\b|@ *[\d.]+ *GHz|^(AMD|Intel) ", "", cpu)
+    name = re.sub(r"\(family (\d+) model (\d+)\)", r"f\1 m\2", name)
+    return f"{' '.join(name.split())}, Py {python}"
 
 
-def reproduction_summary(table: pd.DataFrame) -> pd.DataFrame:
-    """One row per CPU and run: the latest verdict and its differences from the committed run."""
-    latest = table.sort_values("date").groupby(["cpu", "run"], dropna=False).tail(1)
-    return pd.DataFrame(
-        {
-            "CPU": latest["cpu"],
-            "run": latest["run"],
-            "verdict": latest["verdict"],
-            "Δ test acc": latest["d_acc"],
-            "Δ test loss": latest["d_loss"],
-            "max Δ history": latest["max_d_history"],
-            "time (s)": latest["seconds"],
-            "date": latest["date"].str[:10],
-        }
-    ).sort_values(["CPU", "run"])
+def _by_machine(table: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """(label, rows sorted by date) per machine, in the order the machines first verified."""
+    groups = table.sort_values("date").groupby(MACHINE, sort=False)
+    return [(machine_label(cpu, python), rows) for (cpu, python), rows in groups]
+
+
+def verdict_table(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per run (in the lab's order), one column per machine: the latest verdict there,
+    with the Δ test accuracy when it is not *identical*; "-" where it verified no such run."""
+    runs = [run for run in reproductions.RUNS if run in set(table["run"])]
+    columns = {"run": runs}
+    for label, rows in _by_machine(table):
+        latest = rows.groupby("run").tail(1).set_index("run")
+        columns[label] = [_cell(latest.loc[run]) if run in latest.index else "-" for run in runs]
+    return pd.DataFrame(columns)
+
+
+def _cell(row: pd.Series) -> str:
+    return row["verdict"] + ("" if row["verdict"] == "identical" else f" ({row['d_acc']:+.4f})")
 
 
 def _machines(table: pd.DataFrame) -> str:
-    """Per CPU: the ISA features, oneDNN setting, threads and versions it verified with."""
+    """Per machine, as last recorded: CPU, Python, ISA features, oneDNN, threads, versions,
+    how many verifications, when, and the latest commit."""
     lines = []
-    for cpu, rows in table.groupby("cpu", sort=True):
-        last = rows.sort_values("date").iloc[-1]
-        facts = [
-            f"ISA {last['isa']}" if pd.notna(last["isa"]) else "",
-            f"oneDNN {last['onednn']}" if pd.notna(last["onednn"]) else "",
-            f"threads {last['threads']}" if pd.notna(last["threads"]) else "",
-            ", ".join(
-                f"{lib} {last[lib]}"
-                for lib in ("tensorflow", "keras", "numpy")
-                if pd.notna(last[lib])
-            ),
-        ]
-        lines.append(f"- {cpu}: {'; '.join(f for f in facts if f)}.")
+    for label, rows in _by_machine(table):
+        last = rows.iloc[-1]
+        days = sorted({f"{date:%Y-%m-%d}" for date in rows["date"]})
+        when = f"on {days[0]}" if len(days) == 1 else f"from {days[0]} to {days[-1]}"
+        lines.append(
+            f"- **{label}**: {last['cpu']}, Python {last['python']}; ISA {last['isa']}; oneDNN "
+            f"{last['onednn']}; threads {last['threads']}; tensorflow {last['tensorflow']}, "
+            f"keras {last['keras']}, numpy {last['numpy']}; {len(rows)} verification(s) "
+            f"{when}, the latest at commit {last['commit']}."
+        )
     return "\n".join(lines)
 
 
@@ -73,7 +72,7 @@ def show_reproducibility(
     """What a retrain on another machine gives, when any machine has recorded one."""
     from imagelab.report.summary import machine_sentence
 
-    table = read_verifications(path)
+    table = reproductions.read(path or reproductions.RECORD)
     if table is None:
         return
     trained: dict[str, list[str]] = {}  # machine -> the committed runs it trained
@@ -81,14 +80,10 @@ def show_reproducibility(
         stored = load_run(run, results_dir)
         if stored is not None and "machine" in stored.provenance:
             trained.setdefault(machine_sentence(stored.provenance["machine"]), []).append(run)
-    summary = reproduction_summary(table)
-    counts = summary["verdict"].value_counts()
-    verdicts = ", ".join(f"{n} {verdict}" for verdict, n in counts.items())
-    tables = "\n\n".join(
-        f"On {cpu}:\n\n"
-        + _table(rows.drop(columns="CPU"), floatfmt=("", "", "+.4f", "+.6f", ".2g", ".0f", ""))
-        for cpu, rows in summary.groupby("CPU", sort=True)
-    )
+    verdicts = verdict_table(table)
+    latest = table.sort_values("date").groupby([*MACHINE, "run"]).tail(1)
+    counts = ", ".join(f"{n} {verdict}" for verdict, n in latest["verdict"].value_counts().items())
+    machines = len(verdicts.columns) - 1
     _show(
         "# Reproducibility\n\n"
         "A rerun on the same machine, with the same code, versions and thread settings, gives "
@@ -99,9 +94,11 @@ def show_reproducibility(
         "committed ones: *identical* (byte for byte), *within seed noise* (|Δ test accuracy| at "
         "most twice the seed standard deviation, the history within its tolerance) or "
         f"*outside*. Recorded in `reproductions/verify.csv`: {len(table)} verification(s) on "
-        f"{table['cpu'].nunique()} CPU(s); the latest per CPU and run ({verdicts}).\n\n"
-        + tables
-        + "\n\nThe machines that verified, as recorded:\n\n"
+        f"{machines} machine(s), a machine being a CPU and a Python version. The latest verdict "
+        f"per machine and run ({counts}), with Δ test accuracy where it is not identical (the "
+        "other differences are in the file):\n\n"
+        + _table(verdicts)
+        + "\n\nThe machines, as last recorded:\n\n"
         + _machines(table)
         + (
             "\n\nThe committed runs were trained on:\n\n"
