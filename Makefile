@@ -66,8 +66,8 @@ test: setup lint ## lint, then run the whole test suite on tiny fixture data (wh
 test-fast: setup ## the unit tier only: no kernels, no PDF, under a minute (pytest -m "not slow")
 	$(BIN)/pytest -m "not slow"
 
-lab: setup ## run the five exercises on the full data (skips up-to-date ones; FORCE=1 reruns)
-	$(BIN)/imagelab lab $(if $(FORCE),--force)
+lab: setup ## run the five exercises on the full data (skips up-to-date ones; FORCE=1 reruns; PRECISION=bf16: in bfloat16)
+	$(BIN)/imagelab lab $(if $(FORCE),--force) $(if $(PRECISION),--precision $(PRECISION))
 
 sweep: setup ## run a sweep file: make sweep SWEEP=sweeps/<name>.yaml [JOBS=2] [EXECUTOR=dask] [SCHEDULER=tcp://HOST:8786]
 	@test -n "$(SWEEP)" || { echo "usage: make sweep SWEEP=sweeps/<name>.yaml [JOBS=N] [EXECUTOR=dask] [SCHEDULER=ADDRESS]"; exit 2; }

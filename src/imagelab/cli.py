@@ -41,9 +41,10 @@ def _data_import(args: argparse.Namespace) -> int:
 
 
 def _lab(args: argparse.Namespace) -> int:
-    from imagelab import runs
+    from imagelab import precision, runs
 
-    runs.lab(args.exercises or None, force=args.force, dry_run=args.dry_run)
+    number_format = precision.SHORT[args.precision]
+    runs.lab(args.exercises or None, args.force, args.dry_run, number_format)
     return 0
 
 
@@ -144,6 +145,13 @@ def parser() -> argparse.ArgumentParser:
     lab.add_argument("exercises", nargs="*", help="exercise names (default: all five)")
     lab.add_argument("--force", action="store_true", help="rerun even if results are up to date")
     lab.add_argument("--dry-run", action="store_true", help="print each run's state, run nothing")
+    lab.add_argument(
+        "--precision",
+        choices=("fp32", "bf16"),
+        default="fp32",
+        help="fp32: the canonical runs (default); bf16: the five Keras exercises in "
+        "mixed_bfloat16 as <exercise>_bf16, on CPUs with AVX512_BF16 or AMX",
+    )
 
     sweep = commands.add_parser("sweep", help="run a sweep file (grid x seeds), resuming")
     sweep.set_defaults(handler=_sweep)

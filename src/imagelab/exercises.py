@@ -18,10 +18,14 @@ from imagelab import records
 from imagelab.errors import UserError
 from imagelab.fingerprint import TRAINING_CODE
 from imagelab.params import check_choice, check_parameter
+from imagelab.precision import FLOAT32, PRECISIONS, canonical_name
 
 NOTEBOOKS = records.PROJECT_ROOT / "notebooks"
 # Parameters that say where and whether to run, not what is trained; a sweep sets them itself.
 RUN_CONTROLS = ("run_name", "results_dir", "force")
+# Parameters the exercise notebooks gained after runs were stored, with the value those runs
+# trained with; the store fills them into older provenance, so those runs stay up to date.
+PARAMETERS_ADDED = {"precision": "float32"}
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,10 @@ PLAYGROUND = Exercise(
     predictions=False,
 )
 REGISTRY = EXERCISES | {PLAYGROUND.name: PLAYGROUND}  # every exercise notebook
+# The canonical run names, each to its exercise and precision: the 2019 settings in float32
+# (the exercise's own name) or bfloat16 (``<exercise>_bf16``, the five Keras exercises).
+CANONICAL_NAMES = {canonical_name(name, p): (name, p) for name in EXERCISES for p in PRECISIONS}
+CANONICAL_NAMES[PLAYGROUND.name] = (PLAYGROUND.name, FLOAT32)
 
 
 def get_exercise(name: str) -> Exercise:
@@ -206,23 +214,30 @@ def validate(exercise: str, params: dict[str, object]) -> dict[str, object]:
 def check_canonical_name(
     exercise: str, params: dict[str, object], defaults: dict[str, object]
 ) -> None:
-    """Refuse a run that takes another exercise's name, or its own exercise's name with
-    settings other than the canonical ``defaults``, with a name to use instead."""
+    """Refuse a run that takes another exercise's name, or its own exercise's canonical name
+    (``<exercise>`` in float32, ``<exercise>_bf16`` in bfloat16) with settings other than the
+    canonical ``defaults`` in that precision, with a name to use instead."""
     run_name = params["run_name"]
-    if run_name in REGISTRY and run_name != exercise:
+    owner, precision = CANONICAL_NAMES.get(run_name, (exercise, None))
+    if owner != exercise:
         raise UserError(
-            f"run_name {run_name!r} is reserved for the {run_name} exercise; choose another name"
+            f"run_name {run_name!r} is reserved for the {owner} exercise; choose another name"
         )
-    if run_name == exercise:
-        changed = {k: v for k, v in settings_of(params).items() if normal(v) != normal(defaults[k])}
-        if changed:
-            listed = ", ".join(f"{k}={v!r} (canonical {defaults[k]!r})" for k, v in changed.items())
-            suggestion = exercise + "_" + "_".join(f"{k}{v}" for k, v in changed.items())
-            raise UserError(
-                f"run_name {exercise!r} is reserved for the canonical 2019 settings, and this run "
-                f"changes {listed}. Give it a new name so the committed results stay as they "
-                f"are, for example run_name={_slug(suggestion)!r}"
-            )
+    if precision is None:
+        return
+    canonical = defaults | ({"precision": precision} if "precision" in defaults else {})
+    changed = {k: v for k, v in settings_of(params).items() if normal(v) != normal(canonical[k])}
+    if changed:
+        listed = ", ".join(f"{k}={v!r} (canonical {canonical[k]!r})" for k, v in changed.items())
+        if set(changed) == {"precision"}:
+            suggestion = canonical_name(exercise, changed["precision"])
+        else:
+            suggestion = _slug(exercise + "_" + "_".join(f"{k}{v}" for k, v in changed.items()))
+        raise UserError(
+            f"run_name {run_name!r} is reserved for the canonical 2019 settings in {precision}, "
+            f"and this run changes {listed}. Give it a new name so the committed results stay as "
+            f"they are, for example run_name={suggestion!r}"
+        )
 
 
 def _slug(text: str) -> str:

@@ -39,6 +39,8 @@ TRAINING_CODE = (
     "imagelab.data:load",
     "imagelab.records:history_frame",
 )
+# What trains a run in bfloat16 (``fingerprint(precision=...)``).
+PRECISION_CODE = ("imagelab.precision:apply", "imagelab.precision:float32_output")
 PINNED_LIBRARIES = ("tensorflow", "keras", "numpy")
 LOCK_FILE = "requirements.lock"
 # Version 1 hashed the text of data.py, models.py and training.py; version 2 hashed
@@ -189,15 +191,22 @@ def _sha256(parts: list[str]) -> str:
 
 
 def fingerprint(
-    notebook: str, code: tuple[str, ...] = TRAINING_CODE, read: Reader = read_worktree
+    notebook: str,
+    code: tuple[str, ...] = TRAINING_CODE,
+    read: Reader = read_worktree,
+    precision: str = "float32",
 ) -> dict[str, object]:
-    """The fingerprint of a run of ``notebook`` (a path relative to the project root)."""
+    """The fingerprint of a run of ``notebook`` (a path relative to the project root). A run
+    in another precision than float32 records it, and its code includes ``PRECISION_CODE``,
+    which changes what it trains; a float32 run's fingerprint is what it was before precisions."""
+    other = precision != "float32"
+    code = (*code, *PRECISION_CODE) if other else code
     return {
         "version": VERSION,
         "code_sha256": _sha256(code_form(code, read)),
         "notebook_sha256": _sha256(notebook_form(notebook, read)),
         "libraries": pinned_versions(read),
-    }
+    } | ({"precision": precision} if other else {})
 
 
 def differences(stored: dict | None, current: dict) -> list[str]:
@@ -210,6 +219,9 @@ def differences(stored: dict | None, current: dict) -> list[str]:
         reasons.append("the training code has changed since")
     if stored.get("notebook_sha256") != current["notebook_sha256"]:
         reasons.append("the notebook's code has changed since")
+    was, now = stored.get("precision", "float32"), current.get("precision", "float32")
+    if was != now:
+        reasons.append(f"it was trained in {was}, this run is in {now}")
     old, new = stored.get("libraries") or {}, current["libraries"]
     for library in sorted(set(old) | set(new)):
         if old.get(library) != new.get(library):

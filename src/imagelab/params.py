@@ -12,6 +12,7 @@ import difflib
 import re
 
 from imagelab.errors import UserError
+from imagelab.precision import PRECISIONS
 
 ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh", "elu", "selu", "softplus")
 OPTIMIZERS = ("rmsprop", "adadelta", "sgd", "adam")
@@ -60,6 +61,7 @@ RULES: dict[str, tuple[tuple[type, ...], object, str]] = {
     "dropout": ((float, int), lambda v: 0 <= v < 1, "a number in [0, 1)"),
     "optimizer": ((str,), lambda v: v in OPTIMIZERS, f"one of {OPTIMIZERS}"),
     "activation": ((str,), lambda v: v in ACTIVATIONS, f"one of {ACTIVATIONS}"),
+    "precision": ((str,), lambda v: v in PRECISIONS, f"one of {PRECISIONS}"),
     "shuffle": ((bool,), lambda v: True, "True or False"),
     "validate_on_test": ((bool,), lambda v: True, "True or False"),
     "force": ((bool,), lambda v: True, "True or False"),

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from imagelab import data as datasets
-from imagelab import plots, records, store
+from imagelab import plots, precision, records, store
 from imagelab.errors import UserError
 from imagelab.exercises import (
-    EXERCISES,
+    CANONICAL_NAMES,
     PLAYGROUND,
     Exercise,
     get_exercise,
@@ -44,11 +44,15 @@ def build_model(exercise: str, p: dict[str, object]):  # noqa: ANN201 (a keras.M
     quiet_tensorflow()
     from imagelab import models  # TensorFlow loads here, not when the package is imported
 
+    number_format = p.get("precision", precision.FLOAT32)
+    precision.apply(number_format)
     if exercise in ("dense_mnist", "relu_mnist"):
-        return models.dense(p["units"], p["activation"])
-    if exercise == "cifar10_cnn":
-        return models.cifar10_cnn(p["filters"], p["dense_units"], p["dropout"])
-    return models.mnist_cnn(p["filters"], p["dense_units"], p["dropout"])
+        model = models.dense(p["units"], p["activation"])
+    elif exercise == "cifar10_cnn":
+        model = models.cifar10_cnn(p["filters"], p["dense_units"], p["dropout"])
+    else:
+        model = models.mnist_cnn(p["filters"], p["dense_units"], p["dropout"])
+    return model if number_format == precision.FLOAT32 else precision.float32_output(model)
 
 
 def fit_settings(p: dict[str, object]) -> dict[str, object]:
@@ -200,6 +204,7 @@ def start_run(exercise: str, namespace: dict[str, object]) -> Run:
 
         return playground_run.start(params)
     validate(exercise, params)
+    precision.check(params["precision"])
     state, stored = check_stored(exercise, params)
     try:
         data = datasets.load(
@@ -215,7 +220,7 @@ def start_run(exercise: str, namespace: dict[str, object]) -> Run:
     full_data = data.verified_against.startswith(
         ("imagelab.data.KNOWN_CHECKSUMS", "keras.datasets")
     )
-    if params["run_name"] in EXERCISES and not full_data:
+    if params["run_name"] in CANONICAL_NAMES and not full_data:
         raise UserError(
             f"run_name {exercise!r} is reserved for runs on the full, verified data set; this "
             f"data comes from {data.source} ({data.verified_against}). Give the run a new run_name."
@@ -246,7 +251,7 @@ def start_run(exercise: str, namespace: dict[str, object]) -> Run:
         files,
         data,
         None,
-        fingerprint=store.current_fingerprint(exercise),
+        fingerprint=store.current_fingerprint(exercise, params["precision"]),
     )
 
 

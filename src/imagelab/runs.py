@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from imagelab import records, store
+from imagelab import precision, records, store
 from imagelab.errors import UserError
 from imagelab.exercises import EXERCISES, PLAYGROUND, get_exercise, notebook_defaults
 from imagelab.records import PROJECT_ROOT, relative, run_files
@@ -78,32 +78,44 @@ def execute(
         )
 
 
-def lab(names: list[str] | None = None, force: bool = False, dry_run: bool = False) -> list[str]:
-    """Run the canonical exercises whose results are missing, stale or damaged; return those
-    run (with ``dry_run``, those that would run, and nothing runs).
+def lab(
+    names: list[str] | None = None,
+    force: bool = False,
+    dry_run: bool = False,
+    number_format: str = precision.FLOAT32,
+) -> list[str]:
+    """Run the canonical exercises whose results are missing, stale or damaged; return the
+    run names run (with ``dry_run``, those that would run, and nothing runs).
 
     Without ``names`` this is the whole lab: the five exercises, then the Playground spiral
     (exercise three) with its search when that is not up to date. ``force`` reruns every one.
+    In bfloat16 (``number_format``) it is the five Keras exercises under their ``_bf16`` names.
     """
-    names = names or [*EXERCISES, PLAYGROUND.name]
+    bf16 = number_format != precision.FLOAT32
+    names = names or [*EXERCISES] + ([] if bf16 else [PLAYGROUND.name])
     for name in names:
         get_exercise(name)
+        if bf16 and name not in EXERCISES:
+            raise UserError(f"{name} trains in float32 only; the bfloat16 lab is {list(EXERCISES)}")
     if not dry_run:
+        precision.check(number_format)
         show_progress()
     ran, started = [], time.perf_counter()
     for number, name in enumerate(names, start=1):
+        run_name = precision.canonical_name(name, number_format)
         if name == PLAYGROUND.name:  # its state weighs its search too, which it may rerun
             from imagelab import playground_run
 
             state, why, parameters = playground_run.lab_state()
         else:
-            (state, why), parameters = describe_state(name), {}
+            (state, why), parameters = describe_state(name, number_format), {}
+            parameters |= {"precision": number_format, "run_name": run_name} if bf16 else {}
         elapsed = f"{time.perf_counter() - started:.0f}s"
         if state == "up-to-date" and not force:
-            print(f"== [{number}/{len(names)}] {name}: results {state}, skipped ({elapsed})")
+            print(f"== [{number}/{len(names)}] {run_name}: results {state}, skipped ({elapsed})")
             continue
         print(
-            f"== [{number}/{len(names)}] {name}: results {state}{why}, "
+            f"== [{number}/{len(names)}] {run_name}: results {state}{why}, "
             f"{'would run' if dry_run else 'running'} notebooks/{get_exercise(name).notebook} "
             f"({elapsed} elapsed)",
             flush=True,
@@ -112,17 +124,20 @@ def lab(names: list[str] | None = None, force: bool = False, dry_run: bool = Fal
             # A damaged result is replaced, as its message promised; so is any with --force.
             parameters = parameters | {"force": force or state == "damaged"}
             parameters |= {"search": True} if force and "search" in parameters else {}
-            execute(get_exercise(name).notebook_path, BUILD / f"{name}.ipynb", parameters)
-        ran.append(name)
+            execute(get_exercise(name).notebook_path, BUILD / f"{run_name}.ipynb", parameters)
+        ran.append(run_name)
     done = "would run" if dry_run else f"lab done in {time.perf_counter() - started:.0f}s: ran"
     print(f"== {done} {ran or 'nothing'}")
     return ran
 
 
-def describe_state(name: str) -> tuple[str, str]:
+def describe_state(name: str, number_format: str = precision.FLOAT32) -> tuple[str, str]:
     """A canonical run's state ('missing', 'up-to-date', 'stale', 'different' or 'damaged')
     and why, in words (': the training code has changed since'; empty when there is no why)."""
-    params = notebook_defaults(name)
+    params = notebook_defaults(name) | {
+        "precision": number_format,
+        "run_name": precision.canonical_name(name, number_format),
+    }
     try:
         state, stored = store.freshness(name, params)
     except store.DamagedResult as error:

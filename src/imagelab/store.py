@@ -219,6 +219,10 @@ def _read_provenance(files: records.RunFiles) -> dict:
         raise _damaged(files, path, f"belongs to the run {provenance['run_name']!r}")
     if not isinstance(provenance["parameters"], dict) or not isinstance(provenance["score"], dict):
         raise _damaged(files, path, "has parameters or a score that is not a JSON object")
+    from imagelab.exercises import EXERCISES, PARAMETERS_ADDED
+
+    if provenance.get("exercise") in EXERCISES:  # stored before a parameter existed
+        provenance["parameters"] = PARAMETERS_ADDED | provenance["parameters"]
     return provenance
 
 
@@ -285,8 +289,9 @@ def stale_reasons(
     words; empty when it would not."""
     from imagelab.exercises import get_exercise
 
+    precision = stored.provenance["parameters"].get("precision", "float32")
     reasons = fingerprints.differences(
-        stored.provenance.get("fingerprint"), current_fingerprint(exercise)
+        stored.provenance.get("fingerprint"), current_fingerprint(exercise, precision)
     )
     stored_checksums = (stored.provenance.get("data") or {}).get("checksums")
     if data_checksums is not None and stored_checksums != data_checksums:
@@ -300,18 +305,20 @@ def stale_reasons(
     return reasons
 
 
-def current_fingerprint(exercise: str) -> dict[str, object]:
-    """The fingerprint a run of ``exercise`` made now would carry."""
+def current_fingerprint(exercise: str, precision: str = "float32") -> dict[str, object]:
+    """The fingerprint a run of ``exercise`` in ``precision`` made now would carry."""
     from imagelab.exercises import get_exercise
 
     kind = get_exercise(exercise)
-    return fingerprints.fingerprint(f"notebooks/{kind.notebook}", kind.training_code)
+    notebook = f"notebooks/{kind.notebook}"
+    return fingerprints.fingerprint(notebook, kind.training_code, precision=precision)
 
 
 def trained_by_current_code(provenance: dict) -> bool:
     """Whether a stored run was trained by today's training code, notebook and pinned
     libraries (those of the notebook that ran it, named in its provenance)."""
-    current = current_fingerprint(provenance["exercise"])
+    precision = provenance["parameters"].get("precision", "float32")
+    current = current_fingerprint(provenance["exercise"], precision)
     return not fingerprints.differences(provenance.get("fingerprint"), current)
 
 

@@ -1,0 +1,85 @@
+"""bfloat16 runs: refused where the CPU cannot multiply in bfloat16, named apart from the
+float32 canonical runs, fingerprinted by their precision; the float32 runs stay as they were."""
+
+import pytest
+
+from imagelab import data, exercises, fingerprint, precision, runs, store
+from imagelab.errors import UserError
+from imagelab.run import start_run
+
+BF16_CPU = {"onednn": True, "onednn_max_cpu_isa": None, "isa_flags": ["avx2", "avx512_bf16"]}
+
+
+@pytest.mark.parametrize(
+    "setup, reason",
+    [
+        (BF16_CPU, None),
+        (BF16_CPU | {"isa_flags": ["avx2", "amx_bf16"]}, None),
+        (BF16_CPU | {"onednn_max_cpu_isa": "avx512_core_bf16"}, None),
+        (BF16_CPU | {"isa_flags": ["avx2", "avx512f"], "cpu": "Old CPU"}, "has neither"),
+        (BF16_CPU | {"onednn_max_cpu_isa": "AVX2"}, "ONEDNN_MAX_CPU_ISA=AVX2"),
+        (BF16_CPU | {"onednn": False, "tf_enable_onednn_opts": "0"}, "oneDNN"),
+    ],
+    ids=["avx512_bf16", "amx", "cap-above", "no-bf16-cpu", "cap-avx2", "onednn-off"],
+)
+def test_bfloat16_needs_the_cpu_and_onednn_to_do_it(setup, reason):
+    found = precision.unsupported(setup)
+    assert found is None if reason is None else reason in found
+
+
+def test_a_bfloat16_run_where_it_cannot_work_stops_before_loading_data(monkeypatch, tmp_path):
+    monkeypatch.setattr(precision, "unsupported", lambda: "this CPU (X) has neither")
+    monkeypatch.setattr(data, "load", lambda *a, **k: pytest.fail("loaded data"))
+    namespace = exercises.notebook_defaults("cnn_mnist") | {
+        "run_name": "try_bf16",
+        "results_dir": str(tmp_path),
+        "precision": "mixed_bfloat16",
+    }
+    with pytest.raises(UserError, match="Train in float32 instead"):
+        start_run("cnn_mnist", namespace)
+
+
+def _params(exercise, **changes):
+    return exercises.notebook_defaults(exercise) | changes
+
+
+def test_bfloat16_under_the_float32_canonical_name_is_refused_with_its_own_name():
+    params = _params("cnn_mnist", precision="mixed_bfloat16")
+    with pytest.raises(UserError, match="for example run_name='cnn_mnist_bf16'"):
+        exercises.validate("cnn_mnist", params)
+
+
+def test_the_bfloat16_canonical_name_takes_only_the_2019_settings_in_bfloat16():
+    exercises.validate("cnn_mnist", _params("cnn_mnist", precision="mixed_bfloat16",
+                                            run_name="cnn_mnist_bf16"))  # fmt: skip
+    with pytest.raises(UserError, match="reserved for the canonical 2019 settings in mixed_bf"):
+        exercises.validate("cnn_mnist", _params("cnn_mnist", run_name="cnn_mnist_bf16"))
+    with pytest.raises(UserError, match="reserved for the relu_mnist exercise"):
+        exercises.validate("cnn_mnist", _params("cnn_mnist", run_name="relu_mnist_bf16"))
+    with pytest.raises(UserError, match="precision must be one of"):
+        exercises.validate("cnn_mnist", _params("cnn_mnist", precision="float16", run_name="x"))
+
+
+def test_the_fingerprint_tells_the_precisions_apart_and_leaves_float32_as_it_was():
+    notebook = "notebooks/03_cnn_mnist.ipynb"
+    float32 = fingerprint.fingerprint(notebook)
+    bf16 = fingerprint.fingerprint(notebook, precision="mixed_bfloat16")
+    assert "precision" not in float32  # the committed float32 runs keep their fingerprint
+    assert bf16["precision"] == "mixed_bfloat16" and bf16["code_sha256"] != float32["code_sha256"]
+    assert "it was trained in float32, this run is in mixed_bfloat16" in (
+        fingerprint.differences(float32, bf16)
+    )
+
+
+def test_runs_stored_before_the_precision_parameter_are_float32_and_up_to_date():
+    stored = store.load_run("cnn_mnist")
+    assert stored.provenance["parameters"]["precision"] == "float32"
+    assert runs.describe_state("cnn_mnist") == ("up-to-date", "")
+
+
+def test_the_bfloat16_lab_plans_the_five_keras_exercises_under_their_own_names(capsys):
+    runs.lab(dry_run=True, number_format="mixed_bfloat16")
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("== [")]
+    assert [line.split()[2] for line in lines] == [f"{n}_bf16:" for n in exercises.EXERCISES]
+    with pytest.raises(UserError, match="trains in float32 only"):
+        runs.lab(["playground_spiral"], dry_run=True, number_format="mixed_bfloat16")
