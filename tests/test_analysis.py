@@ -47,6 +47,7 @@ def test_epoch_time_sentence_of_a_one_epoch_run_has_a_number():
 
 def test_accuracies_compare_at_their_stored_precision():
     stored = float(np.float32(0.9801))  # 0.98009998...
+    # Exact on any CPU: np.round is a multiply, rint and divide, each correctly rounded.
     assert analysis.exact_accuracy(stored) == 0.9801
     assert analysis.accuracy_difference(stored, 0.9801) == 0.0
     assert f"{analysis.accuracy_difference(stored, 0.9801):+.4f}" == "+0.0000"
@@ -79,13 +80,23 @@ def test_gap_versus_compares_the_size_of_the_gaps():
 
 
 def test_plateau_tells_rising_from_flat():
+    # The slope is a least-squares fit (np.polyfit), whose last bits differ between CPUs, so no
+    # series sits on PLATEAU_SLOPE: 0.70 then four 0.71s is exactly 0.002 per epoch, which
+    # polyfit put a hair below it on one CPU and a hair above on another (AMD Zen 5).
     rising = _history([0.5] * 6, [0.50, 0.55, 0.60, 0.65, 0.70, 0.75])
     assert analysis.plateau(rising)["rising"]
     assert "had not plateaued yet" in analysis.plateau_sentence(rising)
-    flat = _history([0.5] * 6, [0.50, 0.70, 0.71, 0.71, 0.71, 0.71])
+    flat = _history([0.5] * 6, [0.50, 0.705, 0.71, 0.71, 0.71, 0.71])  # 0.001 per epoch
     p = analysis.plateau(flat)
+    assert p["slope"] == pytest.approx(0.001, abs=1e-12)  # polyfit is off by ~1e-16 here
     assert not p["rising"] and p["best_epoch"] == 3  # the first of the equal best
     assert "it had plateaued" in analysis.plateau_sentence(flat)
+    # Just either side of the threshold, by a quarter of it: far beyond any rounding.
+    for factor, rises in ((1.25, True), (0.75, False)):
+        slope = factor * analysis.PLATEAU_SLOPE
+        near = analysis.plateau(_history([0.5] * 5, [0.9 + slope * e for e in range(5)]))
+        assert near["slope"] == pytest.approx(slope, rel=1e-9)  # the series is what we meant
+        assert near["rising"] == rises, (factor, near["slope"])
 
 
 def test_sweep_digest_uses_the_three_epoch_gap_and_names_the_best_setting():

@@ -36,6 +36,8 @@ def test_noise_zero_puts_every_point_exactly_on_its_spiral():
     radius = np.hypot(points[:, 0], points[:, 1])
     assert radius.min() == 0 and radius.max() == pytest.approx(5 * (n - 1) / n)
     i = radius * n / 5  # r = 5 i / n, so each radius gives back the point's index
+    # Tolerances: np.sin, np.cos and np.hypot may differ by a few ulp between CPUs (SIMD or libm
+    # paths); at radius 5 that is ~1e-15, far inside both.
     np.testing.assert_allclose(i, np.round(i), atol=1e-9)
     t = 1.75 * 2 * np.pi * np.round(i) / n + np.where(labels == 1, 0, np.pi)
     expected = np.column_stack([radius * np.sin(t), radius * np.cos(t)])
@@ -58,8 +60,8 @@ def test_features_are_the_playgrounds_seven():
 def test_loss_is_half_the_mean_squared_error_against_minus_one_plus_one_labels():
     output = np.array([0.5, -1.0, 0.0], dtype="float32")
     labels = np.array([1.0, -1.0, -1.0], dtype="float32")
-    # 0.5 * ((0.5 - 1)^2 + 0^2 + (0 + 1)^2) / 3 = 0.5 * 1.25 / 3
-    assert float(pg.playground_loss(output, labels)) == pytest.approx(0.5 * 1.25 / 3)
+    # 0.5 * ((0.5 - 1)^2 + 0^2 + (0 + 1)^2) / 3 = 0.5 * 1.25 / 3, in float32 (~1e-7 relative)
+    assert float(pg.playground_loss(output, labels)) == pytest.approx(0.5 * 1.25 / 3, rel=1e-6)
 
 
 @pytest.mark.parametrize(
@@ -112,6 +114,8 @@ def test_seeds_trained_together_match_each_seed_trained_alone(change):
     settings = TINY | change
     _, _, together = pg.train_seeds(settings, [1, 2])
     alone = [pg.train_seeds(settings, [seed])[2][0] for seed in (1, 2)]
+    # Bit for bit on one machine, both trained in this process (train_seeds' claim); not a
+    # comparison with numbers trained on another CPU.
     for a, b in zip(_histories(together), _histories(alone), strict=True):
         np.testing.assert_array_equal(a, b)
     assert {r.trained_together for r in together} == {2}
@@ -121,6 +125,7 @@ def test_seeds_trained_together_match_each_seed_trained_alone(change):
 def test_a_seed_decides_the_data_split_and_the_initial_weights():
     (m1, m1b), (d1, d1b), _ = pg.train_seeds(TINY | {"epochs": 1, "switch_epoch": None,
                                                       "later_learning_rate": None}, [1, 1])  # fmt: skip
+    # Exact: one seed's data and weights twice, computed alike in this process.
     np.testing.assert_array_equal(d1.x_train, d1b.x_train)
     for w, wb in zip(m1.get_weights(), m1b.get_weights(), strict=True):
         np.testing.assert_array_equal(w, wb)
@@ -149,6 +154,8 @@ def test_one_epoch_of_one_batch_is_one_gradient_step_of_the_playground_loss():
         for w, g in zip(reference.trainable_variables, gradients, strict=True)
     ]
     [model], _, [result] = pg.train_seeds(settings, [5])
+    # Two float32 computations of one gradient, summed in different orders: 1e-6 is ~30 ulp of
+    # these weights (< 0.5); the two agree to 1 ulp here.
     for got, want in zip(model.get_weights(), expected, strict=True):
         np.testing.assert_allclose(got, want, atol=1e-6)
     assert result.history["epoch"].max() == 1
@@ -227,7 +234,8 @@ def test_wilson_interval_matches_the_textbook_values(successes, n, low, high):
     from statsmodels.stats.proportion import proportion_confint
 
     got = analysis.wilson_interval(successes, n)
-    assert got == pytest.approx((low, high), abs=1e-4)
+    assert got == pytest.approx((low, high), abs=1e-4)  # the textbook prints four decimals
+    # Two float64 evaluations of one formula, in different algebra: they agree to a few ulp.
     assert got == pytest.approx(proportion_confint(successes, n, method="wilson"), abs=1e-12)
 
 

@@ -170,7 +170,7 @@ def test_jobs_2_gives_the_same_scores_as_serial(serial, tmp_path, fixture_env):
     outcome = sweeps.run(path, jobs=2)
     assert not outcome.failed, outcome.failed  # two kernels at once keep to their own sockets
     assert sorted(outcome.ran) == sorted(serial[1].ran)
-    assert scores(path) == scores(serial[0])
+    assert scores(path) == scores(serial[0])  # byte for byte: both sweeps ran on this machine
     assert not list(records.PROJECT_ROOT.glob("kernel-ipc*"))  # no sockets left in the project
     for run_id in outcome.ran:
         ours = pd.read_csv(tmp_path / "tiny" / "histories" / f"{run_id}.csv")
@@ -214,6 +214,7 @@ def test_sweep_interrupted_midway_resumes_running_each_run_exactly_once(
     outcome = sweeps.run(path)
     assert (outcome.ran, outcome.skipped) == ([second], [first])
     assert records.run_files(first, folder).provenance.read_text() == kept
+    # The rerun second run's score, byte for byte: it and `serial` ran on this machine.
     assert {k: v for k, v in scores(path).items() if ".json" not in k} == before
     assert not list(folder.rglob("*.tmp")) and not list(folder.glob("notebooks/.partial/*"))
     assert sweeps.run(path).ran == []
@@ -255,6 +256,7 @@ def test_dask_local_cluster_runs_isolates_failures_resumes_and_matches_serial(
     assert "units must be an integer >= 1" in outcome.failed[bad]
     assert (tmp_path / "tiny" / "notebooks" / f"{bad}.ipynb").is_file()
     ours = tmp_path / "tiny" / "scores" / f"{good}.csv"
+    # Byte for byte: the dask workers and `serial` ran on this machine.
     assert ours.read_text() == (serial[0].parent / "tiny" / "scores" / f"{good}.csv").read_text()
     summary = pd.read_csv(tmp_path / "tiny" / "summary.csv").set_index("run_id")
     assert summary.loc[good, "status"] == "complete" and summary.loc[bad, "status"] == "failed"

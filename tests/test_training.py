@@ -45,6 +45,7 @@ def test_one_epoch_fit_writes_history_score_and_provenance(fixture_data, tmp_pat
 def test_same_seed_gives_identical_results_and_another_seed_does_not(fixture_data, tmp_path):
     first, second = _run(tmp_path / "a"), _run(tmp_path / "b")
     other = _run(tmp_path / "c", seed=7)
+    # Byte for byte on one machine (all three trained here); across CPUs, `imagelab verify`.
     assert _history_without_time(first) == _history_without_time(second)
     assert first.files.score.read_bytes() == second.files.score.read_bytes()
     assert _history_without_time(first) != _history_without_time(other)
@@ -69,6 +70,7 @@ def test_steps_per_execution_changes_speed_not_numbers(fixture_data):
 
     one_at_a_time, batched = train(1), train(4)
     assert training.STEPS_PER_EXECUTION > 1
+    # Byte for byte: both trained in this process, on this machine's float path.
     assert one_at_a_time[0] == batched[0]
     pd.testing.assert_frame_equal(one_at_a_time[1], batched[1], check_exact=True)
     assert one_at_a_time[2] == batched[2]
@@ -79,6 +81,7 @@ def test_cifar_validates_on_the_test_set_as_in_2019(fixture_data, tmp_path):
     run = _run(tmp_path, "cifar10_cnn", data_limit=64, batch_size=32)
     history = pd.read_csv(run.files.history)
     final_val_acc = history.query("metric == 'acc' and data == 'validation'")["value"].iloc[-1]
+    # Both count hits over the same 64 test images (steps of 1/64): 1e-6 allows float32 rounding.
     assert final_val_acc == pytest.approx(pd.read_csv(run.files.score)["acc"].iloc[0], abs=1e-6)
 
 
