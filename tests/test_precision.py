@@ -1,11 +1,14 @@
 """bfloat16 runs: refused where the CPU cannot multiply in bfloat16, named apart from the
 float32 canonical runs, fingerprinted by their precision; the float32 runs stay as they were."""
 
+import pandas as pd
 import pytest
 
-from imagelab import data, exercises, fingerprint, precision, runs, store
+from imagelab import data, exercises, fingerprint, precision, runs, store, verify_precision
 from imagelab.errors import UserError
 from imagelab.run import start_run
+
+from .test_verify import write_run
 
 BF16_CPU = {"onednn": True, "onednn_max_cpu_isa": None, "isa_flags": ["avx2", "avx512_bf16"]}
 
@@ -83,3 +86,27 @@ def test_the_bfloat16_lab_plans_the_five_keras_exercises_under_their_own_names(c
     assert [line.split()[2] for line in lines] == [f"{n}_bf16:" for n in exercises.EXERCISES]
     with pytest.raises(UserError, match="trains in float32 only"):
         runs.lab(["playground_spiral"], dry_run=True, number_format="mixed_bfloat16")
+
+
+def _seeds(tmp_path, accs):
+    path = tmp_path / "seeds.csv"
+    pd.DataFrame({"run": "relu_mnist", "seed": range(len(accs)), "loss": 0.3, "acc": accs,
+                  "source": "none"}).to_csv(path, index=False)  # fmt: skip
+    return path
+
+
+def test_a_bfloat16_run_is_judged_against_the_float32_run_by_the_seed_noise_rule(tmp_path):
+    write_run(tmp_path, "relu_mnist", acc=0.980)
+    write_run(tmp_path, "relu_mnist_bf16", acc=0.981, loss=0.31)
+    seeds = _seeds(tmp_path, [0.979, 0.981, 0.980])  # 2 sd = 0.002
+    close = verify_precision.compare("relu_mnist", tmp_path, seeds)
+    assert close.run == "relu_mnist_bf16" and close.verdict == "within seed noise"
+    assert close.d_acc == pytest.approx(0.001, abs=1e-12)
+    write_run(tmp_path, "relu_mnist_bf16", acc=0.970)  # 5 seed sd below
+    assert verify_precision.compare("relu_mnist", tmp_path, seeds).verdict == "outside"
+
+
+def test_judging_a_bfloat16_run_that_was_never_trained_names_the_command(tmp_path):
+    write_run(tmp_path, "relu_mnist")
+    with pytest.raises(UserError, match="make lab PRECISION=bf16"):
+        verify_precision.compare("relu_mnist", tmp_path, _seeds(tmp_path, [0.9, 0.91]))

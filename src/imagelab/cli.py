@@ -120,6 +120,11 @@ def _verify(args: argparse.Namespace) -> int:
         raise UserError("--python goes with --merge: the Python version of files to merge")
     if args.all and args.runs:
         raise UserError("give run names or --all, not both")
+    record = reproductions.RECORD if args.record else None
+    if args.precision == "bf16":
+        from imagelab import verify_precision
+
+        return verify_precision.main(args.runs or None, record)
     names = verify.ALL_RUNS if args.all else args.runs or verify.DEFAULT_RUNS
     return verify.main(names, record=reproductions.RECORD if args.record else None)
 
@@ -196,6 +201,13 @@ def parser() -> argparse.ArgumentParser:
     )
     verify.add_argument(
         "--record", action="store_true", help="append the verdicts to reproductions/verify.csv"
+    )
+    verify.add_argument(
+        "--precision",
+        choices=("fp32", "bf16"),
+        default="fp32",
+        help="bf16: judge each stored <exercise>_bf16 run against its float32 run by the same "
+        "seed-noise rule (nothing retrained; runs: exercise names, default all five)",
     )
     verify.add_argument(
         "--merge",

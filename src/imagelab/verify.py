@@ -85,11 +85,12 @@ class Comparison:
 # --- the machine ---------------------------------------------------------------------------
 
 
-def cpu_facts() -> dict[str, str]:
-    """The record's view of ``machine.describe()``: CPU model with its family and model numbers
-    (virtual machines may mask the name as "AMD EPYC", not these), the ISA features oneDNN
-    dispatches on, oneDNN on or off (and a cap on its ISA), and imagelab's thread cap."""
-    facts = machine.describe()
+def cpu_facts(facts: dict | None = None) -> dict[str, str]:
+    """The record's view of ``machine.describe()`` (this machine's, or ``facts``, a stored
+    run's): CPU model with its family and model numbers (virtual machines may mask the name as
+    "AMD EPYC", not these), the ISA features oneDNN dispatches on, oneDNN on or off (and a cap
+    on its ISA), and imagelab's thread cap."""
+    facts = facts or machine.describe()
     family, model, _ = facts["cpu_family_model_stepping"]
     cap = facts["onednn_max_cpu_isa"]
     return {
@@ -343,16 +344,22 @@ def table(comparisons: list[Comparison]) -> str:
     return "\n".join(lines)
 
 
-def append_record(comparison: Comparison, path: Path = reproductions.RECORD) -> Path:
+def append_record(
+    comparison: Comparison,
+    path: Path = reproductions.RECORD,
+    where: tuple[dict[str, str], str, str] | None = None,
+) -> Path:
     """Append one row for ``comparison`` to the record at ``path`` (``reproductions.append``:
-    checked, rewritten atomically); ``python`` is this process's Python version."""
+    checked, rewritten atomically). The CPU, commit and Python are this process's, or ``where``
+    (``cpu_facts``, commit, Python) of the run judged when it was trained elsewhere."""
     c = comparison
+    cpu, commit, python = where or (cpu_facts(), reproductions.commit_now(), None)
     row = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "commit": reproductions.commit_now(),
-        **cpu_facts(),
+        "commit": commit,
+        **cpu,
         **(c.versions or dict.fromkeys(("tensorflow", "keras", "numpy"))),
-        "python": platform.python_version(),
+        "python": python or platform.python_version(),
         "run": c.run,
         "verdict": c.verdict,
         "d_acc": c.d_acc,
