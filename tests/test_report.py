@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from imagelab import data, exercises, plots, records, report, runs, store
+from imagelab import data, exercises, plots, records, report, reproductions, runs, store
 
 
 def _fake_run(results_dir, name, train_acc, val_acc, test_acc, epochs=4, exercise=None, **stored):
@@ -394,3 +394,147 @@ def test_the_lab_projection_names_the_last_real_lab_when_the_benchmark_read_it()
     ran = extras._lab_floor(pd.concat([value, pd.Series({"make_lab/wall_seconds_sum": 1150.0})]),
                             ["dense_mnist"])  # fmt: skip
     assert "take 0 min (the last `make lab` took 19 min). " in ran
+
+
+# --- bfloat16 against float32 (report.precision) ---------------------------------------------
+
+
+@pytest.fixture
+def float32_runs(tmp_path):
+    """Three exercises' float32 runs (dense_mnist and cnn_dropout_mnist have none), made up as
+    in ACCURACIES."""
+    for name in ("relu_mnist", "cnn_mnist", "cifar10_cnn"):
+        _fake_run(tmp_path / "results", name, *ACCURACIES[name])
+        _on_machine(tmp_path / "results", name)
+    return tmp_path / "results"
+
+
+def _on_machine(results_dir, name, cpu="test cpu", family_model_stepping=("6", "85", "7")):
+    """Record that the run trained on ``cpu`` with that family, model and stepping."""
+    path = records.run_files(name, results_dir).provenance
+    stored = json.loads(path.read_text())
+    stored["machine"] |= {"cpu": cpu, "cpu_family_model_stepping": list(family_model_stepping)}
+    records.write_json(stored, path)
+
+
+def _bf16_run(results_dir, exercise, test_acc, **machine):
+    """``<exercise>_bf16``: its own accuracy, 1.2 s epochs and 6 training seconds, on the
+    float32 runs' machine or ``machine`` (``_on_machine``'s arguments)."""
+    name = f"{exercise}_bf16"
+    _fake_run(results_dir, name, 0.99, 0.98, test_acc, exercise=exercise,
+              precision="mixed_bfloat16")  # fmt: skip
+    _on_machine(results_dir, name, **machine)
+    path = records.run_files(name, results_dir).provenance
+    stored = json.loads(path.read_text())
+    stored |= {"train_seconds": 6.0, "epoch_seconds": [1.6, 1.1, 1.2, 1.3]}
+    records.write_json(stored, path)
+
+
+def _verdicts(path, *rows):
+    """A verify record with (run, verdict, date) rows, as `imagelab verify --record` writes."""
+    for run, verdict, date in rows:
+        reproductions.append(
+            {"date": date, "commit": "0" * 12, "cpu": "test cpu", "isa": "avx2", "onednn": "on",
+             "threads": "all", "tensorflow": "2.21.0", "keras": "3.15.1", "numpy": "2.4.6",
+             "python": "3.11.7", "run": run, "verdict": verdict, "d_acc": 0.0004,
+             "d_loss": 0.001, "max_d_history": 0.002, "seconds": 6.0},
+            path,
+        )  # fmt: skip
+    return path
+
+
+def _shown_precision(monkeypatch, *args):
+    shown = []
+    monkeypatch.setattr(report.precision, "_show", shown.append)
+    report.show_precision(list(exercises.EXERCISES), *args)
+    return "\n".join(shown)
+
+
+def _row(text, exercise):
+    line = next(line for line in text.splitlines() if line.startswith(f"| {exercise} "))
+    return [cell.strip() for cell in line.strip(" |").split("|")]
+
+
+def test_bfloat16_table_has_a_row_per_stored_run_and_the_latest_verdict_recorded_since(
+    float32_runs, tmp_path, monkeypatch
+):
+    for exercise, acc in (
+        ("relu_mnist", 0.9771),
+        ("cnn_mnist", 0.8119),
+        ("cifar10_cnn", 0.6498),
+        ("cnn_dropout_mnist", 0.9855),
+    ):  # the last without a float32 run
+        _bf16_run(float32_runs, exercise, acc)  # fmt: skip
+    record = _verdicts(
+        tmp_path / "verify.csv",
+        ("cnn_mnist_bf16", "outside", "2026-02-01T10:00:00+00:00"),
+        ("cnn_mnist_bf16", "within seed noise", "2026-02-02T10:00:00+00:00"),  # the latest
+        ("cnn_mnist", "identical", "2026-02-03T10:00:00+00:00"),  # a float32 reproduction
+        ("relu_mnist_bf16", "within seed noise", "2025-12-31T10:00:00+00:00"),  # before training
+    )
+    bench = tmp_path / "results.csv"
+    records.write_csv(pd.DataFrame({"name": ["cnn_mnist/imagelab_bf16_epoch", "cnn_mnist/bf16_ratio",
+                                             "relu_mnist/bare_bf16_ratio"],  # bare Keras's: not ours
+                                    "value": [11.0, 0.4512, 0.5], "machine": "bench cpu",
+                                    "date": "2026-03-01T00:00:00+00:00"}), bench)  # fmt: skip
+    table = report.precision_table(list(exercises.EXERCISES), float32_runs, bench, record)
+    assert table["exercise"].tolist() == ["relu_mnist", "cnn_mnist", "cnn_dropout_mnist",
+                                          "cifar10_cnn"]  # the lab's order  # fmt: skip
+    row = table.set_index("exercise").loc["cnn_mnist"]
+    assert (row["acc_fp32"], row["acc_bf16"]) == (0.8123, 0.8119)
+    assert (row["epoch_fp32"], row["epoch_bf16"]) == (2.3, 1.2)  # medians of epochs 2 onwards
+    assert table["verdict"].tolist() == [report.precision.STALE, "within seed noise",
+                                         report.precision.NOT_JUDGED, report.precision.NOT_JUDGED]  # fmt: skip
+    _contended(float32_runs, "cifar10_cnn_bf16")
+    text = _shown_precision(monkeypatch, float32_runs, bench, record)
+    assert _row(text, "cnn_mnist") == ["cnn_mnist", "0.8123", "0.8119", "0.1877", "0.1881", "2.3",
+                                       "1.2", "0.45x", "within seed noise"]  # fmt: skip
+    assert _row(text, "relu_mnist")[-2] == "-"  # no benchmark ratio for it
+    assert _row(text, "cnn_dropout_mnist")[1:7] == ["-", "0.9855", "-", "0.0145", "-", "1.2"]
+    assert "the benchmark's ratio of fastest epochs, bfloat16 over float32" in text
+    assert "bench cpu, 2026-03-01" in text and "each run's own epochs" in text
+    assert "Verdicts on the 4 bfloat16 runs: 1 within seed noise of the float32 runs, 1 not " \
+        "judged since trained, 2 not judged yet." in text  # fmt: skip
+    assert "Training the 3 exercises with both runs took 18.0 s in bfloat16 against 30.0 s in " \
+        "float32 (0.60x" in text  # fmt: skip
+    assert "both on test cpu (family 6 model 85), 2 cores." in text and "not a speed-up" not in text
+    assert "cifar10_cnn_bf16 (1-minute load up to 5.1 on 2 cores" in text
+    assert "Not trained in bfloat16 yet: dense_mnist." in text
+
+
+def test_bfloat16_runs_on_another_cpu_are_not_called_a_speed_up(
+    float32_runs, tmp_path, monkeypatch
+):
+    _bf16_run(float32_runs, "cnn_mnist", 0.8119, cpu="AMD EPYC",
+              family_model_stepping=("26", "2", "0"))  # fmt: skip
+    absent = tmp_path / "absent.csv"
+    text = _shown_precision(monkeypatch, float32_runs, absent, absent)
+    assert "The float32 runs were trained on test cpu (family 6 model 85), 2 cores, the bfloat16 " \
+        "runs on AMD EPYC (family 26 model 2), 2 cores: different CPUs" in text  # fmt: skip
+    assert "compares different machines and is not a speed-up" in text
+    assert "Verdicts on the 1 bfloat16 run: 0 within seed noise of the float32 run, 1 not " \
+        "judged yet." in text  # fmt: skip
+    assert "benchmark" not in text  # no benchmark column or sentence without bf16 rows
+
+
+def test_without_bfloat16_runs_the_section_says_how_to_make_them(
+    float32_runs, tmp_path, monkeypatch
+):
+    record = _verdicts(tmp_path / "verify.csv", ("cnn_mnist", "identical", "2026-02-03T10:00:00Z"))
+    text = _shown_precision(monkeypatch, float32_runs, None, record)
+    assert text == report.precision.NO_RUNS and "`make lab PRECISION=bf16`" in text
+
+
+def test_the_report_notebook_shows_the_bfloat16_section(report_text):
+    section = report_text.split("# bfloat16 against float32")[1].split("# Run environment")[0]
+    assert report.precision.NO_RUNS in section  # the synthetic results have no bfloat16 run
+
+
+def test_the_bfloat16_runs_enter_the_inputs_digest(float32_runs):
+    before = report.inputs_digest(results_dir=float32_runs)
+    _bf16_run(float32_runs, "cnn_mnist", 0.8119)
+    named = report.input_files(results_dir=float32_runs)
+    assert {"results/scores/cnn_mnist_bf16.json", "results/histories/cnn_mnist_bf16.csv"} <= set(
+        named
+    )
+    assert report.inputs_digest(results_dir=float32_runs) != before

@@ -7,9 +7,9 @@ calls them. Nothing is trained: models are built (not fitted) to list their laye
 One module per part of the report: ``reference`` (what 2019 said), ``results`` (stored runs as
 read back), ``exercises`` (a section per exercise), ``summary`` (the closing tables),
 ``studies`` (reproduction checks), ``reproducibility`` (verifications on other CPUs),
-``extras`` (Playground, sweeps, benchmark), ``display`` (markdown, tables, figures),
-``inputs`` (the files the report reads and their digest) and ``render`` (notebook to PDF and
-HTML).
+``precision`` (the bfloat16 runs beside the float32 runs), ``extras`` (Playground, sweeps,
+benchmark), ``display`` (markdown, tables, figures), ``inputs`` (the files the report reads and
+their digest) and ``render`` (notebook to PDF and HTML).
 """
 
 from imagelab.report.exercises import (
@@ -30,6 +30,7 @@ from imagelab.report.extras import (
 )
 from imagelab.report.inputs import digest as inputs_digest
 from imagelab.report.inputs import files as input_files
+from imagelab.report.precision import precision_table, show_precision
 from imagelab.report.reference import (
     CIFAR_JPEG_NOTE,
     HISTORY_2019,
@@ -71,6 +72,7 @@ __all__ = [
     "inputs_digest",
     "is_jpeg_cifar",
     "idle_epochs",
+    "precision_table",
     "render",
     "reproduction_table",
     "score_table",
@@ -80,6 +82,7 @@ __all__ = [
     "show_environment",
     "show_exercise",
     "show_playground",
+    "show_precision",
     "show_reproducibility",
     "show_reproduction_checks",
     "show_summary",

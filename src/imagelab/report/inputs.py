@@ -12,6 +12,7 @@ from pathlib import Path
 
 from imagelab import records
 from imagelab.exercises import EXERCISES
+from imagelab.precision import BFLOAT16, canonical_name
 
 # Runs the report reads besides the exercises, and the figures it shows per run.
 EXTRA_RUNS = ("playground_spiral", "playground_search", "seeds")
@@ -43,6 +44,10 @@ def files(
     for name in [*(runs or EXERCISES), *EXTRA_RUNS]:
         run = records.run_files(name, results)
         for path in (run.history, run.score, run.provenance, *map(run.figure, FIGURES)):
+            add(f"results/{path.relative_to(results)}", path)
+    for name in [n for n in runs or EXERCISES if n in EXERCISES]:  # their bfloat16 runs' numbers
+        run = records.run_files(canonical_name(name, BFLOAT16), results)
+        for path in (run.history, run.score, run.provenance):
             add(f"results/{path.relative_to(results)}", path)
     add("lab2019/history.csv", HISTORY_2019)
     sweeps = Path(sweeps_dir) if sweeps_dir else root / "sweeps"
