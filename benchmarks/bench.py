@@ -11,6 +11,11 @@ imagelab/bare repeat by repeat so background load hits both alike:
   ``compile`` with its defaults (one step per call) and ``fit`` (and a two-line epoch timer),
   nothing else: the ratio shows what imagelab adds to, or saves on, a plain script.
 
+The CNN exercises are also timed in bfloat16 (Keras's ``mixed_bfloat16`` policy, the softmax in
+float32), through both paths, in the same workers and the same alternation: ``imagelab_bf16``
+and ``bare_bf16`` beside ``imagelab`` and ``bare``. Where the CPU cannot multiply in bfloat16
+(``precision.unsupported``) those paths are skipped with one printed line.
+
 Each repeat trains ``EPOCHS`` epochs on a slice of the data holding ``BATCHES`` training batches
 (the first epoch traces the graph) and times the others; each time is scaled to a full epoch by
 the number of samples. Timings are minima over every timed epoch of ``REPEATS`` repeats. Then
@@ -42,7 +47,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from imagelab import analysis, records
+from imagelab import analysis, precision, records
 from imagelab.data import DATA_ENV
 from imagelab.data import data_dir as find_data_dir
 from imagelab.exercises import EXERCISES, notebook_defaults
@@ -64,6 +69,9 @@ BATCHES = {"dense_mnist": 375, "relu_mnist": 375, "cnn_mnist": 40, "cnn_dropout_
            "cifar10_cnn": 100}  # fmt: skip
 REPEATS, EPOCHS, MATMUL_SIZE = 7, 6, 2048
 SMOKE_BATCHES = {"dense_mnist": 1, "cifar10_cnn": 2}  # one model per data set and layer type
+# Timed in bfloat16 too: the CNNs, whose convolutions bfloat16 speeds up. The dense nets' epochs
+# are 375 steps of small matmuls, dominated by per-step overhead, with little to gain.
+BF16 = ("cnn_mnist", "cnn_dropout_mnist", "cifar10_cnn")
 FLAT = ("dense_mnist", "relu_mnist")  # the dense exercises take 784-pixel rows
 PAPERMILL_PARAMS = {"data_limit": 100, "epochs": 1, "run_name": "bench-papermill", "force": True}
 
@@ -80,20 +88,20 @@ def _slice(n_train: int, n_test: int, p: dict, batches: int) -> dict[str, int]:
             "trained": trained, "validated": n_test if p.get("validate_on_test") else n_train - trained}  # fmt: skip
 
 
-def imagelab_epoch(exercise: str, batches: int, epochs: int) -> dict:
+def imagelab_epoch(exercise: str, batches: int, epochs: int, number_format: str) -> dict:
     """Seconds per full epoch through imagelab's code path (of each epoch after the first), and
-    an epoch's training FLOPs."""
+    an epoch's training FLOPs; in ``number_format`` (a ``precision.PRECISIONS``)."""
     from imagelab import data as datasets
     from imagelab import training
 
-    p = notebook_defaults(exercise)
+    p = notebook_defaults(exercise) | {"precision": number_format}
     training.configure_threads()
     training.set_seed(p["seed"])
     data = datasets.load(EXERCISES[exercise].dataset, flatten=exercise in FLAT)
     s = _slice(len(data.x_train), len(data.x_test), p, batches)
     part = replace(data, x_train=data.x_train[: s["n"]], y_train=data.y_train[: s["n"]],
                    x_test=data.x_test[: s["n_test"]], y_test=data.y_test[: s["n_test"]])  # fmt: skip
-    model = _build(exercise, p)
+    model = _build(exercise, p)  # in bfloat16: the global policy set, the softmax in float32
     with contextlib.redirect_stdout(io.StringIO()):  # EpochLog's progress lines
         result = training.fit(model, part, **fit_settings(p | {"epochs": epochs}))
     return {  # training ~ 3x forward (backward is twice the forward); validation forward only
@@ -118,14 +126,14 @@ def _bare_arrays(dataset: str, flatten: bool) -> tuple[np.ndarray, ...]:
     return images(x), one_hot(y), images(x_test), one_hot(y_test)
 
 
-def bare_epoch(exercise: str, batches: int, epochs: int) -> list[float]:
+def bare_epoch(exercise: str, batches: int, epochs: int, number_format: str) -> list[float]:
     """Seconds per full epoch of a bare Keras script (of each epoch after the first): same model,
-    data, batch size and optimizer."""
+    data, batch size and optimizer; in ``number_format`` (a ``precision.PRECISIONS``)."""
     import keras
 
     from imagelab.models import KERAS2_DEFAULTS
 
-    p = notebook_defaults(exercise)
+    p = notebook_defaults(exercise) | {"precision": number_format}
     keras.utils.set_random_seed(p["seed"])
     x, y, x_test, y_test = _bare_arrays(EXERCISES[exercise].dataset, exercise in FLAT)
     s = _slice(len(x), len(x_test), p, batches)
@@ -135,7 +143,9 @@ def bare_epoch(exercise: str, batches: int, epochs: int) -> list[float]:
         settings["learning_rate"] = keras.optimizers.schedules.InverseTimeDecay(
             settings["learning_rate"], decay_steps=1, decay_rate=p["decay"]
         )
-    model = _build(exercise, p)  # plain keras.Sequential
+    # A plain keras.Sequential; in bfloat16 what a bare script writes: set_global_policy(
+    # "mixed_bfloat16") and the softmax layer with dtype="float32".
+    model = _build(exercise, p)
     model.compile(
         loss="categorical_crossentropy", metrics=["accuracy"],
         optimizer=keras.optimizers.get({"class_name": p["optimizer"], "config": settings}),
@@ -240,38 +250,62 @@ class Worker:
         self.process.join()
 
 
-def time_models(data_dir: str, batches: dict[str, int], repeats: int, epochs: int,
-                size: int) -> tuple[list[tuple], list[tuple]]:  # fmt: skip
-    """Seconds per epoch (imagelab and bare), GFLOP/s, % of matmul and peak memory per model;
-    and every timed epoch (exercise, path, repeat, epoch, seconds), from which the minima come."""
-    paths = {"imagelab": Worker(data_dir), "bare": Worker(data_dir)}
+def bf16_exercises(batches: dict[str, int]) -> tuple[str, ...]:
+    """The exercises of ``batches`` to time in bfloat16 too: the CNNs (``BF16``), or none where
+    the CPU cannot multiply in bfloat16, which one printed line says."""
+    if reason := precision.unsupported():
+        print(f"bfloat16 paths skipped: {reason}", flush=True)
+        return ()
+    return tuple(exercise for exercise in batches if exercise in BF16)
+
+
+def time_models(data_dir: str, batches: dict[str, int], repeats: int, epochs: int, size: int,
+                bf16: tuple[str, ...] = ()) -> tuple[list[tuple], list[tuple]]:  # fmt: skip
+    """Seconds per epoch (imagelab and bare; for the ``bf16`` exercises in bfloat16 too),
+    GFLOP/s, % of matmul and peak memory per model; and every timed epoch (exercise, path,
+    repeat, epoch, seconds), from which the minima come."""
+    workers = {"imagelab": Worker(data_dir), "bare": Worker(data_dir)}
     rows, timed, peak = [], [], 0.0
     for exercise, n in batches.items():
-        peak = max(peak, paths["bare"]("matmul_gflops", size))
-        for worker in paths.values():
-            worker("reset_peak")
-        best = {"imagelab": math.inf, "bare": math.inf}
+        peak = max(peak, workers["bare"]("matmul_gflops", size))
+        formats = precision.PRECISIONS if exercise in bf16 else (precision.FLOAT32,)
+        # imagelab, bare, imagelab_bf16, bare_bf16: each path is a worker and a number format
+        paths = {f"{code}{precision.SUFFIX[f]}": (code, f) for f in formats for code in workers}
+        best, rss = dict.fromkeys(paths, math.inf), dict.fromkeys(paths, 0.0)
         for repeat in range(repeats):
             for path in list(paths)[:: 1 if repeat % 2 == 0 else -1]:  # alternate who goes first
-                if path == "imagelab":
-                    measured = paths[path]("imagelab_epoch", exercise, n, epochs)
-                    seconds = measured["seconds"]
-                else:
-                    seconds = paths[path]("bare_epoch", exercise, n, epochs)
+                code, number_format = paths[path]
+                workers[code]("reset_peak")  # each path's own peak, though a worker runs two
+                measured = workers[code](f"{code}_epoch", exercise, n, epochs, number_format)
+                rss[path] = max(rss[path], workers[code]("peak_mib"))
+                seconds = measured if code == "bare" else measured["seconds"]
+                if code == "imagelab":  # the same in either number format
+                    flops, sliced = measured["flops"], measured["timed"]
                 best[path] = min(best[path], *seconds)
                 timed += [(exercise, path, repeat, epoch, t) for epoch, t in enumerate(seconds, 2)]
         how = (f"s per epoch (min of N={repeats * (epochs - 1)}: {repeats} repeats x {epochs - 1} "
-               f"epochs; {measured['timed']} each, scaled)")  # fmt: skip
-        gflops = measured["flops"] / best["imagelab"] / 1e9
+               f"epochs; {sliced} each, scaled)")  # fmt: skip
+        gflops = flops / best["imagelab"] / 1e9
         rows += [(f"{exercise}/imagelab_epoch", best["imagelab"], how),
                  (f"{exercise}/bare_epoch", best["bare"], how),
                  (f"{exercise}/ratio", best["imagelab"] / best["bare"], "imagelab / bare"),
-                 (f"{exercise}/gflops", gflops, "GFLOP/s (imagelab; training 3x forward)"),
-                 *((f"{exercise}/{p}_peak_rss", w("peak_mib"),
-                    "MiB peak RSS (full data loaded, slice trained)") for p, w in paths.items())]  # fmt: skip
-        print(f"{exercise}: imagelab {best['imagelab']:.2f} s, bare {best['bare']:.2f} s per epoch, "
-              f"{gflops:.1f} GFLOP/s", flush=True)  # fmt: skip
-    for worker in paths.values():
+                 (f"{exercise}/gflops", gflops, "GFLOP/s (imagelab; training 3x forward)")]  # fmt: skip
+        line = (f"{exercise}: imagelab {best['imagelab']:.2f} s, bare {best['bare']:.2f} s per "
+                f"epoch, {gflops:.1f} GFLOP/s")  # fmt: skip
+        if exercise in bf16:
+            bf16_how = how.replace("s per epoch", f"s per epoch in {precision.BFLOAT16}", 1)
+            rows += [(f"{exercise}/imagelab_bf16_epoch", best["imagelab_bf16"], bf16_how),
+                     (f"{exercise}/bare_bf16_epoch", best["bare_bf16"], bf16_how),
+                     (f"{exercise}/bf16_ratio", best["imagelab_bf16"] / best["imagelab"],
+                      f"imagelab {precision.BFLOAT16} / imagelab float32"),
+                     (f"{exercise}/bare_bf16_ratio", best["bare_bf16"] / best["bare"],
+                      f"bare {precision.BFLOAT16} / bare float32")]  # fmt: skip
+            line += (f"; bfloat16: imagelab {best['imagelab_bf16']:.2f} s, bare "
+                     f"{best['bare_bf16']:.2f} s ({best['imagelab_bf16'] / best['imagelab']:.2f}x)")  # fmt: skip
+        rows += [(f"{exercise}/{path}_peak_rss", mib, "MiB peak RSS (full data loaded, slice trained)")
+                 for path, mib in rss.items()]  # fmt: skip
+        print(line, flush=True)
+    for worker in workers.values():
         worker.close()
     matmul = ("matmul_fp32", peak, f"GFLOP/s ({size}x{size} tf.matmul, best of {len(batches)}x3)")
     rows = [matmul, *rows]
@@ -342,7 +376,7 @@ def main(argv: list[str] | None = None) -> Path:
         batches, repeats, epochs, size = BATCHES, REPEATS, EPOCHS, MATMUL_SIZE
     with ThreadPoolExecutor() as pool:  # smoke: overlap the two parts, its timings mean nothing
         papermill = pool.submit(time_papermill, repeats) if args.smoke else None
-        rows, timed = time_models(data_dir, batches, repeats, epochs, size)
+        rows, timed = time_models(data_dir, batches, repeats, epochs, size, bf16_exercises(batches))
         rows += papermill.result() if papermill else time_papermill(repeats)
     git = records.git_state()
     commit = f"{str(git['commit'])[:10]}{'-dirty' if git['dirty'] else ''}"
@@ -350,7 +384,7 @@ def main(argv: list[str] | None = None) -> Path:
                          columns=["name", "value", "unit", "commit"])  # fmt: skip
     table["commit"] = table["commit"].fillna(commit)
     table.insert(3, "machine", f"{machine()['cpu']}, {os.cpu_count()} cores, {platform.machine()}")
-    table.insert(4, "date", dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+    table.insert(4, "date", dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     table = table[["name", "value", "unit", "machine", "date", "commit"]]
     path = records.write_csv(table, args.out / "results.csv")
     epochs_table = pd.DataFrame(timed, columns=["exercise", "path", "repeat", "epoch", "seconds"])

@@ -278,19 +278,32 @@ def search_success(summary: pd.DataFrame) -> plt.Figure:
     return fig
 
 
+# The benchmark's code paths (``<path>_epoch`` rows), their colours and legend labels.
+BENCHMARK_PATHS = {
+    "imagelab": ("#2166ac", "imagelab"),
+    "bare": ("#bbbbbb", "bare Keras"),
+    "imagelab_bf16": ("#92c5de", "imagelab, bfloat16"),
+    "bare_bf16": ("#d9d9d9", "bare Keras, bfloat16"),
+}
+
+
 def benchmarks(results: pd.DataFrame) -> plt.Figure:
-    """Seconds per epoch per model, imagelab against bare Keras, and the share of matmul peak."""
+    """Seconds per epoch per model, imagelab against bare Keras (and in bfloat16 where the
+    benchmark timed it), and the share of matmul peak."""
     value = results.set_index("name")["value"]
     names = [n.split("/")[0] for n in results["name"] if n.endswith("/ratio")]
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2), sharey=True)
     y = np.arange(len(names))
-    for offset, path, colour in ((-0.2, "imagelab", "#2166ac"), (0.2, "bare", "#bbbbbb")):
+    paths = [p for p in BENCHMARK_PATHS if any(f"{n}/{p}_epoch" in value for n in names)]
+    height = 0.8 / len(paths)
+    for i, path in enumerate(paths):
+        colour, label = BENCHMARK_PATHS[path]
         left.barh(
-            y + offset,
-            [value[f"{n}/{path}_epoch"] for n in names],
-            height=0.4,
+            y + (i - (len(paths) - 1) / 2) * height,
+            [value.get(f"{n}/{path}_epoch", np.nan) for n in names],
+            height=height,
             color=colour,
-            label=path if path == "imagelab" else "bare Keras",
+            label=label,
         )
     left.set_yticks(y, names)
     left.set_xlabel("seconds per epoch")
