@@ -2,7 +2,12 @@
 # Targets that need the Python environment depend on `setup`, so each works on a fresh clone.
 
 SHELL := /bin/bash
-PYTHON ?= python3
+# The interpreter that creates .venv: `make setup PYTHON=python3.12` (a name on PATH or a path).
+# Unset, python3 when pyproject.toml's requires-python admits it, else the newest supported
+# python3.X on PATH. tools/pythons.py decides (any python3 from 3.6 can run it), and stops with
+# one sentence when there is none.
+PYTHON ?=
+# Another VENV (make setup VENV=build/x) gets the same install; the git hooks stay with .venv's.
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
@@ -17,35 +22,61 @@ DEBIAN_PACKAGES := poppler-utils
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup system-deps test test-fast lint lab seeds sweep report all notebook clean bench bench-smoke verify
+.PHONY: help setup lock matrix system-deps test test-fast lint lab seeds sweep report all notebook clean bench bench-smoke verify
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 # JupyterLab settings committed in jupyter/ (see jupyter/README.md), installed into .venv so any
-# JupyterLab started from .venv offers only the imagelab kernel and shows no news pop-up.
+# JupyterLab started from .venv offers only the imagelab kernel, shows no news pop-up, and reads
+# and saves notebooks as git stores them.
 JUPYTER_SETTINGS := $(VENV)/etc/jupyter/jupyter_server_config.json \
+	$(VENV)/etc/jupyter/jupyter_server_config.py \
 	$(VENV)/share/jupyter/lab/settings/overrides.json
-# Notebook metadata the stripping filter keeps, so a notebook opens in JupyterLab unmodified.
+# Notebook metadata the stripping filter keeps, so a notebook opens in JupyterLab unmodified, but
+# without the Python version, so it is the same on every Python (jupyter/jupyter_server_config.py).
 NB_KEEP_METADATA := metadata.kernelspec metadata.language_info
+NB_STRIP_METADATA := metadata.language_info.version
 
-setup: $(INSTALLED) $(JUPYTER_SETTINGS) ## create .venv and install the project (does nothing when up to date)
+setup: $(INSTALLED) $(JUPYTER_SETTINGS) ## create .venv and install the project (does nothing when up to date) [PYTHON=python3.12]
 
-$(VENV)/etc/jupyter/jupyter_server_config.json: jupyter/jupyter_server_config.json | $(INSTALLED)
+$(VENV)/etc/jupyter/jupyter_server_config.%: jupyter/jupyter_server_config.% | $(INSTALLED)
 	install -D -m 644 $< $@
 $(VENV)/share/jupyter/lab/settings/overrides.json: jupyter/overrides.json | $(INSTALLED)
 	install -D -m 644 $< $@
 
 $(INSTALLED): pyproject.toml requirements.lock
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@if [ -x $(BIN)/python ]; then $(BIN)/python tools/pythons.py check-venv $(VENV); \
+	else python=$$(python3 tools/pythons.py choose $(PYTHON)) \
+	  && $$python -m venv $(VENV) || { rm -rf $(VENV); exit 1; }; fi
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name imagelab --display-name "Python (imagelab)" >/dev/null
-	@if [ -e .git ]; then $(BIN)/nbstripout --install --attributes .gitattributes \
+	@if [ -e .git ] && [ "$(VENV)" = .venv ]; then $(BIN)/nbstripout --install --attributes .gitattributes \
 	  && git config filter.nbstripout.keepmetadatakeys "$(NB_KEEP_METADATA)" \
+	  && git config filter.nbstripout.extrakeys "$(NB_STRIP_METADATA)" \
 	  && $(BIN)/pre-commit install >/dev/null; fi
 	@touch $@
-	@echo "setup: .venv ready (kernel 'imagelab' registered)"
+	@echo "setup: $(VENV) ready, $$($(BIN)/python --version) (kernel 'imagelab' registered)"
+
+# One lock for every supported Python: uv (pinned in pyproject.toml's dev extra) resolves a
+# universal requirements.lock, environment markers where versions must differ, keeping the
+# current pins where it can; [tool.uv] constraint-dependencies holds tensorflow, keras and numpy
+# at one version everywhere. The Python is the lowest that requires-python admits. It runs from
+# the .venv there is (setup only when it has no uv): a lock is remade because pyproject.toml moved.
+# An unchanged lock keeps its time stamp, so setup stays up to date.
+lock: ## re-resolve requirements.lock for every supported Python with uv [UPGRADE=1: newest versions]
+	@test -x $(BIN)/uv || $(MAKE) --no-print-directory setup
+	@mkdir -p build && cp -p requirements.lock build/requirements.lock.before
+	$(BIN)/uv pip compile --quiet pyproject.toml --extra dev --universal \
+	  --python-version $$($(BIN)/python tools/pythons.py lowest) -o requirements.lock $(if $(UPGRADE),--upgrade)
+	@if cmp -s requirements.lock build/requirements.lock.before; then \
+	  touch -r build/requirements.lock.before requirements.lock; echo "lock: unchanged"; \
+	else echo "lock: requirements.lock rewritten ($$(grep -c '==' requirements.lock) pins)"; fi
+
+matrix: ## fast tests and `imagelab verify` on every supported CPython here, venvs in build/matrix/ [PYTHONS="3.12.1 3.13.0"]
+	@python=$$(python3 tools/pythons.py choose $(PYTHON)) \
+	  && $$python tools/matrix.py $(PYTHONS)
 
 system-deps: ## optional: poppler's pdftoppm from Debian, to look at report pages as PNG
 	@if command -v pdftoppm >/dev/null; then \
@@ -57,8 +88,8 @@ system-deps: ## optional: poppler's pdftoppm from Debian, to look at report page
 	fi
 
 lint: setup ## check code style with ruff
-	$(BIN)/ruff check src tests benchmarks studies
-	$(BIN)/ruff format --check src tests benchmarks studies
+	$(BIN)/ruff check src tests benchmarks studies tools
+	$(BIN)/ruff format --check src tests benchmarks studies tools
 
 test: setup lint ## lint, then run the whole test suite on tiny fixture data (what CI runs)
 	$(BIN)/pytest

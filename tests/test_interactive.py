@@ -1,13 +1,18 @@
 """Interactive use, as a student meets it: JupyterLab from `make notebook`, the notebooks'
 parameters cells under papermill, and the data folder found without make."""
 
+import asyncio
+import copy
 import json
 import os
+import runpy
 import secrets
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import typing
 import urllib.error
@@ -20,7 +25,10 @@ import nbformat
 import papermill
 import pytest
 import websocket
+from ipykernel.ipkernel import IPythonKernel
+from jupyter_client.kernelspec import KernelSpecManager
 from nbclient import NotebookClient
+from traitlets.config import Config
 
 from imagelab import data, data_import, exercises, store
 from imagelab.run import start_run
@@ -37,7 +45,8 @@ def test_imagelab_kernel_is_registered_in_the_venv():
         text=True,
         check=True,
     ).stdout
-    assert "imagelab" in listing and str((ROOT / ".venv").resolve()) in listing
+    # In the venv that runs the tests: .venv, or one `make matrix` made for another Python.
+    assert "imagelab" in listing and str(Path(sys.prefix).resolve()) in listing
 
 
 @pytest.mark.slow
@@ -122,14 +131,32 @@ def test_papermill_help_shows_the_parameter_types():
     assert "learning_rate: Optional[float] (default 0.0001)" in out
 
 
-# --- notebooks open clean: the metadata the kernel writes is committed and kept --------------
+# --- notebooks open clean and save clean, on any supported Python ----------------------------
+# JupyterLab writes the kernel's kernelspec and language_info into a notebook when the kernel
+# starts, and marks the notebook modified when that changes anything. The notebooks carry both,
+# without the Python version (the one value that differs between Pythons); the server started
+# from .venv (jupyter/jupyter_server_config.py) adds this Python's version when it hands a
+# notebook to JupyterLab and strips it, with the outputs, when it saves one.
+
+
+def _kernel_metadata() -> dict:
+    """The kernelspec and language_info JupyterLab writes from the imagelab kernel on this Python."""
+    spec = KernelSpecManager().get_kernel_spec("imagelab")
+    return {
+        "kernelspec": {
+            "display_name": spec.display_name,
+            "language": spec.language,
+            "name": "imagelab",
+        },
+        "language_info": dict(IPythonKernel.language_info),  # what the kernel's kernel_info says
+    }
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_notebook_carries_the_language_info_of_this_python(path):
-    language = nbformat.read(path, as_version=4).metadata.language_info
-    assert language.name == "python" and language.pygments_lexer == "ipython3"
-    assert language.version == ".".join(map(str, sys.version_info[:3]))  # the kernel's Python
+def test_notebook_carries_the_kernels_metadata_without_the_python_version(path):
+    expected = _kernel_metadata()
+    del expected["language_info"]["version"]
+    assert nbformat.read(path, as_version=4).metadata == expected  # and nothing else
 
 
 def test_stripping_filter_leaves_the_committed_notebooks_unchanged():
@@ -144,6 +171,89 @@ def test_stripping_filter_leaves_the_committed_notebooks_unchanged():
             cwd=ROOT,
         )
         assert verify.returncode == 0, (strip, verify.stdout, verify.stderr)
+
+
+def _as_run_and_saved(path: Path) -> nbformat.NotebookNode:
+    """A committed notebook as JupyterLab holds it after Run All: outputs, execution counts, a
+    new cell id, output metadata, and the kernel's language_info with this Python's version."""
+    notebook = nbformat.read(path, as_version=4)
+    notebook.metadata.language_info = _kernel_metadata()["language_info"]
+    for count, cell in enumerate(c for c in notebook.cells if c.cell_type == "code"):
+        cell.execution_count = count + 1
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="epoch 1/12\n")]
+        cell.metadata["scrolled"] = True
+        cell.id = uuid.uuid4().hex[:8]
+    return notebook
+
+
+def test_git_stores_a_run_notebook_as_committed():
+    # What another Jupyter saves (outputs, this Python's version) leaves `git status` clean: the
+    # clean filter, configured by `make setup`, strips the version too.
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    path = ROOT / "notebooks" / "02_relu_mnist.ipynb"
+
+    def blob(*options: str, text: str | None = None) -> str:
+        return subprocess.run(
+            ["git", "hash-object", *options],
+            input=text,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+
+    stored = blob(
+        "--stdin",
+        "--path",
+        "notebooks/02_relu_mnist.ipynb",
+        text=nbformat.writes(_as_run_and_saved(path)),
+    )
+    assert stored == blob("--no-filters", str(path)), (
+        "git's nbstripout filter keeps the Python version: run "
+        "`git config filter.nbstripout.extrakeys metadata.language_info.version` (make setup does)"
+    )
+
+
+@pytest.fixture
+def contents(tmp_path):
+    """The contents manager of jupyter/jupyter_server_config.py on a git repository holding a
+    copy of a committed notebook, with build/ ignored (as the project's executed copies are)."""
+    subprocess.run(["git", "init", "--quiet", str(tmp_path)], check=True)
+    (tmp_path / ".gitignore").write_text("build/\n")
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "build").mkdir()
+    (tmp_path / "notebooks" / "02_relu_mnist.ipynb").write_bytes(
+        (ROOT / "notebooks" / "02_relu_mnist.ipynb").read_bytes()
+    )
+    config = runpy.run_path(
+        str(ROOT / "jupyter" / "jupyter_server_config.py"), init_globals={"get_config": Config}
+    )
+    manager_class = config["c"].ServerApp.contents_manager_class
+    return manager_class(root_dir=str(tmp_path))
+
+
+def test_jupyterlab_gets_a_notebook_with_the_version_its_kernel_reports(contents):
+    model = asyncio.run(contents.get("notebooks/02_relu_mnist.ipynb"))
+    assert model["content"]["metadata"] == _kernel_metadata()
+
+
+def test_a_notebook_saved_from_jupyterlab_is_written_as_committed(contents):
+    committed = (ROOT / "notebooks" / "02_relu_mnist.ipynb").read_bytes()
+    run = _as_run_and_saved(ROOT / "notebooks" / "02_relu_mnist.ipynb")
+    for path in ("notebooks/02_relu_mnist.ipynb", "notebooks/mine.ipynb"):
+        asyncio.run(contents.save({"type": "notebook", "format": "json", "content": run}, path))
+        assert (Path(contents.root_dir) / path).read_bytes() == committed, path
+
+
+def test_an_executed_copy_git_ignores_keeps_its_outputs_when_saved(contents):
+    run = _as_run_and_saved(ROOT / "notebooks" / "02_relu_mnist.ipynb")
+    model = {"type": "notebook", "format": "json", "content": copy.deepcopy(run)}
+    asyncio.run(contents.save(model, "build/02_relu_mnist.ipynb"))
+    assert (
+        nbformat.read(Path(contents.root_dir) / "build" / "02_relu_mnist.ipynb", as_version=4)
+        == run
+    )
 
 
 # --- the data folder without make ----------------------------------------------------------
@@ -362,9 +472,12 @@ def test_jupyterlab_serves_the_project_and_runs_a_cell_on_the_imagelab_kernel(la
     # Open a notebook as the browser does, and start its kernel in a session.
     path = "notebooks/02_relu_mnist.ipynb"
     model = lab.get(f"/api/contents/{path}?type=notebook&content=1")
-    assert model["type"] == "notebook" and model["content"]["metadata"]["kernelspec"]["name"] == (
-        "imagelab"
-    )
+    spec = specs["kernelspecs"]["imagelab"]["spec"]
+    assert model["type"] == "notebook" and model["content"]["metadata"]["kernelspec"] == {
+        "name": "imagelab",
+        "display_name": spec["display_name"],
+        "language": spec["language"],
+    }
     status, _, text = lab.request(
         "POST",
         "/api/sessions",
@@ -377,7 +490,8 @@ def test_jupyterlab_serves_the_project_and_runs_a_cell_on_the_imagelab_kernel(la
         url += f"/api/kernels/{session['kernel']['id']}/channels?token={lab.token}"
         channel = websocket.create_connection(url, timeout=120)
         try:
-            # The kernel's language_info is what the notebook carries: opening it changes nothing.
+            # What JupyterLab writes into the notebook when the kernel starts is what the server
+            # handed it (this Python's version added): opening it changes nothing.
             info = _run_cell(channel, "kernel_info_request", {})[-1]["content"]
             assert info["status"] == "ok"
             assert info["language_info"] == model["content"]["metadata"]["language_info"]
@@ -394,3 +508,18 @@ def test_jupyterlab_serves_the_project_and_runs_a_cell_on_the_imagelab_kernel(la
     assert by_type["execute_reply"]["status"] == "ok", by_type
     assert by_type["execute_result"]["data"]["text/plain"] == "2"
     assert by_type["stream"]["text"].strip() == str(data._default_data_dir(data.PYPROJECT))
+
+
+@pytest.mark.slow
+def test_saving_from_jupyterlab_writes_the_notebook_as_committed(lab):
+    # JupyterLab's Save after Run All: outputs and the kernel's language_info go to the server,
+    # which writes the notebook as git stores it. In a folder git does not ignore, like notebooks/.
+    committed = ROOT / "notebooks" / "02_relu_mnist.ipynb"
+    folder = Path(tempfile.mkdtemp(prefix="test-save-", dir=ROOT))
+    try:
+        body = {"type": "notebook", "format": "json", "content": _as_run_and_saved(committed)}
+        status, _, text = lab.request("PUT", f"/api/contents/{folder.name}/saved.ipynb", body)
+        assert status in (200, 201), text
+        assert (folder / "saved.ipynb").read_bytes() == committed.read_bytes()
+    finally:
+        shutil.rmtree(folder)

@@ -64,7 +64,7 @@ def _fake_run(results_dir, name, train_acc, val_acc, test_acc, epochs=4, exercis
         parameters=settings,
         data={"dataset": exercise.dataset, "checksums": checksums, "verified_against": "test"},
         score=score,
-        started=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
+        started=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
         epoch_seconds=[2.1, 2.2, 2.3, 2.4][:epochs],
         train_seconds=10.0,
         cpu_seconds=18.0,

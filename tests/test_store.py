@@ -283,7 +283,7 @@ def test_provenance_names_the_float_path_and_cpu_seconds():
         parameters={"seed": 1},
         data={},
         score={"loss": 0.1, "acc": 0.9},
-        started=dt.datetime.now(dt.timezone.utc),
+        started=dt.datetime.now(dt.UTC),
         epoch_seconds=[1.0],
         train_seconds=1.0,
         cpu_seconds=1.8,

@@ -25,6 +25,7 @@ import functools
 import hashlib
 import json
 import os
+import tomllib
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,11 +116,6 @@ def _default_data_dir(pyproject: Path) -> Path | None:
     """``[tool.imagelab] data`` of this project's pyproject.toml, resolved against the project
     folder, when it names a folder that exists (a fresh clone elsewhere falls back to
     keras.datasets); None without a pyproject.toml (an installed, not editable, package)."""
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib
-
     try:
         config = tomllib.loads(pyproject.read_text())
     except FileNotFoundError:

@@ -231,7 +231,7 @@ class PlaygroundRun:
             )
             print(f"[{self.name}] showing the stored results (pass force=True to retrain)")
             return self.result
-        started, cpu_started = dt.datetime.now(dt.timezone.utc), time.process_time()
+        started, cpu_started = dt.datetime.now(dt.UTC), time.process_time()
         [self.result] = playground.train([model], [self.data], self.settings)
         cpu_seconds, score = time.process_time() - cpu_started, self.result.score
         records.write_csv(self.result.history, self.files.history)

@@ -106,7 +106,7 @@ class Run:
             )
             print(f"[{self.name}] showing the stored results (pass force=True to retrain)")
             return self.result
-        started, p = dt.datetime.now(dt.timezone.utc), self.params
+        started, p = dt.datetime.now(dt.UTC), self.params
         cpu_started = time.process_time()
         self.result = training.fit(model, self.data, **fit_settings(p), label=self.name)
         cpu_seconds = time.process_time() - cpu_started

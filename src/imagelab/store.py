@@ -377,6 +377,6 @@ def build_provenance(
         "cpu_seconds": cpu_seconds,
         "wall_seconds": time.time() - started.timestamp(),
         "started": started.isoformat(timespec="seconds"),
-        "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "score": score,
     } | extra
