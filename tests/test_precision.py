@@ -4,7 +4,16 @@ float32 canonical runs, fingerprinted by their precision; the float32 runs stay 
 import pandas as pd
 import pytest
 
-from imagelab import data, exercises, fingerprint, precision, runs, store, verify_precision
+from imagelab import (
+    data,
+    exercises,
+    fingerprint,
+    precision,
+    reproductions,
+    runs,
+    store,
+    verify_precision,
+)
 from imagelab.errors import UserError
 from imagelab.run import start_run
 
@@ -80,12 +89,27 @@ def test_runs_stored_before_the_precision_parameter_are_float32_and_up_to_date()
     assert runs.describe_state("cnn_mnist") == ("up-to-date", "")
 
 
-def test_the_bfloat16_lab_plans_the_five_keras_exercises_under_their_own_names(capsys):
+def test_the_bfloat16_lab_plans_the_five_keras_exercises_under_their_own_names(capsys, monkeypatch):
+    monkeypatch.setattr(reproductions, "read", lambda *a: None)  # none judged yet
     runs.lab(dry_run=True, number_format="mixed_bfloat16")
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("== [")]
     assert [line.split()[2] for line in lines] == [f"{n}_bf16:" for n in exercises.EXERCISES]
     with pytest.raises(UserError, match="trains in float32 only"):
         runs.lab(["playground_spiral"], dry_run=True, number_format="mixed_bfloat16")
+
+
+def test_the_bfloat16_lab_leaves_out_a_run_judged_outside_unless_named(capsys, monkeypatch):
+    judged = pd.DataFrame(
+        {"run": ["cnn_mnist_bf16", "relu_mnist_bf16"], "verdict": ["outside", "within seed noise"],
+         "date": pd.to_datetime(["2099-01-01", "2099-01-01"], utc=True)}
+    )  # fmt: skip
+    monkeypatch.setattr(reproductions, "read", lambda *a: judged)
+    runs.lab(dry_run=True, number_format="mixed_bfloat16")
+    out = capsys.readouterr().out
+    assert "== cnn_mnist_bf16: left out: its last verdict against cnn_mnist is *outside*" in out
+    assert "cnn_mnist_bf16: results" not in out and "relu_mnist_bf16: results" in out
+    runs.lab(["cnn_mnist"], dry_run=True, number_format="mixed_bfloat16")
+    assert "cnn_mnist_bf16: results" in capsys.readouterr().out  # named: trained anyway
 
 
 def _seeds(tmp_path, accs):

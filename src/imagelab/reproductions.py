@@ -83,6 +83,17 @@ def read(path: str | Path = RECORD) -> pd.DataFrame | None:
     ).reset_index(drop=True)
 
 
+def latest_verdict(table: pd.DataFrame | None, run: str, since: object = None) -> str | None:
+    """The verdict last recorded for ``run`` (in ``read``'s table) at or after ``since`` (a
+    time the judged files were last written, anything ``pd.to_datetime`` reads); None if none."""
+    if table is None:
+        return None
+    rows = table[table["run"] == run]
+    if since is not None:
+        rows = rows[rows["date"] >= pd.to_datetime(since, utc=True)]
+    return rows.sort_values("date")["verdict"].iloc[-1] if len(rows) else None
+
+
 def append(row: dict[str, object], path: str | Path = RECORD) -> Path:
     """Append one verification to ``path`` (rewritten atomically: temp file and rename).
 

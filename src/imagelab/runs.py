@@ -92,11 +92,14 @@ def lab(
     In bfloat16 (``number_format``) it is the five Keras exercises under their ``_bf16`` names.
     """
     bf16 = number_format != precision.FLOAT32
+    chosen = bool(names)
     names = names or [*EXERCISES] + ([] if bf16 else [PLAYGROUND.name])
     for name in names:
         get_exercise(name)
         if bf16 and name not in EXERCISES:
             raise UserError(f"{name} trains in float32 only; the bfloat16 lab is {list(EXERCISES)}")
+    if bf16 and not chosen:
+        names = [name for name in names if not _judged_outside(name, number_format)]
     if not dry_run:
         precision.check(number_format)
         show_progress()
@@ -129,6 +132,24 @@ def lab(
     done = "would run" if dry_run else f"lab done in {time.perf_counter() - started:.0f}s: ran"
     print(f"== {done} {ran or 'nothing'}")
     return ran
+
+
+def _judged_outside(exercise: str, number_format: str) -> bool:
+    """Whether ``imagelab verify --precision`` last judged the stored run of ``exercise`` in
+    ``number_format`` outside the float32 run's seed noise: then the fast lab leaves it out
+    (and says so), since its conclusions are not shown to hold. Naming it trains it anyway."""
+    from imagelab import reproductions
+
+    run_name = precision.canonical_name(exercise, number_format)
+    stored = store.load_run(run_name)
+    since = stored.provenance.get("finished") if stored else None
+    if reproductions.latest_verdict(reproductions.read(), run_name, since) != "outside":
+        return False
+    print(
+        f"== {run_name}: left out: its last verdict against {exercise} is *outside* seed noise "
+        f"(reproductions/verify.csv); `imagelab lab {exercise} --precision bf16` trains it anyway"
+    )
+    return True
 
 
 def describe_state(name: str, number_format: str = precision.FLOAT32) -> tuple[str, str]:

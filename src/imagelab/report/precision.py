@@ -87,14 +87,11 @@ def precision_table(
 def latest_verdict(verified: pd.DataFrame | None, bf16: StoredRun, fp32: StoredRun | None) -> str:
     """The latest verdict recorded for the bfloat16 run, if recorded after both runs were last
     trained (an older verdict judged other files); ``NOT_JUDGED`` or ``STALE`` otherwise."""
-    if verified is None or bf16.name not in set(verified["run"]):
+    if reproductions.latest_verdict(verified, bf16.name) is None:
         return NOT_JUDGED
-    rows = verified[verified["run"] == bf16.name].sort_values("date")
     finished = [r.provenance.get("finished") for r in (bf16, fp32) if r is not None]
     known = [pd.to_datetime(f, utc=True) for f in finished if f]
-    if known:
-        rows = rows[rows["date"] >= max(known)]
-    return rows["verdict"].iloc[-1] if len(rows) else STALE
+    return reproductions.latest_verdict(verified, bf16.name, max(known, default=None)) or STALE
 
 
 def _bench_ratios(benchmarks: str | Path | None = None) -> dict[str, float]:
