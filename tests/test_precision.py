@@ -12,6 +12,7 @@ from imagelab import (
     reproductions,
     runs,
     store,
+    verify,
     verify_precision,
 )
 from imagelab.errors import UserError
@@ -134,3 +135,18 @@ def test_judging_a_bfloat16_run_that_was_never_trained_names_the_command(tmp_pat
     write_run(tmp_path, "relu_mnist")
     with pytest.raises(UserError, match="make lab PRECISION=bf16"):
         verify_precision.compare("relu_mnist", tmp_path, _seeds(tmp_path, [0.9, 0.91]))
+
+
+def test_verify_retrains_a_bfloat16_run_with_its_exercise_notebook_in_bfloat16(
+    tmp_path, monkeypatch
+):
+    calls = []
+    monkeypatch.setattr(
+        runs, "execute", lambda notebook, out, params: calls.append((notebook, params))
+    )
+    verify.rerun("cnn_mnist_bf16", tmp_path / "scratch")
+    [(notebook, params)] = calls
+    assert notebook.name == "03_cnn_mnist.ipynb"
+    assert params["run_name"] == "cnn_mnist_bf16" and params["precision"] == "mixed_bfloat16"
+    verify.rerun("cnn_mnist", tmp_path / "scratch")
+    assert "precision" not in calls[-1][1]  # the float32 run: the notebook's own default

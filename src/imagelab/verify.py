@@ -37,10 +37,14 @@ import pandas as pd
 
 from imagelab import machine, records, reproductions, store
 from imagelab.errors import UserError
+from imagelab.exercises import CANONICAL_NAMES, REGISTRY
 from imagelab.params import check_choice
+from imagelab.precision import FLOAT32
 
 DEFAULT_RUNS = ("dense_mnist", "relu_mnist")
-ALL_RUNS = reproductions.RUNS  # the five exercises, then the Playground spiral
+ALL_RUNS = tuple(REGISTRY)  # the five exercises, then the Playground spiral (--all)
+# Runs verify retrains when named: those, and the exercises' bfloat16 runs (<exercise>_bf16).
+KNOWN_RUNS = reproductions.RUNS
 PLAYGROUND = "playground_spiral"
 SEED_SDS = 2  # a difference up to 2 seed standard deviations is seed noise
 SCRATCH = records.PROJECT_ROOT / "build" / "verify"
@@ -258,7 +262,10 @@ def rerun(
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(source, target)
         parameters["search"] = False
-    notebook = get_exercise(run).notebook_path
+    exercise, number_format = CANONICAL_NAMES[run]  # cnn_mnist_bf16: cnn_mnist in bfloat16
+    if number_format != FLOAT32:
+        parameters["precision"] = number_format
+    notebook = get_exercise(exercise).notebook_path
     started = time.perf_counter()
     runs.execute(notebook, scratch / f"{run}.ipynb", parameters)
     return time.perf_counter() - started
@@ -281,7 +288,7 @@ def verify(
     one row per run is appended to that CSV, atomically, as each run finishes.
     """
     for name in names:
-        check_choice("run", name, ALL_RUNS)
+        check_choice("run", name, KNOWN_RUNS)
     if record:
         reproductions.read(record)  # a damaged record stops here, not after an hour of training
     comparisons = []
@@ -312,7 +319,7 @@ def _freshness_note(run: str, committed: store.StoredRun) -> tuple[str, ...]:
     libraries or data: then a difference may come from those, not from the machine."""
     if run == PLAYGROUND:  # the Playground keeps no fingerprint
         return ()
-    reasons = store.stale_reasons(run, committed)
+    reasons = store.stale_reasons(CANONICAL_NAMES[run][0], committed)
     return (f"the committed run is stale ({'; '.join(reasons)})",) if reasons else ()
 
 

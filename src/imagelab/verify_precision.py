@@ -40,7 +40,7 @@ def compare(
         bf16_name, float32, bf16, spread, bf16.provenance.get("train_seconds", float("nan"))
     )
     versions = bf16.provenance["versions"]
-    notes = verify._freshness_note(exercise, float32) + verify._freshness_note(exercise, bf16)
+    notes = verify._freshness_note(exercise, float32) + verify._freshness_note(bf16_name, bf16)
     return replace(
         comparison,
         versions={k: versions.get(k, "") for k in ("tensorflow", "keras", "numpy")},
