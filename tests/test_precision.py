@@ -150,3 +150,15 @@ def test_verify_retrains_a_bfloat16_run_with_its_exercise_notebook_in_bfloat16(
     assert params["run_name"] == "cnn_mnist_bf16" and params["precision"] == "mixed_bfloat16"
     verify.rerun("cnn_mnist", tmp_path / "scratch")
     assert "precision" not in calls[-1][1]  # the float32 run: the notebook's own default
+
+
+def test_the_report_says_which_criterion_an_outside_verdict_comes_from():
+    from imagelab.report import precision as section
+
+    table = pd.DataFrame(
+        {"acc_fp32": [0.98, 0.99], "acc_bf16": [0.981, 0.985], "acc_tolerance": [0.002, 0.002]}
+    )
+    sentence = section.accuracy_sentence(table)
+    assert sentence.startswith("In test accuracy 1 of 2 lie within 2 seed sd")
+    assert "the largest difference is 2.50 of that" in sentence
+    assert section.accuracy_sentence(table.assign(acc_tolerance=float("nan"))) == ""

@@ -53,8 +53,8 @@ def hyperparameter_line(result: StoredRun) -> str:
     shown = {
         k: ("Keras 2 default" if v is None and k == "learning_rate" else v)
         for k, v in params.items()
-        if k != "data_limit" or v is not None
-    }
+        if (k != "data_limit" or v is not None) and (k != "precision" or v != "float32")
+    }  # float32 is every canonical run's precision, named only when another
     return "**Settings:** " + ", ".join(f"{k} `{v}`" for k, v in shown.items()) + "."
 
 

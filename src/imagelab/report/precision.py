@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from imagelab import analysis, records, reproductions
+from imagelab import analysis, records, reproductions, verify
 from imagelab.exercises import EXERCISES
 from imagelab.precision import BFLOAT16, canonical_name
 from imagelab.report.display import _show, _table
@@ -79,6 +79,8 @@ def precision_table(
             f"{r.name} ({analysis.contention_note(r.provenance)})" for r in shared
         )
         row["bench_ratio"] = ratios.get(name, np.nan)
+        sd = verify.seed_spread(name, committed_dir=Path(results_dir or records.PROJECT_ROOT))
+        row["acc_tolerance"] = verify.SEED_SDS * sd.acc_sd if sd.acc_sd is not None else np.nan
         row["verdict"] = latest_verdict(verified, bf16, fp32)
         rows.append(row)
     return pd.DataFrame(rows)
@@ -123,6 +125,22 @@ def verdict_sentence(table: pd.DataFrame) -> str:
     return (
         f"Verdicts on the {len(table)} bfloat16 {runs}: {within} within seed noise of the "
         f"float32 {runs}{rest}."
+    )
+
+
+def accuracy_sentence(table: pd.DataFrame) -> str:
+    """How many bfloat16 test accuracies lie within 2 seed sd of the float32 ones: the first of
+    verify's two criteria, so the reader sees which one an *outside* verdict comes from."""
+    judged = table.dropna(subset=["acc_fp32", "acc_tolerance"])
+    if judged.empty:
+        return ""
+    share = (judged["acc_bf16"] - judged["acc_fp32"]).abs() / judged["acc_tolerance"]
+    within = int((share <= 1).sum())
+    return (
+        f"In test accuracy {within} of {len(judged)} lie within {verify.SEED_SDS} seed sd of the "
+        f"float32 run (the largest difference is {share.max():.2f} of that); where such a run "
+        "is judged *outside*, its history decided it: at some epoch a loss or accuracy differs "
+        f"from the float32 run's by more than {verify.SEED_SDS} sd of the seeds there."
     )
 
 
@@ -202,6 +220,7 @@ def show_precision(
             part
             for part in (
                 verdict_sentence(table),
+                accuracy_sentence(table),
                 time_sentence(table),
                 f"Runs that shared their cores, whose times draw no conclusion: {shared}."
                 if shared
