@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from imagelab.errors import UserError
+from imagelab.precision import SHORT
 
 
 def _data_info(args: argparse.Namespace) -> int:
@@ -41,9 +42,9 @@ def _data_import(args: argparse.Namespace) -> int:
 
 
 def _lab(args: argparse.Namespace) -> int:
-    from imagelab import precision, runs
+    from imagelab import runs
 
-    number_format = precision.SHORT[args.precision]
+    number_format = SHORT[args.precision]
     runs.lab(args.exercises or None, args.force, args.dry_run, number_format)
     return 0
 
@@ -152,7 +153,7 @@ def parser() -> argparse.ArgumentParser:
     lab.add_argument("--dry-run", action="store_true", help="print each run's state, run nothing")
     lab.add_argument(
         "--precision",
-        choices=("fp32", "bf16"),
+        choices=tuple(SHORT),
         default="fp32",
         help="fp32: the canonical runs (default); bf16: the five Keras exercises in "
         "mixed_bfloat16 as <exercise>_bf16, on CPUs with AVX512_BF16 or AMX",
@@ -204,7 +205,7 @@ def parser() -> argparse.ArgumentParser:
     )
     verify.add_argument(
         "--precision",
-        choices=("fp32", "bf16"),
+        choices=tuple(SHORT),
         default="fp32",
         help="bf16: judge each stored <exercise>_bf16 run against its float32 run by the same "
         "seed-noise rule (nothing retrained; runs: exercise names, default all five)",

@@ -37,6 +37,16 @@ def describe() -> dict[str, object]:
     }
 
 
+def cpu_name(facts: dict) -> str:
+    """The CPU of ``describe()``'s facts (this machine's or a provenance's) with its family and
+    model numbers: virtual machines may mask the name ("AMD EPYC"), not these."""
+    cpu = facts.get("cpu") or "unknown CPU"
+    family = facts.get("cpu_family_model_stepping") or (None, None)
+    if all(v is not None for v in family[:2]):
+        cpu += f" (family {family[0]} model {family[1]})"
+    return cpu
+
+
 def _cpuinfo() -> dict[str, str]:
     """The first processor's fields in /proc/cpuinfo (empty off Linux)."""
     fields: dict[str, str] = {}

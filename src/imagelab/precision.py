@@ -22,8 +22,8 @@ BFLOAT16 = "mixed_bfloat16"
 PRECISIONS = (FLOAT32, BFLOAT16)
 # The canonical bfloat16 run of an exercise is named <exercise><SUFFIX>.
 SUFFIX = {FLOAT32: "", BFLOAT16: "_bf16"}
-# Short names for the command line (`imagelab lab --precision bf16`).
-SHORT = {"fp32": FLOAT32, "float32": FLOAT32, "bf16": BFLOAT16, BFLOAT16: BFLOAT16}
+# The command line's names (`imagelab lab --precision bf16`).
+SHORT = {"fp32": FLOAT32, "bf16": BFLOAT16}
 BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # /proc/cpuinfo flags of bfloat16 arithmetic
 # oneDNN's ISA levels (ONEDNN_MAX_CPU_ISA) that include its bfloat16 kernels.
 BF16_ISAS = ("AVX512_CORE_BF16", "AVX512_CORE_AMX", "AVX10_1_512", "AVX10_1_512_AMX",

@@ -95,10 +95,9 @@ def cpu_facts(facts: dict | None = None) -> dict[str, str]:
     "AMD EPYC", not these), the ISA features oneDNN dispatches on, oneDNN on or off (and a cap
     on its ISA), and imagelab's thread cap."""
     facts = facts or machine.describe()
-    family, model, _ = facts["cpu_family_model_stepping"]
     cap = facts["onednn_max_cpu_isa"]
     return {
-        "cpu": facts["cpu"] + (f" (family {family} model {model})" if family else ""),
+        "cpu": machine.cpu_name(facts),
         "isa": " ".join(facts["isa_flags"]) or "none",
         "onednn": ("on" if facts["onednn"] else "off") + (f", max ISA {cap}" if cap else ""),
         "threads": facts["imagelab_threads"] or "all",

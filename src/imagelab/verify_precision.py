@@ -27,6 +27,11 @@ def compare(
     seeds: Path = verify.SEEDS,
 ) -> verify.Comparison:
     """The verdict on ``<exercise>_bf16`` against the float32 run ``exercise``."""
+    return _judge(exercise, results_dir, seeds)[0]
+
+
+def _judge(exercise: str, results_dir: Path, seeds: Path) -> tuple[verify.Comparison, dict]:
+    """``compare``'s verdict, and the provenance of the bfloat16 run it judged."""
     float32 = verify._load(exercise, results_dir)
     bf16_name = precision.canonical_name(exercise, precision.BFLOAT16)
     bf16 = store.load_run(bf16_name, results_dir)
@@ -41,17 +46,17 @@ def compare(
     )
     versions = bf16.provenance["versions"]
     notes = verify._freshness_note(exercise, float32) + verify._freshness_note(bf16_name, bf16)
-    return replace(
+    comparison = replace(
         comparison,
         versions={k: versions.get(k, "") for k in ("tensorflow", "keras", "numpy")},
         notes=comparison.notes + notes,
     )
+    return comparison, bf16.provenance
 
 
-def trained_where(exercise: str, results_dir: Path = records.PROJECT_ROOT) -> tuple:
-    """(cpu facts, commit, Python) of the machine and code that trained ``<exercise>_bf16``."""
-    stored = verify._load(precision.canonical_name(exercise, precision.BFLOAT16), results_dir)
-    provenance = stored.provenance
+def trained_where(provenance: dict) -> tuple:
+    """(cpu facts, commit, Python) of the machine and code that trained a run, from its
+    ``provenance``."""
     git = provenance.get("git") or {}
     commit = str(git.get("commit") or "unknown")[:12] + ("-dirty" if git.get("dirty") else "")
     return verify.cpu_facts(provenance["machine"]), commit, provenance["versions"].get("python")
@@ -69,10 +74,10 @@ def main(
         check_choice("exercise", name, tuple(EXERCISES))
     started, comparisons = time.perf_counter(), []
     for name in names:
-        comparison = compare(name, results_dir)
+        comparison, provenance = _judge(name, results_dir, verify.SEEDS)
         comparisons.append(comparison)
         if record:
-            verify.append_record(comparison, record, trained_where(name, results_dir))
+            verify.append_record(comparison, record, trained_where(provenance))
     print(verify.table(comparisons).replace("seconds", "train s", 1))
     print("(bfloat16 runs against the float32 runs; 'train s' is the bfloat16 run's training)")
     where = f"; appended to {record}" if record else ""

@@ -19,6 +19,7 @@ import pandas as pd
 
 from imagelab import analysis, records, reproductions, verify
 from imagelab.exercises import EXERCISES
+from imagelab.machine import cpu_name
 from imagelab.precision import BFLOAT16, canonical_name
 from imagelab.report.display import _show, _table
 from imagelab.store import StoredRun, load_run
@@ -36,11 +37,7 @@ def cpu_label(provenance: dict) -> str:
     """The CPU a run trained on, as its provenance records it: model, family and model
     numbers (virtual machines may mask the name, not these) and core count."""
     machine = provenance.get("machine") or {}
-    cpu = machine.get("cpu", "unknown CPU")
-    family = machine.get("cpu_family_model_stepping") or (None, None)
-    if all(v is not None for v in family[:2]):
-        cpu += f" (family {family[0]} model {family[1]})"
-    return f"{cpu}, {machine.get('cores', '?')} cores"
+    return f"{cpu_name(machine)}, {machine.get('cores', '?')} cores"
 
 
 def precision_table(

@@ -9,6 +9,7 @@ import pandas as pd
 
 from imagelab import analysis
 from imagelab.exercises import get_exercise
+from imagelab.machine import cpu_name
 from imagelab.report.display import _show, _table
 from imagelab.report.reference import CIFAR_JPEG_NOTE, is_jpeg_cifar
 from imagelab.report.results import idle_epochs, seed_spread
@@ -88,11 +89,7 @@ def environment_table(names: list[str], results_dir: str | Path | None = None) -
 def machine_sentence(machine: dict) -> str:
     """The machine a run trained on, with what decides its floating-point path where the
     provenance records it (CPU model, ISA features oneDNN dispatches on, oneDNN, threads)."""
-    family = machine.get("cpu_family_model_stepping")
-    cpu = machine.get("cpu", "unknown CPU")
-    if family and all(v is not None for v in family[:2]):
-        cpu += f" (family {family[0]} model {family[1]})"
-    parts = [cpu, f"{machine.get('cores', '?')} cores", machine.get("platform", "")]
+    parts = [cpu_name(machine), f"{machine.get('cores', '?')} cores", machine.get("platform", "")]
     if machine.get("isa_flags") is not None:
         parts.append(
             f"ISA features {' '.join(machine['isa_flags']) or 'none of those oneDNN uses'}"
