@@ -48,6 +48,30 @@ def test_epoch_time_sentence_reads_right_for_one_two_and_more_epochs():
     assert "10.9x as long" in many
 
 
+@pytest.mark.parametrize(
+    ("epochs", "said", "unsaid"),
+    [
+        (1, "in its only epoch, training accuracy was 0.9000", "last"),
+        (2, "over both epochs, training accuracy averaged", "last"),
+        (3, "over all 3 epochs, training accuracy averaged", "last"),
+        (12, "over the last 3 epochs, training accuracy averaged", "all"),
+    ],
+)
+def test_generalisation_names_the_epochs_it_averaged_for_any_run_length(epochs, said, unsaid):
+    text = analysis.generalisation(_history([0.9] * epochs, [0.9] * epochs))
+    assert said in text and unsaid not in text.split("(gap")[0]
+
+
+def test_plateau_sentence_reads_right_for_short_runs():
+    one = analysis.plateau_sentence(_history([0.5], [0.4]))
+    assert "0.4000 after the only epoch" in one and "epoch 1 to" not in one
+    assert "plateaued" not in one  # one point shows no trend either way
+    two = analysis.plateau_sentence(_history([0.5, 0.6], [0.4, 0.5]))
+    assert "after epoch 2" in two and "over both epochs it was still rising" in two
+    long = analysis.plateau_sentence(_history([0.5] * 20, [0.4] * 20))
+    assert "over the last 5 epochs it was flat" in long
+
+
 def test_accuracies_compare_at_their_stored_precision():
     stored = float(np.float32(0.9801))  # 0.98009998...
     # Exact on any CPU: np.round is a multiply, rint and divide, each correctly rounded.

@@ -46,12 +46,19 @@ def history(frame: pd.DataFrame, title: str = "") -> plt.Figure:
         ax.grid(alpha=0.3)
     axes = np.atleast_1d(axes)
     axes[0].legend(title="data", loc="best")
-    axes[-1].set_xlabel("epoch")
-    axes[-1].xaxis.get_major_locator().set_params(integer=True)
+    _epoch_axis(axes[-1], int(frame["epoch"].max()))
     if title:
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def _epoch_axis(ax: plt.Axes, epochs: int) -> None:
+    """An x axis of whole epochs 1 to ``epochs``, half an epoch of margin either side: the
+    default autoscale stretches a 1-epoch run's single point over 0.96-1.04."""
+    ax.set_xlim(0.5, epochs + 0.5)
+    ax.set_xlabel("epoch")
+    ax.xaxis.get_major_locator().set_params(integer=True)
 
 
 def histories_compared(histories: dict[str, pd.DataFrame], title: str = "") -> plt.Figure:
@@ -67,8 +74,7 @@ def histories_compared(histories: dict[str, pd.DataFrame], title: str = "") -> p
         ax.set(ylabel=metric)
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
-    axes[-1].set_xlabel("epoch")
-    axes[-1].xaxis.get_major_locator().set_params(integer=True)
+    _epoch_axis(axes[-1], max(int(f["epoch"].max()) for f in histories.values()))
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
