@@ -118,6 +118,31 @@ def test_every_parameter_is_annotated_with_the_type_of_its_default(path):
         assert _conforms(default, annotation), (path.name, name, spec)
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_parameter_says_what_it_is(path):
+    # `papermill --help-notebook` shows a parameter's trailing comment as its help text.
+    found = papermill.inspect_notebook(str(path))
+    undescribed = [name for name, spec in found.items() if not spec["help"].strip()]
+    assert not undescribed, f"{path.name}: add a `# what it is` comment to {undescribed}"
+
+
+EXERCISE_NOTEBOOKS = [path for path in NOTEBOOKS if path.name[:2].isdigit()]
+
+
+@pytest.mark.parametrize("path", EXERCISE_NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_says_up_front_that_run_all_shows_stored_results(path):
+    # Run All with the defaults shows the stored results: the first cell says so and how to
+    # retrain, in the words the run prints (run.RETRAIN), before the Train heading's promise.
+    from imagelab.run import RETRAIN
+
+    notebook = nbformat.read(path, as_version=4)
+    first = notebook.cells[0].source
+    assert "Run All shows the stored results when they are up to date" in first
+    assert RETRAIN in first
+    train = next(c.source for c in notebook.cells if c.source.startswith("## Train\n"))
+    assert "When the stored results are up to date, this cell shows them instead" in train
+
+
 def test_papermill_help_shows_the_parameter_types():
     out = subprocess.run(
         [str(Path(sys.executable).parent / "papermill"), "--help-notebook"]
@@ -244,6 +269,42 @@ def test_a_notebook_saved_from_jupyterlab_is_written_as_committed(contents):
     for path in ("notebooks/02_relu_mnist.ipynb", "notebooks/mine.ipynb"):
         asyncio.run(contents.save({"type": "notebook", "format": "json", "content": run}, path))
         assert (Path(contents.root_dir) / path).read_bytes() == committed, path
+
+
+def _git(folder: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-c", "user.name=test", "-c", "user.email=test@example.org", *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+def test_saving_a_run_notebook_leaves_git_status_clean(contents):
+    # A student's Run All and Save must not show the notebook modified. git status trusts the
+    # file size it cached at checkout: a saved file of another size is "modified" without git
+    # running the stripping filter, while git diff (which runs it) shows nothing. Saved as
+    # committed, byte for byte, the size matches and git finds the content unchanged.
+    root = Path(contents.root_dir)
+    (root / ".gitattributes").write_text("*.ipynb filter=nbstripout\n")
+    with open(root / ".gitignore", "a") as ignore:
+        ignore.write(".ipynb_checkpoints/\n")  # JupyterLab's copies, as the project ignores them
+    strip = f"{shlex.quote(sys.executable)} -m nbstripout"
+    _git(root, "config", "filter.nbstripout.clean", strip)
+    _git(root, "config", "filter.nbstripout.smudge", "cat")
+    _git(root, "config", "filter.nbstripout.extrakeys", "metadata.language_info.version")
+    _git(root, "add", ".")
+    _git(root, "commit", "--quiet", "-m", "notebook as committed")
+    assert _git(root, "status", "--porcelain") == ""
+    path = "notebooks/02_relu_mnist.ipynb"
+    before = (root / path).stat().st_mtime_ns
+    time.sleep(0.01)  # a new mtime: git must look at the content, as after a real save
+    run = _as_run_and_saved(ROOT / path)
+    asyncio.run(contents.save({"type": "notebook", "format": "json", "content": run}, path))
+    assert (root / path).stat().st_mtime_ns != before
+    assert _git(root, "status", "--porcelain") == ""
+    assert _git(root, "diff", "--stat") == ""
 
 
 def test_an_executed_copy_git_ignores_keeps_its_outputs_when_saved(contents):
