@@ -411,6 +411,23 @@ def _make_notebook_command(port: int, token: str) -> list[str]:
     return shlex.split(line)
 
 
+def test_readme_names_the_url_make_notebook_prints():
+    # One URL, the same in the README and the terminal: JupyterLab's log masks a chosen token
+    # as "...", so `make notebook` prints the URL itself, on a port it fixes.
+    printed = subprocess.run(
+        ["make", "-s", "-n", "notebook", "PORT=8890", "TOKEN=secret", "NO_BROWSER=1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    url = "http://localhost:8890/lab/tree/notebooks?token=secret"
+    assert f"== open {url}" in printed
+    assert "--ServerApp.port=8890 --ServerApp.port_retries=0" in printed
+    readme = (ROOT / "README.md").read_text()
+    assert url in readme and "/lab?token=" not in readme
+
+
 class Lab:
     """A JupyterLab server on loopback and the few calls a browser makes to it."""
 
@@ -522,6 +539,10 @@ def test_jupyterlab_serves_the_project_and_runs_a_cell_on_the_imagelab_kernel(la
     status, headers, _ = lab.request("GET", "/")
     assert status in (301, 302) and urlsplit(headers["Location"]).path == "/lab/tree/notebooks"
     assert lab.request("GET", "/lab/tree/notebooks")[0] == 200
+    # The URL `make notebook` prints works in a browser: the token in the query, no header.
+    printed = f"{lab.base}/lab/tree/notebooks?token={lab.token}"
+    with urllib.request.urlopen(printed, timeout=30) as page:
+        assert page.status == 200 and '"treePath": "notebooks"' in page.read().decode()
     root = {item["name"] for item in lab.get("/api/contents")["content"]}
     assert {"notebooks", "figures", "histories", "scores", "README.md"} <= root
     # Only the imagelab kernel on offer, and no news pop-up (settings installed in .venv).
