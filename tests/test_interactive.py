@@ -373,7 +373,7 @@ def test_a_data_setting_that_is_not_a_path_is_refused(tmp_path, monkeypatch):
         data.data_dir()
 
 
-def test_data_import_does_not_write_into_the_project_default_folder(tmp_path, monkeypatch):
+def test_data_import_does_not_write_into_the_project_default_folder(tmp_path, monkeypatch, capsys):
     from imagelab.cli import main
 
     (tmp_path / "datasets").mkdir()
@@ -386,6 +386,14 @@ def test_data_import_does_not_write_into_the_project_default_folder(tmp_path, mo
     )
     assert main(["data", "import", str(tmp_path)]) == 0
     assert written_to == [Path("data")]  # ./data, as without the default; never the verified copies
+    said = capsys.readouterr().out
+    assert f"to {tmp_path / 'data'}; use it with IMAGELAB_DATA={tmp_path / 'data'}" in said
+    assert "./data, as neither --out nor IMAGELAB_DATA named a folder" in said  # where and why
+    # ... and in the project, git does not list what it wrote as untracked.
+    if (ROOT / ".git").exists():
+        for path in ("data/checksums.json", "data/mnist.npz"):
+            ignored = subprocess.run(["git", "check-ignore", "--quiet", path], cwd=ROOT)
+            assert ignored.returncode == 0, f"git does not ignore {path}"
 
 
 # --- JupyterLab as `make notebook` starts it, driven through its REST and websocket API -----
