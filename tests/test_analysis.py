@@ -303,3 +303,19 @@ def test_compare_with_and_dropout_effect_read_the_other_run_from_the_store(tmp_p
 def test_matmul_share_is_against_the_runs_best_matmul():
     bench = pd.Series({"matmul_fp32": 200.0, "dense_mnist/gflops": 90.0, "cnn_mnist/gflops": 150.0})
     assert analysis.matmul_shares(bench, ["dense_mnist", "cnn_mnist"]) == [45.0, 75.0]
+
+
+@pytest.mark.parametrize("epochs", [1, 2, 3, 12])
+def test_history_plot_spans_whole_epochs_for_any_run_length(epochs):
+    # A 1-epoch run's axis once ran 0.96-1.04 with ticks at 0.6, 0.8, ...: every tick is a
+    # whole epoch of the run, and the axis holds epochs 1 to n with half an epoch either side.
+    from imagelab import plots
+
+    history = _history([0.5] * epochs, [0.4] * epochs)
+    for figure in (plots.history(history), plots.histories_compared({"a": history})):
+        axis = figure.axes[-1]
+        assert axis.get_xlim() == (0.5, epochs + 0.5)
+        ticks = [t for t in axis.get_xticks() if 0.5 <= t <= epochs + 0.5]
+        assert ticks and all(float(t).is_integer() and 1 <= t <= epochs for t in ticks)
+        assert 1 in ticks or epochs > 3
+        plots.close(figure)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.colors import LinearSegmentedColormap
+from matplotlib.ticker import MaxNLocator
 
 from imagelab import analysis
 from imagelab.records import atomic_path
@@ -55,10 +56,11 @@ def history(frame: pd.DataFrame, title: str = "") -> plt.Figure:
 
 def _epoch_axis(ax: plt.Axes, epochs: int) -> None:
     """An x axis of whole epochs 1 to ``epochs``, half an epoch of margin either side: the
-    default autoscale stretches a 1-epoch run's single point over 0.96-1.04."""
+    default autoscale stretches a 1-epoch run's single point over 0.96-1.04, and an integer
+    locator wanting two ticks falls back to 0.6, 0.8, ... when the axis holds one whole epoch."""
     ax.set_xlim(0.5, epochs + 0.5)
     ax.set_xlabel("epoch")
-    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
 
 
 def histories_compared(histories: dict[str, pd.DataFrame], title: str = "") -> plt.Figure:
