@@ -319,3 +319,8 @@ def test_history_plot_spans_whole_epochs_for_any_run_length(epochs):
         assert ticks and all(float(t).is_integer() and 1 <= t <= epochs for t in ticks)
         assert 1 in ticks or epochs > 3
         plots.close(figure)
+
+
+def test_time_versus_shows_the_difference_of_the_numbers_it_shows():
+    paired = analysis.time_versus(_provenance(1.0), _provenance(1.0), "b", idle=(26.84, 23.27))
+    assert "26.8 s against 23.3 s for b (+3.5 s)" in paired  # not +3.6, from unrounded values

@@ -160,14 +160,15 @@ def time_versus(
     runs' own epochs beside it; without it, the runs' own epochs when neither was contended
     (times measured under different contention compare nothing).
     """
-    own = steady_epoch_seconds(ours["epoch_seconds"]), steady_epoch_seconds(theirs["epoch_seconds"])
+    # Rounded before subtracting, so the difference shown is that of the two numbers shown.
+    own = tuple(round(steady_epoch_seconds(p["epoch_seconds"]), 1) for p in (ours, theirs))
     shared = [
         f"{name} {contention_note(p)}"
         for name, p in (("this run", ours), (other, theirs))
         if contention(p)["contended"]
     ]
     if idle:
-        a, b = idle
+        a, b = (round(seconds, 1) for seconds in idle)
         beside = (
             f"For comparison, {RUN_OWN} (medians of epochs 2 onwards): {own[0]:.1f} s against "
             f"{own[1]:.1f} s ({own[0] - own[1]:+.1f} s)"
