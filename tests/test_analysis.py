@@ -324,3 +324,17 @@ def test_history_plot_spans_whole_epochs_for_any_run_length(epochs):
 def test_time_versus_shows_the_difference_of_the_numbers_it_shows():
     paired = analysis.time_versus(_provenance(1.0), _provenance(1.0), "b", idle=(26.84, 23.27))
     assert "26.8 s against 23.3 s for b (+3.5 s)" in paired  # not +3.6, from unrounded values
+
+
+@pytest.mark.parametrize("epochs", [1, 2, 2000])
+def test_playground_loss_curves_show_any_run_length(epochs):
+    from imagelab import plots
+
+    rows = [(e, 0.5 / e, "loss", d) for d in ("training", "test") for e in range(1, epochs + 1)]
+    figure = plots.loss_curves(pd.DataFrame(rows, columns=["epoch", "value", "metric", "data"]))
+    axis = figure.axes[0]
+    assert axis.get_xlim() == (0.5, epochs + 0.5)
+    # A 1-epoch run is one point per split: drawn as a marker, since a line of one point is not.
+    assert all((line.get_marker() == "o") == (epochs <= plots.POINTS_UP_TO)
+               for line in axis.get_lines()[:2])  # fmt: skip
+    plots.close(figure)

@@ -235,6 +235,10 @@ def decision_surface(
     return fig
 
 
+# Loss curves mark each epoch's point up to this many epochs; beyond, the line alone reads.
+POINTS_UP_TO = 50
+
+
 def loss_curves(
     frame: pd.DataFrame, switch_epoch: int | None = None, title: str = ""
 ) -> plt.Figure:
@@ -242,12 +246,16 @@ def loss_curves(
     epoch where the learning rate changed and the 0.1 goal marked."""
     fig, ax = plt.subplots(figsize=(6.5, 3.2))
     colours = {"training": SPLIT_COLOURS["training"], "test": SPLIT_COLOURS["validation"]}
+    epochs = int(frame["epoch"].max())
+    marker = "o" if epochs <= POINTS_UP_TO else None  # a line alone hides a run of 1 epoch
     for split, rows in frame[frame["metric"] == "loss"].groupby("data"):
-        ax.plot(rows["epoch"], rows["value"], color=colours.get(split), label=split, lw=1.3)
+        ax.plot(rows["epoch"], rows["value"], color=colours.get(split), label=split, lw=1.3,
+                marker=marker, ms=3)  # fmt: skip
     ax.axhline(0.1, color="grey", ls=":", lw=1, label="goal: 0.1")
     if switch_epoch:
         ax.axvline(switch_epoch, color="black", ls="--", lw=0.8, label="learning rate lowered")
-    ax.set(yscale="log", xlabel="epoch", ylabel="loss (0.5 (output - label)²)", title=title)
+    ax.set(yscale="log", ylabel="loss (0.5 (output - label)²)", title=title)
+    _epoch_axis(ax, epochs)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     fig.tight_layout()
