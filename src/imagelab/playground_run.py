@@ -225,7 +225,7 @@ class PlaygroundRun:
             self.result = playground.PlaygroundResult(
                 self.stored.history, provenance["score"], seconds, float(sum(seconds)), 1
             )
-            print(f"[{self.name}] these are the stored results ({RETRAIN})")
+            print(f"[{self.name}] these are the stored results, not a new training; {RETRAIN}")
             return self.result
         started, cpu_started = dt.datetime.now(dt.UTC), time.process_time()
         [self.result] = playground.train([model], [self.data], self.settings)

@@ -118,7 +118,7 @@ class Run:
                 epoch_seconds=seconds,
                 train_seconds=float(sum(seconds)),
             )
-            print(f"[{self.name}] these are the stored results ({RETRAIN})")
+            print(f"[{self.name}] these are the stored results, not a new training; {RETRAIN}")
             return self.result
         started, p = dt.datetime.now(dt.UTC), self.params
         cpu_started = time.process_time()
