@@ -196,9 +196,18 @@ def _problem(value: object, column: Column) -> str | None:
     low = -math.inf if column.low is None else column.low
     high = math.inf if column.high is None else column.high
     if not low <= figure <= high:
-        allowed = f"{low:g} to {high:g}" if column.high is not None else f"{low:g} or more"
+        allowed = (
+            f"{_shown(low)} to {_shown(high)}"
+            if column.high is not None
+            else (f"{_shown(low)} or more")
+        )
         return f"{value}, out of range ({allowed}),"
     return None
+
+
+def _shown(bound: float) -> str:
+    """A range's bound as written: 4294967295, not 4.29497e+09."""
+    return str(int(bound)) if float(bound).is_integer() else f"{bound:g}"
 
 
 def figure_problem(path: str | Path) -> str | None:
