@@ -113,7 +113,7 @@ def lab(
             (state, why), parameters = describe_state(name, number_format), {}
             parameters |= {"precision": number_format, "run_name": run_name} if bf16 else {}
         elapsed = f"{time.perf_counter() - started:.0f}s"
-        damaged += [run_name] if state == "damaged" else []
+        damaged += [name] if state == "damaged" else []
         if state == "up-to-date" and not force:
             print(f"== [{number}/{len(names)}] {run_name}: results {state}, skipped ({elapsed})")
             continue
@@ -133,8 +133,8 @@ def lab(
     print(f"== {done} {ran or 'nothing'}")
     if dry_run and damaged:  # a check that passes over damage would call the lab fine
         raise UserError(
-            f"damaged results: {', '.join(damaged)} (each named above with its fix); "
-            f"`imagelab lab {' '.join(damaged)}` retrains them"
+            f"damaged results: {', '.join(damaged)} (each named above with its fix); `imagelab "
+            f"lab {' '.join(damaged)}{' --precision bf16' if bf16 else ''}` retrains them"
         )
     return ran
 
