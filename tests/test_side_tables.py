@@ -311,3 +311,14 @@ def test_make_clean_keeps_the_committed_report(tmp_path):
     assert (tmp_path / "report" / "report.pdf").is_file()
     assert (tmp_path / "report" / "report.html").is_file()
     assert not (tmp_path / "build").exists()
+
+
+def test_allow_missing_goes_on_past_a_damaged_sweep_run(tmp_path):
+    shutil.copy(ROOT / "sweeps" / "relu_seeds.yaml", tmp_path)
+    shutil.copytree(ROOT / "sweeps" / "relu_seeds", tmp_path / "relu_seeds")
+    history = next(iter(sorted((tmp_path / "relu_seeds" / "histories").glob("*.csv"))))
+    history.write_bytes(history.read_bytes()[:100])
+    with pytest.raises(store.DamagedResult, match=re.escape(history.name)):
+        inputs.check(sweeps_dir=tmp_path)
+    left_out = inputs.check(sweeps_dir=tmp_path, allow_missing=True)
+    assert len(left_out) == 1 and f"{history.stem} of sweep relu_seeds: " in left_out[0]

@@ -91,8 +91,8 @@ def check(
     benchmark, the studies, the verification record, the Playground search and every figure.
 
     A damaged side table raises its ``DamagedTable`` (one paragraph: the file and the fix). A
-    damaged run or figure of a run raises too, unless ``allow_missing``: then the problems are
-    returned, and the report leaves those runs out.
+    damaged run (a sweep's too) or figure of a run raises too, unless ``allow_missing``: then
+    the problems are returned, and the report leaves those runs out.
     """
     from imagelab import playground_search, store, tables
     from imagelab import reproductions as record
@@ -120,7 +120,7 @@ def check(
         if search.is_file():
             fix = "`imagelab lab playground_spiral --force` draws it again"
             tables.check_figure(search, fix)
-    _check_sweeps(Path(sweeps_dir) if sweeps_dir else root / "sweeps")
+    _check_sweeps(Path(sweeps_dir) if sweeps_dir else root / "sweeps", allow_missing, left_out)
     tables.read_benchmark(benchmarks, complete=True)
     epochs = Path(benchmarks).parent if benchmarks else root / "benchmarks"
     if (epochs / "epochs.csv").is_file():
@@ -133,15 +133,21 @@ def check(
     return left_out
 
 
-def _check_sweeps(sweeps: Path) -> None:
-    """Each sweep's summary against its plan, the runs it calls complete, and its figure."""
+def _check_sweeps(sweeps: Path, allow_missing: bool, left_out: list[str]) -> None:
+    """Each sweep's summary against its plan, the runs it calls complete (a damaged one is
+    added to ``left_out`` when ``allow_missing``), and its figure."""
     from imagelab import store, tables
 
     for summary in sorted(sweeps.glob("*/summary.csv")):
         spec = summary.parent.with_suffix(".yaml")
         table = tables.read(summary, tables.sweep_summary(spec))
         for run in table.loc[table["status"] == "complete", "run_id"]:
-            store.load_run(run, summary.parent)
+            try:
+                store.load_run(run, summary.parent)
+            except store.DamagedResult as error:
+                if not allow_missing:
+                    raise
+                left_out.append(f"{run} of sweep {summary.parent.name}: {error}")
         figure = summary.parent / "summary.png"
         if figure.is_file():
             tables.check_figure(figure, f"`imagelab sweep {records.relative(spec)}` draws it again")
