@@ -23,7 +23,7 @@ from imagelab.machine import cpu_name
 from imagelab.precision import BFLOAT16, canonical_name
 from imagelab.report.display import _show, _table
 from imagelab.report.results import load_run
-from imagelab.store import StoredRun
+from imagelab.store import DamagedResult, StoredRun
 
 NOT_JUDGED = "not judged yet"
 STALE = "not judged since trained"  # every recorded verdict predates a run's last training
@@ -77,11 +77,20 @@ def precision_table(
             f"{r.name} ({analysis.contention_note(r.provenance)})" for r in shared
         )
         row["bench_ratio"] = ratios.get(name, np.nan)
-        sd = verify.seed_spread(name, committed_dir=Path(results_dir or records.PROJECT_ROOT))
-        row["acc_tolerance"] = verify.SEED_SDS * sd.acc_sd if sd.acc_sd is not None else np.nan
+        row["acc_tolerance"] = _tolerance(name, results_dir)
         row["verdict"] = latest_verdict(verified, bf16, fp32)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _tolerance(name: str, results_dir: str | Path | None) -> float:
+    """verify's tolerance on test accuracy (2 seed sd); NaN without seeds, or when a seed run
+    is damaged and ``--allow-missing`` let the report go on without it."""
+    try:
+        sd = verify.seed_spread(name, committed_dir=Path(results_dir or records.PROJECT_ROOT))
+    except DamagedResult:
+        return np.nan
+    return verify.SEED_SDS * sd.acc_sd if sd.acc_sd is not None else np.nan
 
 
 def latest_verdict(verified: pd.DataFrame | None, bf16: StoredRun, fp32: StoredRun | None) -> str:
