@@ -45,6 +45,7 @@ def summary_table(
                 "time_source": timing["source"] or "none (contended)",
                 "run_s_per_epoch": timing["run_seconds"],
                 "load": analysis.contention(result.provenance)["load"] or np.nan,
+                "contended": bool(analysis.contention(result.provenance)["contended"]),
             }
         )
     return pd.DataFrame(rows)
@@ -158,23 +159,26 @@ def show_summary(
             "s/epoch": table["s_per_epoch"],
             "time from": table["time_source"],
             "run's own s/epoch": table["run_s_per_epoch"],
-            "max load": table["load"],
         }
     )
-    # Times and loads are coarse measurements: one decimal, where scores keep four.
-    coarse = ("s/epoch", "run's own s/epoch", "max load")
-    digits = tuple(".1f" if c in coarse else ".4f" for c in shown.columns)
+    # Times are coarse measurements: one decimal, where scores keep four.
+    digits = tuple(".1f" if "s/epoch" in c else ".4f" for c in shown.columns)
     _show(_table(shown, floatfmt=digits))
     cores = load_run(table["exercise"].iloc[0], results_dir).provenance["machine"]["cores"]
+    shared = ", ".join(table.loc[table["contended"], "exercise"]) or "none"
+    known = table["load"].dropna()  # provenance before the load was recorded has none
+    loads = (
+        f"; the runs' highest loads were {known.min():.1f}-{known.max():.1f}" if len(known) else ""
+    )
     _show(
         "acc and loss are on the test set; seeds are the canonical run with the sweeps' runs of "
         "the same settings (`scores/seeds.csv`). s/epoch answers how long an epoch takes: "
         f"{analysis.BENCHMARK_SOURCE} where it covers the exercise (time from *benchmark*), "
         "else the median of the run's epochs after the first when the run had the cores to "
         "itself (time from *run*). run's own s/epoch is that median either way: "
-        f"{analysis.RUN_OWN}. max load is the run's highest 1-minute load average at start or "
-        f"end, on {cores} cores; above {analysis.CONTENDED_LOAD:g} x {cores} the run counts as "
-        "contended and its own times draw no conclusion."
+        f"{analysis.RUN_OWN}. Runs that shared the cores (1-minute load average above "
+        f"{analysis.CONTENDED_LOAD:g} x {cores} cores at start or end, or little CPU time), "
+        f"whose own times draw no conclusion: {shared}{loads}."
     )
     figure = plots.comparison(table)
     from IPython.display import display
