@@ -157,12 +157,12 @@ def show_summary(
             "2019 loss": table["loss_2019"],
             "loss": table["loss"],
             "s/epoch": table["s_per_epoch"],
-            "time from": table["time_source"],
-            "run's own s/epoch": table["run_s_per_epoch"],
+            "from": table["time_source"],
+            "run's own": table["run_s_per_epoch"],
         }
     )
     # Times are coarse measurements: one decimal, where scores keep four.
-    digits = tuple(".1f" if "s/epoch" in c else ".4f" for c in shown.columns)
+    digits = tuple(".1f" if c in ("s/epoch", "run's own") else ".4f" for c in shown.columns)
     _show(_table(shown, floatfmt=digits))
     cores = load_run(table["exercise"].iloc[0], results_dir).provenance["machine"]["cores"]
     shared = ", ".join(table.loc[table["contended"], "exercise"]) or "none"
@@ -173,9 +173,9 @@ def show_summary(
     _show(
         "acc and loss are on the test set; seeds are the canonical run with the sweeps' runs of "
         "the same settings (`scores/seeds.csv`). s/epoch answers how long an epoch takes: "
-        f"{analysis.BENCHMARK_SOURCE} where it covers the exercise (time from *benchmark*), "
+        f"{analysis.BENCHMARK_SOURCE} where it covers the exercise (from *benchmark*), "
         "else the median of the run's epochs after the first when the run had the cores to "
-        "itself (time from *run*). run's own s/epoch is that median either way: "
+        "itself (from *run*). run's own is that median, in s/epoch, either way: "
         f"{analysis.RUN_OWN}. Runs that shared the cores (1-minute load average above "
         f"{analysis.CONTENDED_LOAD:g} x {cores} cores at start or end, or little CPU time), "
         f"whose own times draw no conclusion: {shared}{loads}."
