@@ -427,3 +427,19 @@ def test_an_unreachable_scheduler_is_one_paragraph_within_the_timeout(tmp_path, 
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     sweep = sweeps.load(path)
     assert {sweeps.status(sweep, run) for run in sweeps.plan(sweep)} == {"pending"}
+
+
+def test_a_run_an_orphan_published_meanwhile_is_adopted_not_trained_again(
+    tmp_path, monkeypatch, capsys
+):
+    ran = fake_notebook(monkeypatch)
+    path = write_sweep(tmp_path)
+    sweep = sweeps.load(path)
+    first, second = sweeps.plan(sweep)
+    # Queued while an orphaned attempt of it still ran; that attempt has published since.
+    monkeypatch.setattr(sweeps, "_published", lambda sweep, item: item == second)
+    outcome = sweeps.run(path)
+    assert ran == [first.run_id] and sorted(outcome.ran) == sorted([first.run_id, second.run_id])
+    recorded = json.loads((sweep.folder / "state" / f"{second.run_id}.json").read_text())
+    assert recorded["status"] == "complete" and recorded["adopted"] is True
+    assert f"{second.run_id} complete (adopted" in capsys.readouterr().out

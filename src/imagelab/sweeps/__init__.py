@@ -35,6 +35,7 @@ run publish their files whole, one after the other (``imagelab.staging``). The s
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import itertools
 import json
@@ -247,14 +248,24 @@ def _job(sweep: Sweep, item: SweepRun) -> executors.Job:
     state = _state_path(sweep, item)
     record = json.loads(state.read_text())
     notebook = str(_notebook_path(sweep, item))
+    published = functools.partial(_published, sweep, item)
     return executors.Job(
-        item.run_id, str(sweep.notebook), notebook, item.parameters, str(state), record, item
-    )
+        item.run_id, str(sweep.notebook), notebook, item.parameters, str(state), record, item,
+        published,
+    )  # fmt: skip
+
+
+def _published(sweep: Sweep, item: SweepRun) -> bool:
+    """Whether the run is complete already (asked where it would run, just before)."""
+    return status(sweep, item) == "complete"
 
 
 def _record_result(sweep: Sweep, result: executors.Result) -> None:
-    finished = time.strftime("%Y-%m-%dT%H:%M:%S")
-    fields = {"error": result.error, "wall_seconds": result.seconds, "finished": finished}
+    fields = {"error": result.error, "finished": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    if result.reason == "adopted":  # its wall time is the provenance's
+        fields["adopted"] = True
+    else:
+        fields["wall_seconds"] = result.seconds
     if result.status == "failed":
         fields["reason"] = result.reason
     _write_state(sweep, result.job.item, result.status, **fields)

@@ -88,7 +88,7 @@ def local_client(jobs: int) -> Iterator[object]:
 def close_quietly(client: object) -> None:
     """Close a client, also one whose scheduler has gone (no reconnect attempts, no noise)."""
     with _quiet(), contextlib.suppress(Exception):
-        client.close(timeout=5)
+        client.close(timeout=2)
 
 
 def _quiet_worker() -> None:

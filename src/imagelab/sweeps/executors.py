@@ -13,7 +13,7 @@ import contextlib
 import multiprocessing
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,18 +33,20 @@ class Job:
     state: str | None = None
     record: dict | None = None
     item: object = None
+    published: Callable[[], bool] | None = None  # whether an earlier attempt finished it
 
     @property
     def task(self) -> tuple:
-        """The arguments of :func:`execute` for this job (plain values, sent to workers)."""
-        return self.notebook, self.output, self.parameters, self.state, self.record
+        """The arguments of :func:`execute` for this job (picklable, sent to workers)."""
+        return self.notebook, self.output, self.parameters, self.state, self.record, self.published
 
 
 @dataclass(frozen=True)
 class Result:
-    """How a job ended: "complete", "failed" (the notebook raised; ``reason`` "diverged" when
-    training diverged, else "error") or "interrupted" (the machinery went away: a worker, the
-    scheduler, this process), with the error text and seconds (None when unknown)."""
+    """How a job ended: "complete" (``reason`` "adopted" when an earlier attempt had published
+    it), "failed" (the notebook raised; ``reason`` "diverged" when training diverged, else
+    "error") or "interrupted" (the machinery went away: a worker, the scheduler, this
+    process), with the error text and seconds (None when unknown)."""
 
     job: Job
     status: str
@@ -143,9 +145,14 @@ def execute(
     parameters: dict[str, object],
     state: str | None = None,
     record: dict | None = None,
-) -> tuple[str | None, str | None, float]:
+    published: Callable[[], bool] | None = None,
+) -> tuple[str | None, str | None, float | None]:
     """Run one notebook with papermill; return its error (None if it succeeded), the reason
     of a failure ("diverged" when training diverged, else "error") and seconds.
+
+    When ``published()`` says an earlier attempt of the run has published it complete (an
+    orphan whose client left, on the same or another worker), nothing runs: the result is
+    adopted (reason "adopted", no seconds) instead of trained again.
 
     First the run's ``state`` file says "running", with this process and host: if this
     attempt is cut off (its worker, scheduler or client gone), the run reads as interrupted,
@@ -157,6 +164,8 @@ def execute(
 
     from imagelab import records, runs, staging
 
+    if published is not None and published():
+        return None, "adopted", None
     attempt = staging.new_attempt_id()
     if state is not None:
         started = time.strftime("%Y-%m-%dT%H:%M:%S")
@@ -234,6 +243,7 @@ class Progress:
         self.done += result.status != "interrupted"
         self.failed += result.status == "failed"
         shown = {"failed": "FAILED", "interrupted": "INTERRUPTED"}.get(result.status, "complete")
+        shown += " (adopted: an earlier attempt published it)" if result.reason == "adopted" else ""
         if result.error:
             shown += f" ({result.error.splitlines()[0][:200]})"
         if result.seconds is not None:
