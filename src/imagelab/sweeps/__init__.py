@@ -221,7 +221,7 @@ def run(
     except executors.ClusterLost as lost:
         raise _lost(sweep, scheduler, lost) from None
     except KeyboardInterrupt:
-        if executor == "dask" and scheduler is not None:
+        if scheduler is not None and progress.submitted:
             print(
                 f"== sweep {sweep.name}: stopped; runs already on the cluster may finish "
                 "there, and the next invocation adopts what they publish",
@@ -377,11 +377,11 @@ def _measures(stored: store.StoredRun) -> dict[str, object]:
 
 def write_summary(sweep: Sweep) -> Path:
     """Write ``summary.csv`` and, once a run is complete, ``summary.png`` (atomically)."""
-    from imagelab import plots
-
     table = summary_table(sweep)
     path = records.write_csv(table, sweep.folder / "summary.csv")
     if (table["status"] == "complete").any():
+        from imagelab import plots  # seconds of imports: only when there is a figure to draw
+
         figure = plots.sweep_summary(
             table,
             list(sweep.grid),

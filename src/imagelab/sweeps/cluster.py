@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import socket
+import time
 from collections.abc import Iterator
 
 from imagelab.errors import UserError
@@ -46,6 +48,7 @@ def connect(address: str, connect_timeout: float, runs: int) -> Iterator[object]
 
     with _quiet():
         try:
+            _wait_until_listening(address, connect_timeout)
             client = Client(address, timeout=connect_timeout, set_as_default=False)
         except (OSError, TimeoutError) as error:
             raise Unreachable(
@@ -83,6 +86,25 @@ def local_client(jobs: int) -> Iterator[object]:
             close_quietly(client)
             with contextlib.suppress(Exception):
                 cluster.close(timeout=10)
+
+
+def _wait_until_listening(address: str, timeout: float) -> None:
+    """Wait until something accepts TCP connections at a ``tcp://`` address (OSError after
+    ``timeout`` seconds). Dask's client, stopped by Ctrl-C while it retries, would hang the
+    exit for 20 s closing itself; a plain socket leaves nothing to close."""
+    scheme, _, rest = address.rpartition("://")
+    host, _, port = rest.rpartition(":")
+    if scheme not in ("", "tcp") or not port.isdigit():
+        return  # tls://, ucx://, ...: Dask's client checks those itself
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+            return
+        except OSError:
+            if time.monotonic() + 0.2 > deadline:
+                raise
+            time.sleep(0.2)  # a scheduler just starting may not listen yet
 
 
 def close_quietly(client: object) -> None:

@@ -120,6 +120,7 @@ def on_dask(
         for job in todo:
             key = f"{progress.name}-{job.key}"  # unique on a cluster several sweeps may share
             futures[client.submit(execute, *job.task, key=key)] = job
+        progress.submitted = len(futures)
         progress.starting(f"{len(todo)} runs on {client.scheduler.address}")
         unfinished = dict(futures)
         for future in as_completed(futures, loop=client.loop):
@@ -235,6 +236,7 @@ class Progress:
         runs.show_progress()
         self.name, self.total, self.done, self.jobs = name, total, done, jobs
         self.failed, self.seconds, self.started = 0, [], time.time()
+        self.submitted = 0  # runs handed to a cluster, which may finish them without us
 
     def starting(self, what: str) -> None:
         print(f"== sweep {self.name}: starting {what}; {self._line()}", flush=True)
