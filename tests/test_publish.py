@@ -157,3 +157,65 @@ def test_attempt_ids_tell_a_dead_process_here_from_a_live_one_or_another_machine
     here = staging.new_attempt_id().rsplit("-", 2)[0]
     assert not staging.attempt_alive(f"{here}-999999999-abcdef")
     assert staging.attempt_alive("another-host-12-abcdef")
+
+
+# --- through a run: Run.fit and its figures ------------------------------------------------
+
+
+@pytest.fixture
+def fitted_run(tmp_path, monkeypatch):
+    """A dense MNIST Run whose training is replaced by a fixed result (no TensorFlow)."""
+    import sys
+    import types
+
+    import numpy as np
+
+    import imagelab
+    from imagelab import data, exercises
+    from imagelab.run import Run
+
+    history = records.history_frame({"loss": [0.5], "accuracy": [0.8]}, [1.0])
+    predictions = pd.DataFrame({"index": [0, 1], "true": [3, 5], "predicted": [3, 2]})
+    result = types.SimpleNamespace(
+        history=history, score={"loss": 0.4, "acc": 0.5}, predictions=predictions,
+        epoch_seconds=[1.0], train_seconds=1.0,
+    )  # fmt: skip
+    training = types.ModuleType("imagelab.training")
+    training.fit = lambda model, dataset, label, **settings: result
+    monkeypatch.setitem(sys.modules, "imagelab.training", training)
+    monkeypatch.setattr(imagelab, "training", training, raising=False)
+    params = exercises.notebook_defaults("dense_mnist") | {"results_dir": str(tmp_path)}
+    params["run_name"] = RUN
+    arrays = np.zeros((2, 784), "float32")
+    dataset = data.Dataset("mnist", arrays, np.eye(10)[:2], arrays, np.eye(10)[:2],
+                           [str(i) for i in range(10)], "fixture", {}, "a test")  # fmt: skip
+    files = records.run_files(RUN, tmp_path)
+    run = Run(exercises.get_exercise("dense_mnist"), params, files, dataset, None, git={})
+    model = types.SimpleNamespace(name="dense", count_params=lambda: 10)
+    return run, model, files
+
+
+def test_a_run_publishes_its_files_with_its_attempt_and_its_figures(fitted_run):
+    run, model, files = fitted_run
+    run.fit(model)
+    assert json.loads(files.provenance.read_text())["attempt"] == run.attempt.id
+    assert files.history.is_file() and files.score.is_file() and files.predictions.is_file()
+    run.plot_confusion()
+    assert files.figure("confusion").is_file()
+    assert not [p for p in (files.results_dir / staging.STAGING).iterdir() if p.is_dir()]
+
+
+def test_a_full_disk_while_a_run_writes_stops_it_with_nothing_half_written(fitted_run, monkeypatch):
+    run, model, files = fitted_run
+    real_write_json = records.write_json
+
+    def full(data, path):  # the history and score are staged by now; the provenance fails
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    monkeypatch.setattr(records, "write_json", full)
+    with pytest.raises(staging.ResultsNotWritten, match="the disk is full: free some space"):
+        run.fit(model)
+    monkeypatch.setattr(records, "write_json", real_write_json)
+    results = files.results_dir
+    assert not [p for p in results.rglob("*") if p.is_file() and p.name != ".lock"]
+    assert not [p for p in (results / staging.STAGING).iterdir() if p.is_dir()]
