@@ -395,7 +395,9 @@ def test_a_lost_scheduler_leaves_runs_interrupted_or_pending_and_a_rerun_runs_th
     assert not outcome.failed
 
 
-def test_a_worker_lost_for_good_interrupts_its_run_without_failing_it(tmp_path, monkeypatch):
+def test_a_worker_lost_for_good_interrupts_its_run_without_failing_it(
+    tmp_path, monkeypatch, capsys
+):
     fake_notebook(monkeypatch)
     path = write_sweep(tmp_path, seeds=[1])
     sweep = sweeps.load(path)
@@ -404,9 +406,14 @@ def test_a_worker_lost_for_good_interrupts_its_run_without_failing_it(tmp_path, 
         yield executors.Result(todo[0], "interrupted", "KilledWorker: the worker died 3 times")
 
     monkeypatch.setattr(executors, "on_dask", killed)
-    outcome = sweeps.run(path, executor="dask")
-    assert not outcome.failed
+    assert cli.main(["sweep", str(path), "--executor", "dask"]) == 1
+    out, err = capsys.readouterr()
+    assert "failed 0, interrupted 1 (rerun to finish them)" in out
+    assert "interrupted (their workers went away)" in err and "rerun the same command" in err
     assert [sweeps.status(sweep, run) for run in sweeps.plan(sweep)] == ["interrupted"]
+    monkeypatch.undo()
+    fake_notebook(monkeypatch)
+    assert sweeps.run(path).ran == [sweeps.plan(sweep)[0].run_id]  # a plain rerun runs it
 
 
 def test_an_unreachable_scheduler_is_one_paragraph_within_the_timeout(tmp_path, capsys):

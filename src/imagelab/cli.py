@@ -81,7 +81,13 @@ def _sweep(args: argparse.Namespace) -> int:
             "their executed notebooks are kept; rerun them with --retry-failed",
             file=sys.stderr,
         )
-    return 1 if outcome.failed else 0
+    if outcome.interrupted:
+        print(
+            f"imagelab: {len(outcome.interrupted)} run(s) interrupted (their workers went away): "
+            f"{', '.join(outcome.interrupted)}; rerun the same command to finish them",
+            file=sys.stderr,
+        )
+    return 1 if outcome.failed or outcome.interrupted else 0
 
 
 def _seeds(args: argparse.Namespace) -> int:

@@ -27,9 +27,9 @@ is failed (reason "diverged" when training diverged, else "error"); it stays fai
 others go on) until ``retry_failed`` reruns only the failed ones. An interrupted attempt that
 finishes after all (a worker that outlived its scheduler or client) publishes a complete
 result, which the next invocation adopts instead of training again; two live attempts of one
-run publish their files whole, one after the other (``imagelab.staging``). The sweep file and its plan are
-``imagelab.sweeps.spec``; where the notebooks run (in turn, in local processes or on Dask),
-``imagelab.sweeps.executors``.
+run publish their files whole, one after the other (``imagelab.staging``). The sweep file and
+its plan are ``imagelab.sweeps.spec``; where the notebooks run (in turn, in local processes or
+on Dask), ``imagelab.sweeps.executors``.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ import itertools
 import json
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -77,6 +77,7 @@ class Outcome:
     skipped: list[str]
     failed: dict[str, str]  # run id -> error, over the whole sweep (also earlier failures)
     summary: Path  # summary.csv
+    interrupted: list[str] = field(default_factory=list)  # lost workers: rerun
 
 
 # --- state of each run ---------------------------------------------------------------------
@@ -235,11 +236,13 @@ def run(
         for i in plan(sweep)
         if status(sweep, i) == "failed"
     }
+    interrupted = [i.run_id for i in todo if status(sweep, i) == "interrupted"]
+    lost = f", interrupted {len(interrupted)} (rerun to finish them)" if interrupted else ""
     print(
         f"== sweep {sweep.name}: ran {len(ran)}, skipped {len(skipped)}, failed "
-        f"{len(failed)} in {executors.duration(time.time() - started)}; summary {summary}"
+        f"{len(failed)}{lost} in {executors.duration(time.time() - started)}; summary {summary}"
     )
-    return Outcome(ran, skipped, failed, summary)
+    return Outcome(ran, skipped, failed, summary, interrupted)
 
 
 def _job(sweep: Sweep, item: SweepRun) -> executors.Job:
