@@ -191,9 +191,10 @@ _FIXES[errno.EPERM] = _FIXES[errno.EACCES]
 
 def not_written(files: records.RunFiles, error: OSError) -> ResultsNotWritten:
     """The one-paragraph error for a disk that refused a run's files."""
-    path = (
-        records.relative(error.filename) if error.filename else records.relative(files.results_dir)
-    )
+    # The staging folder is ours, not the user's: name the results folder it sits in.
+    refused = Path(error.filename) if error.filename else files.results_dir
+    staged = refused.is_relative_to(files.results_dir / STAGING)
+    path = records.relative(files.results_dir if staged else refused)
     folder = records.relative(files.results_dir)
     fix = _FIXES.get(error.errno, "check the disk and the folder's permissions, or choose "
                      "another results_dir (-p results_dir PATH)").format(folder=folder)  # fmt: skip
