@@ -380,4 +380,11 @@ CASES = [
         "imagelab sweep sweeps/relu_seeds.yaml --executor slurm",
         r"argument --executor: invalid choice: 'slurm'",
     ),
+    Case(
+        "unreachable-scheduler",
+        "27",
+        "imagelab sweep $WORK/bad.yaml --executor dask --scheduler tcp://127.0.0.1:9 --connect-timeout 2",
+        r"no Dask scheduler answered at tcp://127\.0\.0\.1:9 within 2 s .*dask scheduler --port 9.*stay pending",
+        setup=lambda lay: sweep_file(lay, {"grid": {"units": [16]}}),
+    ),
 ]

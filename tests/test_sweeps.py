@@ -198,9 +198,13 @@ def test_sweep_interrupted_midway_resumes_running_each_run_exactly_once(
         if in_background
         else None,
     )
-    partial = folder / "notebooks" / ".partial" / f"{second}.ipynb"
+    partials = folder / "notebooks" / ".partial"
     deadline = time.time() + 120
-    while not partial.exists() and time.time() < deadline and sweep.poll() is None:
+    while (
+        not list(partials.glob(f"{second}.*.ipynb"))
+        and time.time() < deadline
+        and sweep.poll() is None
+    ):
         time.sleep(0.2)
     sweep.send_signal(signal.SIGTERM if in_background else signal.SIGINT)
     assert sweep.wait(timeout=120) == 130
@@ -321,3 +325,128 @@ def test_runs_of_older_training_code_are_stale_left_out_and_rerun(serial, tmp_pa
     outcome = sweeps.run(path)
     assert (outcome.ran, outcome.skipped) == ([old], [current])
     assert set(sweeps.summary_table(sweep)["status"]) == {"complete"}
+
+
+# --- the machinery's failures are interruptions, not failures (no kernels: faked notebooks) ----
+
+
+def fake_notebook(monkeypatch, ename: str | None = None):
+    """Replace papermill's run of a notebook: succeed, or raise as a cell raising ``ename``."""
+    from papermill.exceptions import PapermillExecutionError
+
+    from imagelab import runs
+
+    ran = []
+
+    def execute(notebook, output, parameters, log_output=True):
+        ran.append(parameters["run_name"])
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text("{}")
+        if ename:
+            raise PapermillExecutionError(
+                0, 1, "run.fit(model)", ename, f"{parameters['run_name']} diverged", []
+            )
+
+    monkeypatch.setattr(runs, "execute", execute)
+    return ran
+
+
+def test_a_diverged_run_is_failed_with_its_reason_and_only_retry_failed_reruns_it(
+    tmp_path, monkeypatch, capsys
+):
+    ran = fake_notebook(monkeypatch, ename="Diverged")
+    path = write_sweep(tmp_path, seeds=[1])
+    sweep = sweeps.load(path)
+    (run,) = sweeps.plan(sweep)
+    assert cli.main(["sweep", str(path)]) == 1
+    recorded = json.loads((sweep.folder / "state" / f"{run.run_id}.json").read_text())
+    assert (recorded["status"], recorded["reason"]) == ("failed", "diverged")
+    assert recorded["error"].startswith(f"Diverged: {run.run_id} diverged")
+    assert "failed 1" in capsys.readouterr().out
+    assert sweeps.run(path).ran == [] and ran == [run.run_id]  # a plain rerun does not loop
+    assert sweeps.run(path, retry_failed=True).ran == [run.run_id]
+
+
+def test_a_lost_scheduler_leaves_runs_interrupted_or_pending_and_a_rerun_runs_them(
+    tmp_path, monkeypatch
+):
+    ran = fake_notebook(monkeypatch)
+    path = write_sweep(tmp_path, seeds=[1, 2, 3])
+    sweep = sweeps.load(path)
+    first, second, third = sweeps.plan(sweep)
+
+    def losing(todo, jobs, scheduler, progress, connect_timeout):  # the first one started
+        records.write_json(todo[0].record | {"status": "running"}, Path(todo[0].state))
+        raise executors.ClusterLost("CancelledError: scheduler-connection-lost", todo)
+        yield
+
+    monkeypatch.setattr(executors, "on_dask", losing)
+    with pytest.raises(sweeps.SweepInterrupted) as lost:
+        sweeps.run(path, executor="dask", scheduler="tcp://127.0.0.1:8786")
+    message = str(lost.value)
+    assert "went away" in message and "1 were running (interrupted" in message
+    assert "2 never started (pending)" in message and "rerun the same command" in message
+    states = [sweeps.status(sweep, run) for run in (first, second, third)]
+    assert states == ["interrupted", "pending", "pending"]  # none is failed
+    monkeypatch.undo()
+    ran = fake_notebook(monkeypatch)
+    outcome = sweeps.run(path)  # a plain rerun: no --retry-failed needed
+    assert sorted(outcome.ran) == sorted(ran) == sorted(r.run_id for r in (first, second, third))
+    assert not outcome.failed
+
+
+def test_a_worker_lost_for_good_interrupts_its_run_without_failing_it(
+    tmp_path, monkeypatch, capsys
+):
+    fake_notebook(monkeypatch)
+    path = write_sweep(tmp_path, seeds=[1])
+    sweep = sweeps.load(path)
+
+    def killed(todo, jobs, scheduler, progress, connect_timeout):
+        yield executors.Result(todo[0], "interrupted", "KilledWorker: the worker died 3 times")
+
+    monkeypatch.setattr(executors, "on_dask", killed)
+    assert cli.main(["sweep", str(path), "--executor", "dask"]) == 1
+    out, err = capsys.readouterr()
+    assert "failed 0, interrupted 1 (rerun to finish them)" in out
+    assert "interrupted (their workers went away)" in err and "rerun the same command" in err
+    assert [sweeps.status(sweep, run) for run in sweeps.plan(sweep)] == ["interrupted"]
+    monkeypatch.undo()
+    fake_notebook(monkeypatch)
+    assert sweeps.run(path).ran == [sweeps.plan(sweep)[0].run_id]  # a plain rerun runs it
+
+
+def test_an_unreachable_scheduler_is_one_paragraph_within_the_timeout(tmp_path, capsys):
+    import socket
+
+    with socket.socket() as probe:  # a port where nothing listens
+        probe.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{probe.getsockname()[1]}"
+    path = write_sweep(tmp_path)
+    started = time.perf_counter()
+    status = cli.main(["sweep", str(path), "--executor", "dask", "--scheduler", address,
+                       "--connect-timeout", "1"])  # fmt: skip
+    seconds = time.perf_counter() - started
+    err = capsys.readouterr().err
+    assert status == 2 and seconds < 15
+    assert f"no Dask scheduler answered at {address} within 1 s" in err
+    assert "`dask scheduler --port" in err and "the 2 run(s) stay pending" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    sweep = sweeps.load(path)
+    assert {sweeps.status(sweep, run) for run in sweeps.plan(sweep)} == {"pending"}
+
+
+def test_a_run_an_orphan_published_meanwhile_is_adopted_not_trained_again(
+    tmp_path, monkeypatch, capsys
+):
+    ran = fake_notebook(monkeypatch)
+    path = write_sweep(tmp_path)
+    sweep = sweeps.load(path)
+    first, second = sweeps.plan(sweep)
+    # Queued while an orphaned attempt of it still ran; that attempt has published since.
+    monkeypatch.setattr(sweeps, "_published", lambda sweep, item: item == second)
+    outcome = sweeps.run(path)
+    assert ran == [first.run_id] and sorted(outcome.ran) == sorted([first.run_id, second.run_id])
+    recorded = json.loads((sweep.folder / "state" / f"{second.run_id}.json").read_text())
+    assert recorded["status"] == "complete" and recorded["adopted"] is True
+    assert f"{second.run_id} complete (adopted" in capsys.readouterr().out

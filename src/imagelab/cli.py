@@ -77,6 +77,7 @@ def _sweep(args: argparse.Namespace) -> int:
         retry_failed=args.retry_failed,
         executor=args.executor,
         scheduler=args.scheduler,
+        connect_timeout=args.connect_timeout,
     )
     for run_id, error in outcome.failed.items():
         print(f"imagelab: run {run_id} failed: {error}", file=sys.stderr)
@@ -86,7 +87,13 @@ def _sweep(args: argparse.Namespace) -> int:
             "their executed notebooks are kept; rerun them with --retry-failed",
             file=sys.stderr,
         )
-    return 1 if outcome.failed else 0
+    if outcome.interrupted:
+        print(
+            f"imagelab: {len(outcome.interrupted)} run(s) interrupted (their workers went away): "
+            f"{', '.join(outcome.interrupted)}; rerun the same command to finish them",
+            file=sys.stderr,
+        )
+    return 1 if outcome.failed or outcome.interrupted else 0
 
 
 def _seeds(args: argparse.Namespace) -> int:
@@ -211,6 +218,13 @@ def parser() -> argparse.ArgumentParser:
         "--scheduler",
         metavar="ADDRESS",
         help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: start a LocalCluster)",
+    )
+    sweep.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="how long to wait for the --scheduler to answer (default 10)",
     )
     commands.add_parser(
         "seeds", help="collect scores/seeds.csv from the canonical runs and sweeps"

@@ -9,7 +9,9 @@ Layout under a results folder (the project root for canonical runs)::
     figures/<run>_<kind>.png
 
 Every file is written to a temporary name in the same folder and renamed into place, so an
-interrupted run leaves either the old file or the new one, never half of one.
+interrupted run leaves either the old file or the new one, never half of one. A run's files as
+a set (one attempt's, never mixed with another's) are ``imagelab.staging``'s: an attempt writes
+them into its own staging folder with these writers, then publishes them in one step.
 """
 
 from __future__ import annotations

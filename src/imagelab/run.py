@@ -14,11 +14,12 @@ import inspect
 import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
 from imagelab import data as datasets
-from imagelab import plots, precision, records, store
+from imagelab import plots, precision, records, staging, store
 from imagelab.errors import UserError
 from imagelab.exercises import (
     CANONICAL_NAMES,
@@ -91,6 +92,7 @@ class Run:
     fingerprint: dict = field(default_factory=dict)
     load_at_start: list = field(default_factory=lambda: list(os.getloadavg()))
     result: object = None  # training.FitResult once fitted or loaded
+    attempt: staging.Attempt | None = None  # where this attempt stages its files, once trained
 
     @property
     def name(self) -> str:
@@ -124,12 +126,30 @@ class Run:
         cpu_started = time.process_time()
         self.result = training.fit(model, self.data, **fit_settings(p), label=self.name)
         cpu_seconds = time.process_time() - cpu_started
-        records.write_csv(self.result.history, self.files.history)
-        records.write_csv(pd.DataFrame([self.result.score]), self.files.score)
-        records.write_csv(self.result.predictions, self.files.predictions)
+        # Staged, then published in one step (see imagelab.staging): another attempt of this
+        # run (a sweep's orphan, say) can never interleave its files with these.
+        self.attempt = staging.Attempt(self.files)
+        with self.attempt.writing() as staged:
+            records.write_csv(self.result.history, staged.history)
+            records.write_csv(pd.DataFrame([self.result.score]), staged.score)
+            records.write_csv(self.result.predictions, staged.predictions)
+            self._write_provenance(model, staged, started, cpu_seconds)
+            self.attempt.publish()
+        print(
+            f"[{self.name}] test loss {self.result.score['loss']:.4f}, "
+            f"test accuracy {self.result.score['acc']:.4f}; wrote {self.files.history}, "
+            f"{self.files.score} and {self.files.provenance.name}"
+        )
+        return self.result
+
+    def _write_provenance(
+        self, model: object, staged: records.RunFiles, started: dt.datetime, cpu_seconds: float
+    ) -> None:
         write_provenance(
             self,
             model,
+            to=staged.provenance,
+            attempt=self.attempt.id,
             parameters=settings_of(self.params),
             data={
                 "dataset": self.data.name,
@@ -143,17 +163,21 @@ class Run:
             started=started,
             cpu_seconds=cpu_seconds,
         )
-        print(
-            f"[{self.name}] test loss {self.result.score['loss']:.4f}, "
-            f"test accuracy {self.result.score['acc']:.4f}; wrote {self.files.history}, "
-            f"{self.files.score} and {self.files.provenance.name}"
-        )
-        return self.result
+
+    def _save_figure(self, fig: object, kind: str) -> None:
+        """Save figure ``kind``: a trained run stages and publishes it with its attempt (dropped
+        if another attempt has published this run since); stored results shown re-save theirs."""
+        if self.attempt is None:
+            plots.save(fig, self.files.figure(kind))
+            return
+        with self.attempt.writing() as staged:
+            plots.save(fig, staged.figure(kind))
+            self.attempt.publish_figure(kind)
 
     def plot_history(self):  # noqa: ANN201
         """The 2019 history figure, saved as figures/<run>_history.png."""
         fig = plots.history(self.result.history, title=f"{self.name}: training history")
-        plots.save(fig, self.files.figure("history"))
+        self._save_figure(fig, "history")
         return fig
 
     def plot_confusion(self):  # noqa: ANN201
@@ -163,21 +187,24 @@ class Run:
             self.data.class_names,
             title=f"{self.name}: confusion matrix (test set)",
         )
-        plots.save(fig, self.files.figure("confusion"))
+        self._save_figure(fig, "confusion")
         return fig
 
     def plot_misclassified(self):  # noqa: ANN201
         """A grid of misclassified test images, saved as figures/<run>_misclassified.png."""
         fig = plots.misclassified(self.result.predictions, self.data.x_test, self.data.class_names)
-        plots.save(fig, self.files.figure("misclassified"))
+        self._save_figure(fig, "misclassified")
         return fig
 
 
-def write_provenance(run: object, model: object, **measured: object) -> None:
+def write_provenance(
+    run: object, model: object, to: Path | None = None, **measured: object
+) -> None:
     """Write a finished run's provenance, last of its files (its presence marks the run done):
     what the run knows of itself (name, exercise, notebook, fingerprint, git, load at start,
     epoch and training seconds) and what it ``measured`` (parameters, data, score, started,
     cpu_seconds and any extra keys), through the one builder, ``store.build_provenance``.
+    Written to ``to`` (an attempt's staging folder), else to the run's own provenance file.
     Shared by ``Run`` and the Playground's run."""
     provenance = store.build_provenance(
         run_name=run.name,
@@ -191,7 +218,7 @@ def write_provenance(run: object, model: object, **measured: object) -> None:
         load_at_start=run.load_at_start,
         **measured,
     )
-    records.write_json(provenance, run.files.provenance)
+    records.write_json(provenance, to or run.files.provenance)
 
 
 def start_run(exercise: str, namespace: dict[str, object]) -> Run:

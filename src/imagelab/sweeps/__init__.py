@@ -15,26 +15,33 @@ hash of notebook, parameters and seed) and runs with ``results_dir`` set to the 
 
     sweeps/<name>/histories/ scores/ figures/   what each run measured (see imagelab.records)
     sweeps/<name>/notebooks/<run>.ipynb          the executed notebook, kept when it fails
-    sweeps/<name>/state/<run>.json               running / complete / failed, with the error
+    sweeps/<name>/state/<run>.json               queued / running / complete / failed /
+                                                 interrupted, with the error and its reason
     sweeps/<name>/summary.csv, summary.png       one row per run; test accuracy per value
 
 A run is complete when ``store.freshness`` finds its stored results up to date; a rerun skips
-those, and runs again the ones killed midway and the stale ones (finished by older training
-code, notebook or pinned libraries). A failed run stays failed (the others go on) until
-``retry_failed`` reruns only the failed ones. The sweep file and its plan are
-``imagelab.sweeps.spec``; where the notebooks run (in turn, in local processes or on Dask),
-``imagelab.sweeps.executors``.
+those, and runs the pending ones (never started), the interrupted ones (their worker,
+scheduler or client went away: the machinery failed, not the run) and the stale ones
+(finished by older training code, notebook or pinned libraries). A run whose notebook raised
+is failed (reason "diverged" when training diverged, else "error"); it stays failed (the
+others go on) until ``retry_failed`` reruns only the failed ones. An interrupted attempt that
+finishes after all (a worker that outlived its scheduler or client) publishes a complete
+result, which the next invocation adopts instead of training again; two live attempts of one
+run publish their files whole, one after the other (``imagelab.staging``). The sweep file and
+its plan are ``imagelab.sweeps.spec``; where the notebooks run (in turn, in local processes or
+on Dask), ``imagelab.sweeps.executors``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import itertools
 import json
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -70,6 +77,7 @@ class Outcome:
     skipped: list[str]
     failed: dict[str, str]  # run id -> error, over the whole sweep (also earlier failures)
     summary: Path  # summary.csv
+    interrupted: list[str] = field(default_factory=list)  # lost workers: rerun
 
 
 # --- state of each run ---------------------------------------------------------------------
@@ -90,13 +98,15 @@ def _record(sweep: Sweep, run: SweepRun) -> dict:
 
 def status(sweep: Sweep, run: SweepRun) -> str:
     """'complete', 'stale' (finished, but by older training code, notebook or pinned
-    libraries, or with outputs missing or damaged: it reruns), 'failed', 'interrupted' (killed
-    while running) or 'pending'."""
+    libraries, or with outputs missing or damaged: it reruns), 'failed' (its notebook raised),
+    'interrupted' (started, then its worker, scheduler or client went away) or 'pending'
+    (never started, or only queued). A result published by an interrupted attempt that
+    finished after all counts: its run is complete."""
     recorded = _record(sweep, run).get("status")
     if recorded == "failed":
         return "failed"
     if not records.run_files(run.run_id, sweep.folder).provenance.is_file():  # written last
-        return "interrupted" if recorded == "running" else "pending"
+        return "interrupted" if recorded in ("running", "interrupted") else "pending"
     params = exercises.notebook_defaults(sweep.exercise) | run.parameters
     try:
         state = store.freshness(sweep.exercise, params)[0]
@@ -140,7 +150,7 @@ def describe(sweep: Sweep, retry_failed: bool = False) -> str:
     rule = (
         "only failed runs rerun"
         if retry_failed
-        else "complete and failed runs are skipped, stale ones rerun"
+        else "complete and failed runs are skipped; pending, interrupted and stale ones run"
     )
     lines.append(f"  {todo} of {len(runs)} runs to run ({rule})")
     return "\n".join(lines)
@@ -158,6 +168,7 @@ def run(
     retry_failed: bool = False,
     executor: str = "local",
     scheduler: str | None = None,
+    connect_timeout: float = 10,
 ) -> Outcome:
     """Run a sweep file: validate it, run what is not yet complete, write its summary.
 
@@ -171,6 +182,9 @@ def run(
     workers decide how many runs go at once), or a ``LocalCluster`` of ``jobs`` worker
     processes. Resume, failures and the summary work as with local runs, because every worker
     writes into the same sweep folder (a shared filesystem, at the same path, on a real cluster).
+    A scheduler that does not answer within ``connect_timeout`` seconds stops the sweep before
+    anything runs; one lost mid-sweep stops it with ``SweepInterrupted``, its runs in flight
+    interrupted and the others pending, for a plain rerun to finish.
     """
     if executor not in EXECUTORS:
         raise UserError(f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}")
@@ -193,40 +207,28 @@ def run(
             skipped.append(item.run_id)
     _remove_leftovers(sweep)
     progress = executors.Progress(sweep.name, len(plan(sweep)), done=len(skipped), jobs=jobs)
-    jobs_todo = [
-        executors.Job(
-            item.run_id,
-            str(sweep.notebook),
-            str(_notebook_path(sweep, item)),
-            item.parameters,
-            item,
-        )
-        for item in todo
-    ]
-
-    def queued(job: executors.Job) -> None:  # queued or running: rerun if killed now
-        _write_state(sweep, job.item, "running")
-
+    jobs_todo = [_job(sweep, item) for item in todo]
     ran, started = [], time.time()
     try:
         with executors.threads(jobs):
             if executor == "dask":
-                results = executors.on_dask(jobs_todo, jobs, scheduler, progress, queued)
+                results = executors.on_dask(jobs_todo, jobs, scheduler, progress, connect_timeout)
             else:
-                results = executors.local(jobs_todo, jobs, progress, queued)
-            for job, error, seconds in results:
-                item = job.item
-                ran.append(item.run_id)
-                state = "failed" if error else "complete"
-                _write_state(
-                    sweep,
-                    item,
-                    state,
-                    error=error,
-                    wall_seconds=seconds,
-                    finished=time.strftime("%Y-%m-%dT%H:%M:%S"),
-                )
-                progress.finished(item.run_id, error, seconds)
+                results = executors.local(jobs_todo, jobs, progress)
+            for result in results:
+                _record_result(sweep, result)
+                ran.append(result.job.key)
+                progress.finished(result)
+    except executors.ClusterLost as lost:
+        raise _lost(sweep, scheduler, lost) from None
+    except KeyboardInterrupt:
+        if scheduler is not None and progress.submitted:
+            print(
+                f"== sweep {sweep.name}: stopped; runs already on the cluster may finish "
+                "there, and the next invocation adopts what they publish",
+                flush=True,
+            )
+        raise
     finally:
         summary = write_summary(sweep)
     failed = {
@@ -234,19 +236,79 @@ def run(
         for i in plan(sweep)
         if status(sweep, i) == "failed"
     }
+    interrupted = [i.run_id for i in todo if status(sweep, i) == "interrupted"]
+    lost = f", interrupted {len(interrupted)} (rerun to finish them)" if interrupted else ""
     print(
         f"== sweep {sweep.name}: ran {len(ran)}, skipped {len(skipped)}, failed "
-        f"{len(failed)} in {executors.duration(time.time() - started)}; summary {summary}"
+        f"{len(failed)}{lost} in {executors.duration(time.time() - started)}; summary {summary}"
     )
-    return Outcome(ran, skipped, failed, summary)
+    return Outcome(ran, skipped, failed, summary, interrupted)
+
+
+def _job(sweep: Sweep, item: SweepRun) -> executors.Job:
+    """The run as a job; queued now, so a sweep stopped before it starts leaves it pending."""
+    _write_state(sweep, item, "queued")
+    state = _state_path(sweep, item)
+    record = json.loads(state.read_text())
+    notebook = str(_notebook_path(sweep, item))
+    published = functools.partial(_published, sweep, item)
+    return executors.Job(
+        item.run_id, str(sweep.notebook), notebook, item.parameters, str(state), record, item,
+        published,
+    )  # fmt: skip
+
+
+def _published(sweep: Sweep, item: SweepRun) -> bool:
+    """Whether the run is complete already (asked where it would run, just before)."""
+    return status(sweep, item) == "complete"
+
+
+def _record_result(sweep: Sweep, result: executors.Result) -> None:
+    fields = {"error": result.error, "finished": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    if result.reason == "adopted":  # its wall time is the provenance's
+        fields["adopted"] = True
+    else:
+        fields["wall_seconds"] = result.seconds
+    if result.status == "failed":
+        fields["reason"] = result.reason
+    _write_state(sweep, result.job.item, result.status, **fields)
+
+
+def _lost(sweep: Sweep, scheduler: str | None, lost: executors.ClusterLost) -> UserError:
+    """The paragraph for a scheduler lost mid-sweep: which runs are interrupted, which pending,
+    and that a plain rerun finishes them."""
+    states = [status(sweep, job.item) for job in lost.unfinished]
+    counts = {state: states.count(state) for state in ("interrupted", "pending", "complete")}
+    return SweepInterrupted(
+        f"sweep {sweep.name}: the Dask scheduler{f' at {scheduler}' if scheduler else ''} went "
+        f"away ({lost.cause.splitlines()[0][:160]}). Of the {len(states)} unfinished runs, "
+        f"{counts['interrupted']} were running (interrupted: their workers may still finish "
+        f"them, and a rerun adopts what they publish), {counts['pending']} never started "
+        f"(pending) and {counts['complete']} finished meanwhile; none is recorded as failed. "
+        "Restart the scheduler and its workers, then rerun the same command: it runs the "
+        "interrupted and pending runs and skips the complete ones."
+    )
+
+
+class SweepInterrupted(UserError):
+    """The sweep's cluster went away; its unfinished runs are interrupted or pending."""
 
 
 def _remove_leftovers(sweep: Sweep) -> None:
     """Delete what a killed sweep left half-written: temporary files of atomic writes and
-    notebooks papermill was still writing (their runs are not complete, so they run again)."""
-    if sweep.folder.is_dir():
-        for leftover in [*sweep.folder.rglob(".*.tmp"), *sweep.folder.glob("notebooks/.partial/*")]:
-            leftover.unlink()
+    the staging folders and partial notebooks of attempts that died (live ones, an orphan's,
+    say, stay)."""
+    from imagelab import staging
+
+    if not sweep.folder.is_dir():
+        return
+    staging.remove_abandoned(sweep.folder)
+    for leftover in sweep.folder.rglob(".*.tmp"):
+        if staging.STAGING not in leftover.relative_to(sweep.folder).parts:
+            leftover.unlink(missing_ok=True)
+    for partial in sweep.folder.glob("notebooks/.partial/*.ipynb"):
+        if not staging.attempt_alive(partial.stem.rsplit(".", 1)[-1]):
+            partial.unlink(missing_ok=True)
 
 
 # --- summary -------------------------------------------------------------------------------
@@ -318,11 +380,11 @@ def _measures(stored: store.StoredRun) -> dict[str, object]:
 
 def write_summary(sweep: Sweep) -> Path:
     """Write ``summary.csv`` and, once a run is complete, ``summary.png`` (atomically)."""
-    from imagelab import plots
-
     table = summary_table(sweep)
     path = records.write_csv(table, sweep.folder / "summary.csv")
     if (table["status"] == "complete").any():
+        from imagelab import plots  # seconds of imports: only when there is a figure to draw
+
         figure = plots.sweep_summary(
             table,
             list(sweep.grid),
