@@ -121,9 +121,15 @@ bench: setup ## time imagelab against bare Keras on the full data (about 22 min,
 bench-smoke: setup ## the benchmark on fixture data, seconds; writes to build/bench-smoke
 	$(BIN)/python benchmarks/bench.py --smoke --out build/bench-smoke
 
+# The URL to open: JupyterLab's own log prints a token it made up, but shows one given to it as
+# "...", so with TOKEN the URL is printed here, on a port that is then fixed (no retries).
+NOTEBOOK_URL = http://localhost:$(or $(PORT),8888)/lab/tree/notebooks?token=$(TOKEN)
+
 notebook: setup ## JupyterLab on the project, opening on notebooks/ [PORT=8888] [TOKEN=secret] [NO_BROWSER=1]
+	$(if $(TOKEN),@echo "== open $(NOTEBOOK_URL)")
 	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks \
-	  $(if $(PORT),--ServerApp.port=$(PORT)) $(if $(TOKEN),--IdentityProvider.token=$(TOKEN)) \
+	  $(if $(PORT)$(TOKEN),--ServerApp.port=$(or $(PORT),8888) --ServerApp.port_retries=0) \
+	  $(if $(TOKEN),--IdentityProvider.token=$(TOKEN)) \
 	  $(if $(NO_BROWSER),--no-browser) $(if $(filter 0,$(shell id -u)),--allow-root)
 
 clean: ## remove build products (executed notebooks, caches); keep results and the committed report

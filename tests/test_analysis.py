@@ -37,12 +37,39 @@ def test_steady_epoch_is_the_median_after_the_first_and_the_first_for_one_epoch(
     assert analysis.steady_epoch_seconds([30.0]) == 30.0  # not NaN
 
 
-def test_epoch_time_sentence_of_a_one_epoch_run_has_a_number():
-    text = analysis.epoch_time_sentence([30.0])
-    assert "30.0 s (one epoch" in text and "nan" not in text
+def test_epoch_time_sentence_reads_right_for_one_two_and_more_epochs():
+    one = analysis.epoch_time_sentence([30.0])
+    assert one.startswith("The one epoch took 30.0 s, graph tracing included")
+    assert "median" not in one and "range" not in one and "nan" not in one
+    two = analysis.epoch_time_sentence([30.0, 10.0])
+    assert two == "An epoch took 10.0 s (epoch 2; the first took 30.0 s)."
     many = analysis.epoch_time_sentence([30.0, 10.0, 12.0, 11.0], seconds_2019=120)
     assert "11.0 s (median of epochs 2-4; range 10.0-12.0 s" in many
     assert "10.9x as long" in many
+
+
+@pytest.mark.parametrize(
+    ("epochs", "said", "unsaid"),
+    [
+        (1, "in its only epoch, training accuracy was 0.9000", "last"),
+        (2, "over both epochs, training accuracy averaged", "last"),
+        (3, "over all 3 epochs, training accuracy averaged", "last"),
+        (12, "over the last 3 epochs, training accuracy averaged", "all"),
+    ],
+)
+def test_generalisation_names_the_epochs_it_averaged_for_any_run_length(epochs, said, unsaid):
+    text = analysis.generalisation(_history([0.9] * epochs, [0.9] * epochs))
+    assert said in text and unsaid not in text.split("(gap")[0]
+
+
+def test_plateau_sentence_reads_right_for_short_runs():
+    one = analysis.plateau_sentence(_history([0.5], [0.4]))
+    assert "0.4000 after the only epoch" in one and "epoch 1 to" not in one
+    assert "plateaued" not in one  # one point shows no trend either way
+    two = analysis.plateau_sentence(_history([0.5, 0.6], [0.4, 0.5]))
+    assert "after epoch 2" in two and "over both epochs it was still rising" in two
+    long = analysis.plateau_sentence(_history([0.5] * 20, [0.4] * 20))
+    assert "over the last 5 epochs it was flat" in long
 
 
 def test_accuracies_compare_at_their_stored_precision():
@@ -203,29 +230,54 @@ def test_a_run_is_contended_when_the_load_exceeds_the_cores_or_it_got_little_cpu
     assert "1-minute load up to 3.7 on 2 cores" in analysis.contention_note(_provenance(3.7))
 
 
-def test_timing_uses_the_run_when_idle_and_the_benchmark_when_contended():
-    assert analysis.epoch_timing(_provenance(1.0), 9.0) == {
+def test_timing_answers_from_the_benchmark_where_it_covers_the_network():
+    # Idle or contended, the benchmark's number is the answer; the run's own is beside it.
+    for load in (1.0, 5.0):
+        assert analysis.epoch_timing(_provenance(load), 9.0) == {
+            "seconds": 9.0, "source": "benchmark", "run_seconds": 11.0,
+        }  # fmt: skip
+        said = analysis.timing_sentence(_provenance(load), 9.0, seconds_2019=120)
+        assert said.startswith("An epoch takes 9.0 s by the benchmark's idle measurement")
+        assert "13.3x as long" in said  # 120 / 9.0: the 2019 ratio from the benchmark's number
+        beside = said.split("For comparison, ")[1]
+        assert beside.startswith("the run's own epochs, which can include this machine's slow")
+        assert "11.0 s (median of epochs 2-4" in beside
+        assert ("shared the cores" in beside) == (load > 3)
+
+
+def test_timing_without_a_benchmark_uses_the_run_only_when_it_had_the_cores():
+    assert analysis.epoch_timing(_provenance(1.0)) == {
         "seconds": 11.0, "source": "run", "run_seconds": 11.0,
     }  # fmt: skip
-    assert analysis.epoch_timing(_provenance(5.0), 9.0)["source"] == "benchmark"
+    idle = analysis.timing_sentence(_provenance(1.0), seconds_2019=120)
+    assert "An epoch took 11.0 s" in idle and "run's own epochs (no benchmark" in idle
+    assert "10.9x" in idle
     assert analysis.epoch_timing(_provenance(5.0))["seconds"] is None
-    idle = analysis.timing_sentence(_provenance(1.0), 9.0, seconds_2019=120)
-    assert "An epoch took 11.0 s" in idle and "run's own epochs" in idle and "10.9x" in idle
-    busy = analysis.timing_sentence(_provenance(5.0), 9.0, seconds_2019=120)
-    assert "11.0" not in busy and "draw no conclusion" in busy
-    assert "9.0 s by the benchmark's idle measurement" in busy and "13.3x" in busy
-    assert "No idle measurement" in analysis.timing_sentence(_provenance(5.0))
+    busy = analysis.timing_sentence(_provenance(5.0))
+    assert "11.0" not in busy and "draw no conclusion" in busy and "No idle measurement" in busy
 
 
-def test_time_versus_compares_only_uncontended_pairs():
+def test_time_versus_answers_from_the_benchmark_with_the_runs_own_beside_it():
+    fast, slow = _provenance(1.0), _provenance(1.0, epoch_seconds=(30.0, 20.0, 21.0))
+    busy = _provenance(5.0, epoch_seconds=(30.0, 40.0, 41.0))
+    for ours in (fast, busy):
+        paired = analysis.time_versus(ours, slow, "b", idle=(64.4, 62.4))
+        answer, beside = paired.split("For comparison, ")
+        assert answer.startswith("A training epoch takes 64.4 s against 62.4 s for b (+2.0 s)")
+        assert "by the benchmark's idle measurement" in answer and "20.5" not in answer
+        assert beside.startswith("the run's own epochs, which can include")
+        assert "against 20.5 s" in beside
+    assert "40.5 s against 20.5 s (+20.0 s); they shared the cores (this run 1-minute" in (
+        analysis.time_versus(busy, slow, "b", idle=(64.4, 62.4))
+    )
+
+
+def test_time_versus_without_a_benchmark_compares_only_uncontended_runs():
     fast, slow = _provenance(1.0), _provenance(1.0, epoch_seconds=(30.0, 20.0, 21.0))
     assert "11.0 s against 20.5 s for b (-9.5 s), the runs' own epochs" in analysis.time_versus(
         fast, slow, "b"
     )
     busy = _provenance(5.0, epoch_seconds=(30.0, 40.0, 41.0))
-    paired = analysis.time_versus(busy, slow, "b", idle=(64.4, 62.4))
-    assert "64.4 s against 62.4 s for b (+2.0 s), by the benchmark's idle" in paired
-    assert "40" not in paired.split("(+2.0 s)")[0]
     assert analysis.time_versus(busy, slow, "b").startswith("No timing conclusion")
 
 
@@ -251,3 +303,38 @@ def test_compare_with_and_dropout_effect_read_the_other_run_from_the_store(tmp_p
 def test_matmul_share_is_against_the_runs_best_matmul():
     bench = pd.Series({"matmul_fp32": 200.0, "dense_mnist/gflops": 90.0, "cnn_mnist/gflops": 150.0})
     assert analysis.matmul_shares(bench, ["dense_mnist", "cnn_mnist"]) == [45.0, 75.0]
+
+
+@pytest.mark.parametrize("epochs", [1, 2, 3, 12])
+def test_history_plot_spans_whole_epochs_for_any_run_length(epochs):
+    # A 1-epoch run's axis once ran 0.96-1.04 with ticks at 0.6, 0.8, ...: every tick is a
+    # whole epoch of the run, and the axis holds epochs 1 to n with half an epoch either side.
+    from imagelab import plots
+
+    history = _history([0.5] * epochs, [0.4] * epochs)
+    for figure in (plots.history(history), plots.histories_compared({"a": history})):
+        axis = figure.axes[-1]
+        assert axis.get_xlim() == (0.5, epochs + 0.5)
+        ticks = [t for t in axis.get_xticks() if 0.5 <= t <= epochs + 0.5]
+        assert ticks and all(float(t).is_integer() and 1 <= t <= epochs for t in ticks)
+        assert 1 in ticks or epochs > 3
+        plots.close(figure)
+
+
+def test_time_versus_shows_the_difference_of_the_numbers_it_shows():
+    paired = analysis.time_versus(_provenance(1.0), _provenance(1.0), "b", idle=(26.84, 23.27))
+    assert "26.8 s against 23.3 s for b (+3.5 s)" in paired  # not +3.6, from unrounded values
+
+
+@pytest.mark.parametrize("epochs", [1, 2, 2000])
+def test_playground_loss_curves_show_any_run_length(epochs):
+    from imagelab import plots
+
+    rows = [(e, 0.5 / e, "loss", d) for d in ("training", "test") for e in range(1, epochs + 1)]
+    figure = plots.loss_curves(pd.DataFrame(rows, columns=["epoch", "value", "metric", "data"]))
+    axis = figure.axes[0]
+    assert axis.get_xlim() == (0.5, epochs + 0.5)
+    # A 1-epoch run is one point per split: drawn as a marker, since a line of one point is not.
+    assert all((line.get_marker() == "o") == (epochs <= plots.POINTS_UP_TO)
+               for line in axis.get_lines()[:2])  # fmt: skip
+    plots.close(figure)

@@ -63,7 +63,7 @@ def test_run_all_with_an_edited_parameters_cell(fixture_data, tmp_path):
     )
     assert (
         "my_relu" in cell.source
-        and "epochs: int = 1\n" in cell.source
+        and "epochs: int = 1 " in cell.source  # then its comment, as every parameter has
         and str(tmp_path) in cell.source
     )
     NotebookClient(
@@ -116,6 +116,31 @@ def test_every_parameter_is_annotated_with_the_type_of_its_default(path):
         annotation = eval(spec["inferred_type_name"], {"Optional": typing.Optional})
         default = eval(spec["default"], {})
         assert _conforms(default, annotation), (path.name, name, spec)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_parameter_says_what_it_is(path):
+    # `papermill --help-notebook` shows a parameter's trailing comment as its help text.
+    found = papermill.inspect_notebook(str(path))
+    undescribed = [name for name, spec in found.items() if not spec["help"].strip()]
+    assert not undescribed, f"{path.name}: add a `# what it is` comment to {undescribed}"
+
+
+EXERCISE_NOTEBOOKS = [path for path in NOTEBOOKS if path.name[:2].isdigit()]
+
+
+@pytest.mark.parametrize("path", EXERCISE_NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_says_up_front_that_run_all_shows_stored_results(path):
+    # Run All with the defaults shows the stored results: the first cell says so and how to
+    # retrain, in the words the run prints (run.RETRAIN), before the Train heading's promise.
+    from imagelab.run import RETRAIN
+
+    notebook = nbformat.read(path, as_version=4)
+    first = notebook.cells[0].source
+    assert "Run All shows the stored results when they are up to date" in first
+    assert RETRAIN in first
+    train = next(c.source for c in notebook.cells if c.source.startswith("## Train\n"))
+    assert "When the stored results are up to date, this cell shows them instead" in train
 
 
 def test_papermill_help_shows_the_parameter_types():
@@ -246,6 +271,42 @@ def test_a_notebook_saved_from_jupyterlab_is_written_as_committed(contents):
         assert (Path(contents.root_dir) / path).read_bytes() == committed, path
 
 
+def _git(folder: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-c", "user.name=test", "-c", "user.email=test@example.org", *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+def test_saving_a_run_notebook_leaves_git_status_clean(contents):
+    # A student's Run All and Save must not show the notebook modified. git status trusts the
+    # file size it cached at checkout: a saved file of another size is "modified" without git
+    # running the stripping filter, while git diff (which runs it) shows nothing. Saved as
+    # committed, byte for byte, the size matches and git finds the content unchanged.
+    root = Path(contents.root_dir)
+    (root / ".gitattributes").write_text("*.ipynb filter=nbstripout\n")
+    with open(root / ".gitignore", "a") as ignore:
+        ignore.write(".ipynb_checkpoints/\n")  # JupyterLab's copies, as the project ignores them
+    strip = f"{shlex.quote(sys.executable)} -m nbstripout"
+    _git(root, "config", "filter.nbstripout.clean", strip)
+    _git(root, "config", "filter.nbstripout.smudge", "cat")
+    _git(root, "config", "filter.nbstripout.extrakeys", "metadata.language_info.version")
+    _git(root, "add", ".")
+    _git(root, "commit", "--quiet", "-m", "notebook as committed")
+    assert _git(root, "status", "--porcelain") == ""
+    path = "notebooks/02_relu_mnist.ipynb"
+    before = (root / path).stat().st_mtime_ns
+    time.sleep(0.01)  # a new mtime: git must look at the content, as after a real save
+    run = _as_run_and_saved(ROOT / path)
+    asyncio.run(contents.save({"type": "notebook", "format": "json", "content": run}, path))
+    assert (root / path).stat().st_mtime_ns != before
+    assert _git(root, "status", "--porcelain") == ""
+    assert _git(root, "diff", "--stat") == ""
+
+
 def test_an_executed_copy_git_ignores_keeps_its_outputs_when_saved(contents):
     run = _as_run_and_saved(ROOT / "notebooks" / "02_relu_mnist.ipynb")
     model = {"type": "notebook", "format": "json", "content": copy.deepcopy(run)}
@@ -312,7 +373,7 @@ def test_a_data_setting_that_is_not_a_path_is_refused(tmp_path, monkeypatch):
         data.data_dir()
 
 
-def test_data_import_does_not_write_into_the_project_default_folder(tmp_path, monkeypatch):
+def test_data_import_does_not_write_into_the_project_default_folder(tmp_path, monkeypatch, capsys):
     from imagelab.cli import main
 
     (tmp_path / "datasets").mkdir()
@@ -325,6 +386,14 @@ def test_data_import_does_not_write_into_the_project_default_folder(tmp_path, mo
     )
     assert main(["data", "import", str(tmp_path)]) == 0
     assert written_to == [Path("data")]  # ./data, as without the default; never the verified copies
+    said = capsys.readouterr().out
+    assert f"to {tmp_path / 'data'}; use it with IMAGELAB_DATA={tmp_path / 'data'}" in said
+    assert "./data, as neither --out nor IMAGELAB_DATA named a folder" in said  # where and why
+    # ... and in the project, git does not list what it wrote as untracked.
+    if (ROOT / ".git").exists():
+        for path in ("data/checksums.json", "data/mnist.npz"):
+            ignored = subprocess.run(["git", "check-ignore", "--quiet", path], cwd=ROOT)
+            assert ignored.returncode == 0, f"git does not ignore {path}"
 
 
 # --- JupyterLab as `make notebook` starts it, driven through its REST and websocket API -----
@@ -348,6 +417,23 @@ def _make_notebook_command(port: int, token: str) -> list[str]:
     ).stdout.replace("\\\n", " ")
     line = next(line for line in printed.splitlines() if "jupyter lab" in line)
     return shlex.split(line)
+
+
+def test_readme_names_the_url_make_notebook_prints():
+    # One URL, the same in the README and the terminal: JupyterLab's log masks a chosen token
+    # as "...", so `make notebook` prints the URL itself, on a port it fixes.
+    printed = subprocess.run(
+        ["make", "-s", "-n", "notebook", "PORT=8890", "TOKEN=secret", "NO_BROWSER=1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    url = "http://localhost:8890/lab/tree/notebooks?token=secret"
+    assert f"== open {url}" in printed
+    assert "--ServerApp.port=8890 --ServerApp.port_retries=0" in printed
+    readme = (ROOT / "README.md").read_text()
+    assert url in readme and "/lab?token=" not in readme
 
 
 class Lab:
@@ -461,6 +547,10 @@ def test_jupyterlab_serves_the_project_and_runs_a_cell_on_the_imagelab_kernel(la
     status, headers, _ = lab.request("GET", "/")
     assert status in (301, 302) and urlsplit(headers["Location"]).path == "/lab/tree/notebooks"
     assert lab.request("GET", "/lab/tree/notebooks")[0] == 200
+    # The URL `make notebook` prints works in a browser: the token in the query, no header.
+    printed = f"{lab.base}/lab/tree/notebooks?token={lab.token}"
+    with urllib.request.urlopen(printed, timeout=30) as page:
+        assert page.status == 200 and '"treePath": "notebooks"' in page.read().decode()
     root = {item["name"] for item in lab.get("/api/contents")["content"]}
     assert {"notebooks", "figures", "histories", "scores", "README.md"} <= root
     # Only the imagelab kernel on offer, and no news pop-up (settings installed in .venv).

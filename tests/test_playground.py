@@ -320,5 +320,13 @@ def test_notebook_runs_a_small_setting_into_its_results_dir(tmp_path):
     printed = "".join(
         output.get("text", "") for cell in again["cells"] for output in cell.get("outputs", [])
     )
-    assert "results are up to date" in printed and "showing the stored results" in printed
+    assert "showing the stored results, which are up to date" in printed
+    assert "To retrain, set force = True in the parameters cell" in printed  # as the notebook says
     assert json.loads((tmp_path / "scores" / "pg_test.json").read_text()) == provenance
+
+
+def test_reading_a_search_that_was_never_run_says_how_to_run_it(tmp_path):
+    from imagelab.errors import UserError
+
+    with pytest.raises(UserError, match="run the notebook with search=True"):
+        playground_search.read_search(tmp_path)

@@ -216,3 +216,21 @@ def test_the_section_has_one_column_per_cpu_and_python(tmp_path, monkeypatch):
     }
     assert f"- **Xeon f6 m207, Py 3.12.1**: {intel}, Python 3.12.1; ISA sse4_2" in text
     assert "3 verification(s) from 2026-11-26 to 2026-11-27" in text
+
+
+def test_verify_help_says_how_long_all_runs_last_took(record, capsys):
+    # Never typed: the help sums each run's last recorded time (a newer row replaces an older).
+    from imagelab.verify import ALL_RUNS
+
+    rows = [row(run=run, seconds="60.0") for run in ALL_RUNS]
+    rows.append(row(run="dense_mnist", seconds="600.0", date="2026-11-30T10:00:00+00:00"))
+    write(record, rows)
+    with pytest.raises(SystemExit):
+        cli.main(["verify", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert f"({len(ALL_RUNS)} min, each run's last time in reproductions/verify.csv)" in shown
+    write(record, [r for r in rows if r["run"] != "playground_spiral"])  # one never recorded
+    with pytest.raises(SystemExit):
+        cli.main(["verify", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "(no time readable from reproductions/verify.csv)" in shown

@@ -92,7 +92,9 @@ def test_up_to_date_results_are_shown_not_retrained(fixture_data, tmp_path, caps
         first.files.figure(kind).write_bytes(b"png")
     stamp = first.files.provenance.stat().st_mtime_ns
     again = _run(tmp_path)
-    assert again.cached and "not retraining" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert again.cached and "showing the stored results, which are up to date" in printed
+    assert "To retrain, set force = True in the parameters cell" in printed  # as the notebook says
     assert again.result.score == first.result.score
     assert first.files.provenance.stat().st_mtime_ns == stamp
     forced = _run(tmp_path, force=True)

@@ -33,9 +33,15 @@ def _data_import(args: argparse.Namespace) -> int:
     out = Path(args.out or os.environ.get(data.DATA_ENV) or "data")
     written = data_import.import_data(Path(args.path), out, force=args.force)
     print(
-        f"wrote {', '.join(f'{name}.npz' for name in written)} and {data.MANIFEST} to {out}; "
-        f"use it with {data.DATA_ENV}={out}"
+        f"wrote {', '.join(f'{name}.npz' for name in written)} and {data.MANIFEST} to "
+        f"{out.resolve()}; use it with {data.DATA_ENV}={out.resolve()}"
     )
+    if not (args.out or os.environ.get(data.DATA_ENV)):
+        print(
+            f"    ./data, as neither --out nor {data.DATA_ENV} named a folder: an import never "
+            "writes into the project's data folder, which holds the verified copies (git "
+            "ignores data/ in the project)"
+        )
     for name in written:
         print(f"    {name}: {data_import.manifest_description(out, name)}")
     return 0
@@ -140,6 +146,29 @@ def _verify(args: argparse.Namespace) -> int:
     return verify.main(names, record=reproductions.RECORD if args.record else None)
 
 
+class _VerifyHelp(argparse.HelpFormatter):
+    """`verify --help`, with how long --all takes read from reproductions/verify.csv when the
+    help is shown (never typed: a typed time goes stale, and reading the record for every
+    command would slow them all)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = super()._get_help_string(action) or ""
+        if "{all_time}" in text:
+            from imagelab import reproductions, verify
+
+            try:
+                seconds = reproductions.recorded_seconds(verify.ALL_RUNS, reproductions.RECORD)
+            except UserError:  # a damaged record: `verify --record` names the fix; help goes on
+                seconds = None
+            took = (
+                f"{seconds / 60:.0f} min, each run's last time in reproductions/verify.csv"
+                if seconds
+                else "no time readable from reproductions/verify.csv"
+            )
+            text = text.replace("{all_time}", took)
+        return text
+
+
 def parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     main = argparse.ArgumentParser(prog="imagelab", description=__doc__)
@@ -211,12 +240,16 @@ def parser() -> argparse.ArgumentParser:
         "table (seeds, benchmark, sweeps, studies, verify record) still stops it",
     )
     verify = commands.add_parser(
-        "verify", help="retrain committed runs in build/verify and compare (identical/noise)"
+        "verify",
+        help="retrain committed runs in build/verify and compare (identical/noise)",
+        formatter_class=_VerifyHelp,
     )
     verify.set_defaults(handler=_verify)
     verify.add_argument("runs", nargs="*", help="runs to retrain (default: dense_mnist relu_mnist)")
     verify.add_argument(
-        "--all", action="store_true", help="all five exercises and the Playground spiral (1 h)"
+        "--all",
+        action="store_true",
+        help="all five exercises and the Playground spiral ({all_time})",
     )
     verify.add_argument(
         "--record", action="store_true", help="append the verdicts to reproductions/verify.csv"

@@ -35,7 +35,7 @@ from imagelab.playground import (
     NUM_SAMPLES,
     REGULARIZATIONS,
 )
-from imagelab.run import check_stored, write_provenance
+from imagelab.run import RETRAIN, check_stored, stored_results_message, write_provenance
 
 # What one spiral run trains with; the notebook's other parameters are the run controls and
 # the search's (``search``, ``search_feature_sets``, ``search_hidden``, ``search_seeds``).
@@ -169,11 +169,7 @@ def start(params: dict[str, object]) -> PlaygroundRun:
     state, stored = check_stored(PLAYGROUND.name, settings | _controls(params))
     files = records.run_files(params["run_name"], params["results_dir"])
     if state == "up-to-date" and not params["force"]:
-        print(
-            f"[{files.run_name}] results are up to date (trained "
-            f"{stored.provenance.get('finished')}, commit "
-            f"{str(stored.provenance['git'].get('commit'))[:10]}); not retraining."
-        )
+        print(stored_results_message(files.run_name, stored.provenance))
         return PlaygroundRun(dict(params), files, stored)
     from imagelab import quiet_tensorflow, training
 
@@ -229,7 +225,7 @@ class PlaygroundRun:
             self.result = playground.PlaygroundResult(
                 self.stored.history, provenance["score"], seconds, float(sum(seconds)), 1
             )
-            print(f"[{self.name}] showing the stored results (pass force=True to retrain)")
+            print(f"[{self.name}] these are the stored results, not a new training; {RETRAIN}")
             return self.result
         started, cpu_started = dt.datetime.now(dt.UTC), time.process_time()
         [self.result] = playground.train([model], [self.data], self.settings)

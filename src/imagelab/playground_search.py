@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from imagelab import fingerprint, playground, records, store
+from imagelab.errors import UserError
 from imagelab.exercises import PLAYGROUND, normal
 
 RUN_NAME = "playground_search"
@@ -155,7 +156,11 @@ def read_search(results_dir: str | Path | None = None) -> pd.DataFrame:
     stored = load(results_dir)
     if stored is None:
         path = records.run_files(RUN_NAME, results_dir).score
-        raise FileNotFoundError(f"{path}: no search stored here; run the notebook with search=True")
+        raise UserError(
+            f"{path}: no Playground search is stored under this results_dir; run the notebook "
+            "with search=True (search_hidden, search_seeds and search_feature_sets set its size), "
+            "or without results_dir to read the project's search"
+        )
     return stored[0]
 
 

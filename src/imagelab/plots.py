@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.colors import LinearSegmentedColormap
+from matplotlib.ticker import MaxNLocator
 
 from imagelab import analysis
 from imagelab.records import atomic_path
@@ -46,12 +47,20 @@ def history(frame: pd.DataFrame, title: str = "") -> plt.Figure:
         ax.grid(alpha=0.3)
     axes = np.atleast_1d(axes)
     axes[0].legend(title="data", loc="best")
-    axes[-1].set_xlabel("epoch")
-    axes[-1].xaxis.get_major_locator().set_params(integer=True)
+    _epoch_axis(axes[-1], int(frame["epoch"].max()))
     if title:
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def _epoch_axis(ax: plt.Axes, epochs: int) -> None:
+    """An x axis of whole epochs 1 to ``epochs``, half an epoch of margin either side: the
+    default autoscale stretches a 1-epoch run's single point over 0.96-1.04, and an integer
+    locator wanting two ticks falls back to 0.6, 0.8, ... when the axis holds one whole epoch."""
+    ax.set_xlim(0.5, epochs + 0.5)
+    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
 
 
 def histories_compared(histories: dict[str, pd.DataFrame], title: str = "") -> plt.Figure:
@@ -67,8 +76,7 @@ def histories_compared(histories: dict[str, pd.DataFrame], title: str = "") -> p
         ax.set(ylabel=metric)
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
-    axes[-1].set_xlabel("epoch")
-    axes[-1].xaxis.get_major_locator().set_params(integer=True)
+    _epoch_axis(axes[-1], max(int(f["epoch"].max()) for f in histories.values()))
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
@@ -227,6 +235,10 @@ def decision_surface(
     return fig
 
 
+# Loss curves mark each epoch's point up to this many epochs; beyond, the line alone reads.
+POINTS_UP_TO = 50
+
+
 def loss_curves(
     frame: pd.DataFrame, switch_epoch: int | None = None, title: str = ""
 ) -> plt.Figure:
@@ -234,12 +246,16 @@ def loss_curves(
     epoch where the learning rate changed and the 0.1 goal marked."""
     fig, ax = plt.subplots(figsize=(6.5, 3.2))
     colours = {"training": SPLIT_COLOURS["training"], "test": SPLIT_COLOURS["validation"]}
+    epochs = int(frame["epoch"].max())
+    marker = "o" if epochs <= POINTS_UP_TO else None  # a line alone hides a run of 1 epoch
     for split, rows in frame[frame["metric"] == "loss"].groupby("data"):
-        ax.plot(rows["epoch"], rows["value"], color=colours.get(split), label=split, lw=1.3)
+        ax.plot(rows["epoch"], rows["value"], color=colours.get(split), label=split, lw=1.3,
+                marker=marker, ms=3)  # fmt: skip
     ax.axhline(0.1, color="grey", ls=":", lw=1, label="goal: 0.1")
     if switch_epoch:
         ax.axvline(switch_epoch, color="black", ls="--", lw=0.8, label="learning rate lowered")
-    ax.set(yscale="log", xlabel="epoch", ylabel="loss (0.5 (output - label)²)", title=title)
+    ax.set(yscale="log", ylabel="loss (0.5 (output - label)²)", title=title)
+    _epoch_axis(ax, epochs)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     fig.tight_layout()

@@ -96,6 +96,19 @@ def latest_verdict(table: pd.DataFrame | None, run: str, since: object = None) -
     return rows.sort_values("date")["verdict"].iloc[-1] if len(rows) else None
 
 
+def recorded_seconds(runs: list[str], path: str | Path = RECORD) -> float | None:
+    """How long verifying ``runs`` takes, as last measured: the sum of each run's last recorded
+    ``seconds`` (the wall time of its rerun, kernel start included); None when one of them was
+    never recorded."""
+    table = read(path)
+    if table is None:
+        return None
+    last = table.sort_values("date").groupby("run")["seconds"].last()
+    if not set(runs) <= set(last.index):
+        return None
+    return float(last[list(runs)].sum())
+
+
 def append(row: dict[str, object], path: str | Path = RECORD) -> Path:
     """Append one verification to ``path`` (rewritten atomically: temp file and rename).
 

@@ -34,6 +34,20 @@ from imagelab.exercises import (
 )
 from imagelab.fingerprint import code_cells, python_source
 
+# How to retrain when a notebook shows stored results; each notebook's first cell says the same
+# (tests/test_interactive.py checks), so what Run All prints matches what the student read.
+RETRAIN = "to retrain, set force = True in the parameters cell (papermill: -p force True)"
+
+
+def stored_results_message(run_name: str, provenance: dict) -> str:
+    """What a run prints when it shows up-to-date stored results instead of training."""
+    return (
+        f"[{run_name}] showing the stored results, which are up to date (trained "
+        f"{provenance.get('finished')}, commit {str(provenance['git'].get('commit'))[:10]}); "
+        f"not training. {RETRAIN[0].upper()}{RETRAIN[1:]}."
+    )
+
+
 # Names IPython puts in every kernel's namespace (those starting with "_" aside).
 IPYTHON_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit", "open"})
 
@@ -106,7 +120,7 @@ class Run:
                 epoch_seconds=seconds,
                 train_seconds=float(sum(seconds)),
             )
-            print(f"[{self.name}] showing the stored results (pass force=True to retrain)")
+            print(f"[{self.name}] these are the stored results, not a new training; {RETRAIN}")
             return self.result
         started, p = dt.datetime.now(dt.UTC), self.params
         cpu_started = time.process_time()
@@ -255,11 +269,7 @@ def start_run(exercise: str, namespace: dict[str, object]) -> Run:
     up_to_date = state == "up-to-date" and not store.stale_reasons(exercise, stored, data.checksums)
     files = records.run_files(params["run_name"], params["results_dir"])
     if up_to_date and not params["force"]:
-        provenance = stored.provenance
-        print(
-            f"[{files.run_name}] results are up to date (trained {provenance.get('finished')}, "
-            f"commit {str(provenance['git'].get('commit'))[:10]}); not retraining."
-        )
+        print(stored_results_message(files.run_name, stored.provenance))
         return Run(get_exercise(exercise), dict(params), files, data, stored)
     from imagelab import quiet_tensorflow
 

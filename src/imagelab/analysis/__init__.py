@@ -18,11 +18,13 @@ from imagelab.analysis.timing import (
     BENCHMARK_SOURCE,
     CONTENDED_LOAD,
     CONTENDED_SHARE,
+    RUN_OWN,
     contention,
     contention_note,
     epoch_time_sentence,
     epoch_timing,
     matmul_shares,
+    own_epochs,
     steady_epoch_seconds,
     time_versus,
     timing_sentence,
@@ -55,11 +57,23 @@ def final_accuracy(history: pd.DataFrame, last: int = GAP_EPOCHS) -> dict[str, f
     return {"train_acc": train, "val_acc": val, "gap": train - val}
 
 
+def last_epochs(epochs: int, last: int = GAP_EPOCHS) -> str:
+    """Which epochs a mean over the last ``last`` covers, in words, for a run of ``epochs``:
+    'over the last 3 epochs', 'over both epochs', 'in its only epoch'."""
+    if epochs <= 1:
+        return "in its only epoch"
+    if epochs <= last:
+        return "over both epochs" if epochs == 2 else f"over all {epochs} epochs"
+    return f"over the last {last} epochs"
+
+
 def generalisation(history: pd.DataFrame, last: int = GAP_EPOCHS) -> str:
     """One sentence on whether the model generalises, from the train/validation gap."""
     final = final_accuracy(history, last)
+    epochs = int(history["epoch"].max())
+    verb = "was" if epochs == 1 else "averaged"
     numbers = (
-        f"over the last {last} epochs, training accuracy averaged {final['train_acc']:.4f} and "
+        f"{last_epochs(epochs, last)}, training accuracy {verb} {final['train_acc']:.4f} and "
         f"validation accuracy {final['val_acc']:.4f} (gap {final['gap']:+.4f})"
     )
     if final["gap"] > OVERFIT_GAP:
@@ -184,14 +198,19 @@ def plateau(history: pd.DataFrame, last: int = 5) -> dict[str, float]:
     }
 
 
-def plateau_sentence(history: pd.DataFrame) -> str:
+def plateau_sentence(history: pd.DataFrame, last: int = 5) -> str:
     """Whether validation accuracy is still rising at the end of training."""
-    p = plateau(history)
+    p = plateau(history, last)
+    if p["last_epoch"] == 1:
+        return (
+            f"Validation accuracy was {p['first']:.4f} after the only epoch: one epoch shows "
+            "no trend, so whether it plateaus needs more epochs."
+        )
     return (
         f"Validation accuracy went from {p['first']:.4f} after epoch 1 to {p['last']:.4f} "
-        f"after epoch {p['last_epoch']} (best {p['best']:.4f} at epoch {p['best_epoch']}); over "
-        f"the last {p['tail']} epochs it was {'still rising' if p['rising'] else 'flat'} "
-        f"({p['slope']:+.4f} per epoch), so "
+        f"after epoch {p['last_epoch']} (best {p['best']:.4f} at epoch {p['best_epoch']}); "
+        f"{last_epochs(p['last_epoch'], last)} it was "
+        f"{'still rising' if p['rising'] else 'flat'} ({p['slope']:+.4f} per epoch), so "
         f"{'it had not plateaued yet: more epochs would help' if p['rising'] else 'it had plateaued'}."
     )
 

@@ -1,5 +1,6 @@
 """Judgements about time: seconds per steady epoch, whether a run shared its cores, and the
-timing sentences of the 2019 questions, from uncontended measurements only."""
+timing sentences of the 2019 questions, from the most careful measurement there is: the
+benchmark's idle, paired epochs where it covers the network, else a run's own uncontended ones."""
 
 from __future__ import annotations
 
@@ -25,15 +26,32 @@ def matmul_shares(bench: pd.Series, names: list[str]) -> list[float]:
     return [100 * bench[f"{n}/gflops"] / bench["matmul_fp32"] for n in names]
 
 
-def epoch_time_sentence(epoch_seconds: list[float], seconds_2019: float | None = None) -> str:
-    """Seconds per epoch on this machine (first epoch apart: it includes graph tracing)."""
-    steady, spread = steady_epoch_seconds(epoch_seconds), epoch_seconds[1:] or epoch_seconds
-    which = f"median of epochs 2-{len(epoch_seconds)}" if len(epoch_seconds) > 1 else "one epoch"
-    text = (
-        f"An epoch took {steady:.1f} s ({which}; range {min(spread):.1f}-{max(spread):.1f} s; "
-        f"the first took {epoch_seconds[0]:.1f} s)."
+def own_epochs(epoch_seconds: list[float]) -> str:
+    """A run's steady epoch in seconds with where it comes from, worded for any number of
+    epochs: '36.7 s (median of epochs 2-20; range 28.4-42.0 s; the first took 33.2 s)'."""
+    first, later = epoch_seconds[0], epoch_seconds[1:]
+    if not later:
+        return f"{first:.1f} s (its only epoch, graph tracing included)"
+    if len(later) == 1:
+        return f"{later[0]:.1f} s (epoch 2; the first took {first:.1f} s)"
+    return (
+        f"{steady_epoch_seconds(epoch_seconds):.1f} s (median of epochs 2-{len(epoch_seconds)}; "
+        f"range {min(later):.1f}-{max(later):.1f} s; the first took {first:.1f} s)"
     )
+
+
+def epoch_time_sentence(epoch_seconds: list[float], seconds_2019: float | None = None) -> str:
+    """Seconds per epoch of a run, from its own epochs (the first apart: it includes graph
+    tracing)."""
+    if len(epoch_seconds) == 1:
+        text = (
+            f"The one epoch took {epoch_seconds[0]:.1f} s, graph tracing included (train two "
+            "or more epochs to see a steady epoch's time)."
+        )
+    else:
+        text = f"An epoch took {own_epochs(epoch_seconds)}."
     if seconds_2019:
+        steady = steady_epoch_seconds(epoch_seconds)
         text += f" 2019: more than {seconds_2019:.0f} s, {seconds_2019 / steady:.1f}x as long."
     return text
 
@@ -72,45 +90,57 @@ def contention_note(provenance: dict) -> str:
 
 
 def epoch_timing(provenance: dict, idle_seconds: float | None = None) -> dict[str, object]:
-    """Seconds per steady epoch that may draw a conclusion, and where they come from.
+    """Seconds per steady epoch for a time question, from the most careful measurement there is.
 
-    A run's own epochs (``steady_epoch_seconds``) when it had the cores to itself; the
-    benchmark's idle measurement (``idle_seconds``) when the run was contended; no seconds
-    (None) when it was contended and there is no idle measurement. ``source`` is 'run' or
-    'benchmark'; ``run_seconds`` the run's own steady epoch either way.
+    The benchmark's (``idle_seconds``: the fastest of many epochs on an idle machine, which
+    leaves out this machine's slow spells) when it covers the exercise; else the run's own
+    epochs (``steady_epoch_seconds``) when the run had the cores to itself; else no seconds
+    (None). ``source`` is 'benchmark', 'run' or None; ``run_seconds`` the run's own steady
+    epoch either way, to show beside the benchmark's.
     """
     own = steady_epoch_seconds(provenance["epoch_seconds"])
+    if idle_seconds:
+        return {"seconds": idle_seconds, "source": "benchmark", "run_seconds": own}
     if not contention(provenance)["contended"]:
         return {"seconds": own, "source": "run", "run_seconds": own}
-    source = "benchmark" if idle_seconds else None
-    return {"seconds": idle_seconds or None, "source": source, "run_seconds": own}
+    return {"seconds": None, "source": None, "run_seconds": own}
 
 
 BENCHMARK_SOURCE = "the benchmark's idle measurement (`benchmarks/results.csv`)"
+# What a run's own epoch times are, wherever they stand beside the benchmark's.
+RUN_OWN = "the run's own epochs, which can include this machine's slow spells"
 
 
 def timing_sentence(
     provenance: dict, idle_seconds: float | None = None, seconds_2019: float | None = None
 ) -> str:
-    """Seconds per epoch for a time question (Q2, Q21), from uncontended measurements only,
-    naming the source used."""
+    """Seconds per epoch for a time question (Q2, Q21): the benchmark's when it covers the
+    network, with the run's own epochs beside it and marked as such; else the run's own when
+    it had the cores to itself; naming the source used."""
     timing = epoch_timing(provenance, idle_seconds)
-    if timing["source"] == "run":
-        text = epoch_time_sentence(provenance["epoch_seconds"])
-        shared = contention(provenance)["load"] is not None
-        text += (
-            " These are the run's own epochs; it had the cores to itself."
-            if shared
-            else " These are the run's own epochs (its load was not recorded)."
+    epochs = provenance["epoch_seconds"]
+    if timing["source"] == "benchmark":
+        shared = contention_note(provenance)
+        text = (
+            f"An epoch takes {timing['seconds']:.1f} s by {BENCHMARK_SOURCE}. For comparison, "
+            f"{RUN_OWN}: {own_epochs(epochs)}"
+            + (f"; this run shared the cores ({shared})." if shared else ".")
+        )
+    elif timing["source"] == "run":
+        alone = (
+            "it had the cores to itself"
+            if contention(provenance)["load"] is not None
+            else "its load was not recorded"
+        )
+        text = (
+            f"{epoch_time_sentence(epochs)} These are the run's own epochs (no benchmark of "
+            f"this network); {alone}."
         )
     else:
-        text = (
+        return (
             f"This run shared the cores ({contention_note(provenance)}), so its own epoch "
-            "times draw no conclusion."
+            "times draw no conclusion. No idle measurement of this network exists to use instead."
         )
-        if timing["source"] is None:
-            return text + " No idle measurement of this network exists to use instead."
-        text += f" An epoch takes {timing['seconds']:.1f} s by {BENCHMARK_SOURCE}."
     if seconds_2019:
         ratio = seconds_2019 / timing["seconds"]
         text += f" 2019: more than {seconds_2019:.0f} s, {ratio:.1f}x as long."
@@ -123,32 +153,40 @@ def time_versus(
     other: str,
     idle: tuple[float, float] | None = None,
 ) -> str:
-    """A training epoch of this run against another's (Q16), from uncontended measurements.
+    """A training epoch of this run's network against another's (Q16).
 
     ``ours`` and ``theirs`` are the runs' provenance; ``idle`` the benchmark's paired idle
-    seconds (this network, the other), used when either run was contended: times measured
-    under different contention compare nothing.
+    seconds (this network, the other), the answer whenever the benchmark covers both, with the
+    runs' own epochs beside it; without it, the runs' own epochs when neither was contended
+    (times measured under different contention compare nothing).
     """
+    # Rounded before subtracting, so the difference shown is that of the two numbers shown.
+    own = tuple(round(steady_epoch_seconds(p["epoch_seconds"]), 1) for p in (ours, theirs))
     shared = [
         f"{name} {contention_note(p)}"
         for name, p in (("this run", ours), (other, theirs))
         if contention(p)["contended"]
     ]
-    if not shared:
-        a = steady_epoch_seconds(ours["epoch_seconds"])
-        b = steady_epoch_seconds(theirs["epoch_seconds"])
-        source = "the runs' own epochs, medians of epochs 2 onwards; neither shared the cores"
-    elif idle:
-        a, b = idle
-        source = (
-            f"by {BENCHMARK_SOURCE}, the two networks timed side by side; the canonical runs' "
-            f"own epochs draw no conclusion, as they shared the cores ({'; '.join(shared)})"
+    if idle:
+        a, b = (round(seconds, 1) for seconds in idle)
+        beside = (
+            f"For comparison, {RUN_OWN} (medians of epochs 2 onwards): {own[0]:.1f} s against "
+            f"{own[1]:.1f} s ({own[0] - own[1]:+.1f} s)"
         )
-    else:
+        if shared:
+            beside += f"; they shared the cores ({'; '.join(shared)})"
+        return (
+            f"A training epoch takes {a:.1f} s against {b:.1f} s for {other} ({a - b:+.1f} s), "
+            f"by {BENCHMARK_SOURCE}, the two networks timed side by side. {beside}."
+        )
+    if shared:
         return (
             f"No timing conclusion: the runs shared the cores ({'; '.join(shared)}) and no "
             "idle measurement of the two networks exists."
         )
+    a, b = own
     return (
-        f"A training epoch took {a:.1f} s against {b:.1f} s for {other} ({a - b:+.1f} s), {source}."
+        f"A training epoch took {a:.1f} s against {b:.1f} s for {other} ({a - b:+.1f} s), the "
+        "runs' own epochs, medians of epochs 2 onwards (no benchmark of the two networks); "
+        "neither shared the cores."
     )

@@ -19,8 +19,9 @@ def summary_table(
     names: list[str], results_dir: str | Path | None = None, benchmarks: str | Path | None = None
 ) -> pd.DataFrame:
     """One row per exercise: 2019 and our test accuracy and loss, seeds, and seconds per epoch
-    from an uncontended measurement (the run's own, or the benchmark's when the run shared the
-    cores; ``time_source`` says which), with the run's highest 1-minute load."""
+    from the most careful measurement there is (``analysis.epoch_timing``: the benchmark's where
+    it covers the exercise, else the run's own when uncontended; ``time_source`` says which),
+    the run's own steady epoch beside it, and the run's highest 1-minute load."""
     idle = idle_epochs(benchmarks)
     rows = []
     for name in names:
@@ -42,7 +43,9 @@ def summary_table(
                 "loss": result.score["loss"],
                 "s_per_epoch": timing["seconds"] or np.nan,
                 "time_source": timing["source"] or "none (contended)",
+                "run_s_per_epoch": timing["run_seconds"],
                 "load": analysis.contention(result.provenance)["load"] or np.nan,
+                "contended": bool(analysis.contention(result.provenance)["contended"]),
             }
         )
     return pd.DataFrame(rows)
@@ -154,22 +157,28 @@ def show_summary(
             "2019 loss": table["loss_2019"],
             "loss": table["loss"],
             "s/epoch": table["s_per_epoch"],
-            "time from": table["time_source"],
-            "max load": table["load"],
+            "from": table["time_source"],
+            "run's own": table["run_s_per_epoch"],
         }
     )
-    # Times and loads are coarse measurements: one decimal, where scores keep four.
-    digits = tuple(".1f" if c in ("s/epoch", "max load") else ".4f" for c in shown.columns)
+    # Times are coarse measurements: one decimal, where scores keep four.
+    digits = tuple(".1f" if c in ("s/epoch", "run's own") else ".4f" for c in shown.columns)
     _show(_table(shown, floatfmt=digits))
     cores = load_run(table["exercise"].iloc[0], results_dir).provenance["machine"]["cores"]
+    shared = ", ".join(table.loc[table["contended"], "exercise"]) or "none"
+    known = table["load"].dropna()  # provenance before the load was recorded has none
+    loads = (
+        f"; the runs' highest loads were {known.min():.1f}-{known.max():.1f}" if len(known) else ""
+    )
     _show(
         "acc and loss are on the test set; seeds are the canonical run with the sweeps' runs of "
-        "the same settings (`scores/seeds.csv`). s/epoch is the median of a run's epochs after "
-        "the first when the run had the cores to itself (time from *run*), and the benchmark's "
-        "idle measurement when other jobs shared them (time from *benchmark*): max load is the "
-        f"run's highest 1-minute load average at start or end, on {cores} cores; above "
-        f"{analysis.CONTENDED_LOAD:g} x {cores} the run counts as contended and its own times "
-        "draw no conclusion."
+        "the same settings (`scores/seeds.csv`). s/epoch answers how long an epoch takes: "
+        f"{analysis.BENCHMARK_SOURCE} where it covers the exercise (from *benchmark*), "
+        "else the median of the run's epochs after the first when the run had the cores to "
+        "itself (from *run*). run's own is that median, in s/epoch, either way: "
+        f"{analysis.RUN_OWN}. Runs that shared the cores (1-minute load average above "
+        f"{analysis.CONTENDED_LOAD:g} x {cores} cores at start or end, or little CPU time), "
+        f"whose own times draw no conclusion: {shared}{loads}."
     )
     figure = plots.comparison(table)
     from IPython.display import display
