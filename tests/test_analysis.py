@@ -151,7 +151,10 @@ def test_sweep_digest_uses_the_three_epoch_gap_and_names_the_best_setting():
     assert "Highest mean test accuracy: dropout=0.5 (0.9880 over 2 seeds)" in text
     _, by_epochs = analysis.sweep_digest(summary.assign(dropout=20), ["dropout"], histories)
     assert "dropout=20 (" in by_epochs  # an integer setting prints as one
-    assert "Smallest train-validation gap (last 3 epochs): dropout=0.5 (+0.0050)" in text
+    assert (
+        "Smallest train-validation gap (each run's last 3 epochs, all of a shorter run's): dropout=0.5 (+0.0050)"
+        in text
+    )
     assert "1 run(s) failed: c1." in text
     _, without = analysis.sweep_digest(summary, ["dropout"])
     assert "gap" not in without  # no histories: no gap claimed

@@ -74,7 +74,8 @@ def sweep_digest(
     if table["gap_mean"].notna().any():
         tightest = table.loc[table["gap_mean"].abs().idxmin()]
         text += (
-            f"Smallest train-validation gap (last {GAP_EPOCHS} epochs): {label(tightest)} "
+            f"Smallest train-validation gap (each run's last {GAP_EPOCHS} epochs, all of a "
+            f"shorter run's): {label(tightest)} "
             f"({tightest['gap_mean']:+.4f}). "
         )
     text += notes
