@@ -118,10 +118,12 @@ def smallest_data_limit(validation_split: float, validate_on_test: bool = False)
     last ``validation_split`` of the training images, one validation image. ``training.fit``
     keeps the first ``int(n * (1 - validation_split))`` for training; ``batch_size`` sets no
     minimum, since Keras trains a last batch smaller than it."""
+    if validate_on_test:  # it trains on every training image and validates on the test set
+        return 1
     n = 1
     while True:
-        kept = int(n * (1 - validation_split))
-        if kept >= 1 and (validate_on_test or validation_split == 0 or kept < n):
+        kept = int(n * (1 - validation_split))  # training.fit's split, at n images
+        if kept >= 1 and (kept < n or validation_split == 0):
             return n
         n += 1
 

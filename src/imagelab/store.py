@@ -196,10 +196,8 @@ def _check_ranges(files: records.RunFiles, path: Path, history: pd.DataFrame) ->
         values = history.loc[history["metric"] == metric, "value"]
         outside = values[(values < low) | (values > high)]
         if len(outside):
-            row = int(outside.index[0]) + 2
-            raise _damaged(
-                files, path, f"has {metric} {outside.iloc[0]!r} on line {row}, not {allowed}"
-            )
+            row, value = int(outside.index[0]) + 2, float(outside.iloc[0])
+            raise _damaged(files, path, f"has {metric} {value!r} on line {row}, not {allowed}")
     negative = history.index[history["seconds"] < 0]
     if len(negative):
         raise _damaged(files, path, f"has negative seconds on line {int(negative[0]) + 2}")
