@@ -186,3 +186,19 @@ def test_schema_problems_are_user_errors_in_one_paragraph(stored):
     with pytest.raises(UserError) as error:
         store.freshness(RUN, exercises.notebook_defaults(RUN), stored.results_dir)
     assert "\n" not in str(error.value) and "AttributeError" not in str(error.value)
+
+
+def test_the_playground_runs_go_through_the_same_schema():
+    spiral = json.loads((ROOT / "scores" / "playground_spiral.json").read_text())
+    assert provenance_schema.problem(spiral, "playground_spiral") is None
+    spiral["weights"][0][0] = "x"  # what playground_run hands to model.set_weights
+    assert provenance_schema.problem(spiral, "playground_spiral").startswith("holds weights = ")
+    search = json.loads((ROOT / "scores" / "playground_search.json").read_text())
+    assert provenance_schema.problem(search, "playground_search") is None
+    assert "holds runs = '280'" in provenance_schema.problem(
+        search | {"runs": "280"}, "playground_search"
+    )
+    bad_epochs = search | {"parameters": search["parameters"] | {"epochs": 0}}
+    assert "parameters.epochs = 0: epochs must be" in provenance_schema.problem(
+        bad_epochs, "playground_search"
+    )

@@ -44,6 +44,11 @@ def _count(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
+def _numbers(value: object) -> bool:
+    """A finite number, or a (nested) list of them: a weight array as JSON holds it."""
+    return all(map(_numbers, value)) if isinstance(value, list) else _number(value)
+
+
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 SECONDS = "a finite number of seconds >= 0"
 # key (dotted; * matches any key of an object): (required, what is allowed, the test). A key is
@@ -104,6 +109,12 @@ SCHEMA: dict[str, tuple[bool, str, object]] = {
     "train_seconds": (False, SECONDS, _seconds),
     "wall_seconds": (False, SECONDS, _seconds),
     "cpu_seconds": (False, f"null or {SECONDS}", lambda v: v is None or _seconds(v)),
+    "weights": (
+        False,
+        "a list of weight arrays (nested lists of finite numbers)",
+        lambda v: isinstance(v, list) and all(map(_numbers, v)),
+    ),  # fmt: skip
+    "runs": (False, "an integer >= 0 (the search's runs)", _count),
     "started": (False, "a date and time", _text),
     "finished": (False, "a date and time", _text),
 }

@@ -3,7 +3,8 @@
 ``start_run`` is the first call of every exercise notebook: it stops on a parameter the
 notebook does not have (papermill only warns about those), validates the parameters, guards
 the canonical run names, asks ``imagelab.store`` whether stored results still answer them,
-seeds TensorFlow and loads the data. ``Run.fit`` then trains, or shows the stored results.
+seeds TensorFlow and loads the data. ``Run.fit`` then trains, or shows the stored results;
+a run whose loss diverged (``check_converged``) raises ``Diverged`` before it writes a file.
 """
 
 from __future__ import annotations
@@ -190,11 +191,13 @@ def start_run(exercise: str, namespace: dict[str, object]) -> Run:
     other plain value in it that no cell of the notebook defines (``papermill -p epoch 2``) is
     an unknown parameter.
 
-    Stops with a UserError before any training when a parameter is unknown or wrong, when a
-    canonical run name is used with non-canonical settings or data, or when ``run_name``
-    already holds another run's results or damaged ones (unless ``force=True``; the files of a
-    run killed before it finished are replaced). Stored
-    results that are up to date are shown instead of retraining, unless ``force=True``.
+    Stops with a UserError before any training when a parameter is unknown or wrong (a seed
+    beyond 32 bits, a data_limit too small to split, a results_dir that is no writable folder),
+    when a canonical run name is used with non-canonical settings or data (by content:
+    ``check_canonical_data``), or when ``run_name`` already holds another run's results or
+    damaged ones (unless ``force=True``; the files of a run killed before it finished are
+    replaced). Stored results that are up to date are shown instead of retraining, unless
+    ``force=True``.
     """
     defaults = notebook_defaults(exercise)
     notebook = get_exercise(exercise).notebook
