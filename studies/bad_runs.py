@@ -43,8 +43,11 @@ def _made_up_data_named_keras_datasets(layout: Layout) -> dict:
     return {"IMAGELAB_DATA": "keras.datasets"}
 
 
+DELETE = object()  # a value for ``_provenance``: remove the key
+
+
 def _provenance(run: str, key: str, value: object) -> Callable[[Layout], None]:
-    """Set one (dotted) key of the project copy's ``scores/<run>.json``."""
+    """Set (or, with ``DELETE``, remove) one dotted key of the copy's ``scores/<run>.json``."""
 
     def plant(layout: Layout) -> None:
         path = layout.project / "scores" / f"{run}.json"
@@ -53,7 +56,10 @@ def _provenance(run: str, key: str, value: object) -> Callable[[Layout], None]:
         holder = provenance
         for parent in parents:
             holder = holder[parent]
-        holder[last] = value
+        if value is DELETE:
+            del holder[last]
+        else:
+            holder[last] = value
         path.write_text(json.dumps(provenance, indent=2) + "\n")
 
     return plant
@@ -153,6 +159,14 @@ CASES: list[Case] = [
         REPORT,
         _damaged("dense_mnist", r"holds git = 'a240a2e', which must be an object"),
         setup=_provenance("dense_mnist", "git", "a240a2e"),
+        needs="store",
+    ),
+    Case(
+        "canonical-run-without-its-machine",
+        "",
+        REPORT,
+        _damaged("cnn_mnist", r"lacks the key machine"),
+        setup=_provenance("cnn_mnist", "machine", DELETE),
         needs="store",
     ),
     Case(

@@ -70,8 +70,12 @@ OTHER_SHA = "0" * 64
             "holds data.checksums.x_train = 'zz', which must be a sha",
         ),
         ("exercise", "nope", "holds exercise = 'nope', which must be one of dense_mnist"),
+        ("exercise", ["dense_mnist"], "holds exercise = ['dense_mnist'], which must be one of"),
         ("score", ..., "lacks the keys score"),
         ("data.dataset", ..., "lacks the key data.dataset"),
+        ("machine", ..., "lacks the key machine"),  # a canonical run's: the report reads them
+        ("data.verified_against", ..., "lacks the key data.verified_against"),
+        ("train_seconds", ..., "lacks the key train_seconds"),
         ("data.dataset", "cifar10", "says the dense_mnist run trained on 'cifar10', not 'mnist'"),
         ("run_name", "relu_mnist", "belongs to the run 'relu_mnist'"),
     ],
@@ -90,8 +94,8 @@ def test_a_provenance_breaking_the_schema_is_a_damaged_file(stored, key, value, 
     [
         ("data.checksums.x_train", OTHER_SHA, "x_train's sha256 is not the verified one"),
         ("data.n_train", 100, "n_train is 100, the verified copy has 60000"),
-        ("data.n_test", ..., "n_test is None, the verified copy has 10000"),
-        ("data.checksums", ..., "x_train's sha256 is not the verified one"),
+        ("data.n_test", 9999, "n_test is 9999, the verified copy has 10000"),
+        ("data.checksums", {}, "x_train's sha256 is not the verified one"),
     ],
 )
 def test_a_canonical_run_keeps_its_name_only_on_the_verified_data(stored, key, value, problem):
@@ -202,3 +206,25 @@ def test_the_playground_runs_go_through_the_same_schema():
     assert "parameters.epochs = 0: epochs must be" in provenance_schema.problem(
         bad_epochs, "playground_search"
     )
+
+
+def _paths(value, prefix=()):
+    """Every (nested) key path of a JSON object."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield (*prefix, key)
+            yield from _paths(inner, (*prefix, key))
+
+
+@pytest.mark.parametrize("run", ["dense_mnist", "playground_spiral", "playground_search"])
+def test_any_value_anywhere_is_judged_never_raised(run):
+    committed = json.loads((ROOT / "scores" / f"{run}.json").read_text())
+    for path in _paths(committed):
+        for garbage in ("x", [], {}, None, -1, 2**70, [["x"]], True):
+            provenance = json.loads(json.dumps(committed))
+            holder = provenance
+            for key in path[:-1]:
+                holder = holder[key]
+            holder[path[-1]] = garbage
+            result = provenance_schema.problem(provenance, run)  # a string or None, never raises
+            assert result is None or isinstance(result, str)
