@@ -126,6 +126,6 @@ notebook: setup ## JupyterLab on the project, opening on notebooks/ [PORT=8888] 
 	  $(if $(PORT),--ServerApp.port=$(PORT)) $(if $(TOKEN),--IdentityProvider.token=$(TOKEN)) \
 	  $(if $(NO_BROWSER),--no-browser) $(if $(filter 0,$(shell id -u)),--allow-root)
 
-clean: ## remove build products (executed notebooks, report, caches), keep results
-	rm -rf build report .pytest_cache .ruff_cache
+clean: ## remove build products (executed notebooks, caches); keep results and the committed report
+	rm -rf build .pytest_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -164,6 +164,21 @@ def test_missing_exercise_leaves_a_note_not_an_error(synthetic_results, tmp_path
     assert "(dense_mnist has no results to compare with.)" in text  # relu_mnist's Q9
 
 
+def test_damaged_results_are_left_out_with_a_note_when_the_report_goes_on(
+    synthetic_results, tmp_path
+):
+    # What `imagelab report --allow-missing` renders: the checks let it past damaged runs.
+    history = records.run_files("dense_mnist", synthetic_results).history
+    history.write_bytes(history.read_bytes()[:40])
+    figure = records.run_files("relu_mnist", synthetic_results).figure("confusion")
+    figure.write_bytes(figure.read_bytes()[:200])  # a PNG that does not decode
+    text = _execute_report(synthetic_results, tmp_path / "report.ipynb")
+    assert "dense_mnist: left out, its results are damaged: " in text
+    assert "relu_mnist: left out, its results are damaged: " in text
+    assert "(dense_mnist has no results to compare with.)" not in text  # relu_mnist is out too
+    assert "(relu_mnist has no results to compare with.)" in text  # cnn_mnist's Q12-13
+
+
 def test_results_of_older_training_code_are_flagged_in_their_section(synthetic_results, tmp_path):
     provenance = records.run_files("cnn_mnist", synthetic_results).provenance
     stored = json.loads(provenance.read_text())

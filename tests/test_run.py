@@ -99,8 +99,10 @@ def test_lab_dry_run_reports_each_state_and_runs_nothing(project, capsys, monkey
     folder, _ = project
     (folder / "scores" / "dense_mnist.csv").unlink()
     monkeypatch.setattr(runs, "execute", lambda *a: pytest.fail("dry run executed a notebook"))
-    assert cli.main(["lab", "--dry-run"]) == 0
-    out = capsys.readouterr().out
+    assert cli.main(["lab", "--dry-run"]) == 2  # damage makes the check fail (issue 26)
+    captured = capsys.readouterr()
+    out = captured.out
+    assert captured.err.startswith("imagelab: error: damaged results: dense_mnist")
     assert "dense_mnist: results damaged (scores/dense_mnist.csv is missing" in out
     assert "relu_mnist: results up-to-date, skipped" in out
     assert "== would run ['dense_mnist']" in out

@@ -92,8 +92,11 @@ def _seeds(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     from imagelab import report, runs
+    from imagelab.report import inputs
 
     runs.check_results(allow_missing=args.allow_missing)  # the report never trains
+    for problem in inputs.check(allow_missing=args.allow_missing):  # every other file it reads
+        print(f"== report: going on without {problem}")
     report.render()
     return 0
 
@@ -190,7 +193,8 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--allow-missing",
         action="store_true",
-        help="render even when a canonical result is missing or damaged (without it)",
+        help="render even when a result is missing or damaged (without it); a damaged side "
+        "table (seeds, benchmark, sweeps, studies, verify record) still stops it",
     )
     verify = commands.add_parser(
         "verify", help="retrain committed runs in build/verify and compare (identical/noise)"

@@ -44,6 +44,8 @@ VERDICTS = ("identical", "within seed noise", "outside")
 RUNS = (*REGISTRY, *(name for name in CANONICAL_NAMES if name not in REGISTRY))
 NUMBERS = ("d_acc", "d_loss", "max_d_history", "seconds")
 VERSIONS = ("tensorflow", "keras", "numpy", "python")
+# Differences of accuracies lie in [-1, 1]; the largest |difference| and seconds are >= 0.
+RANGES = {"d_acc": (-1, 1), "max_d_history": (0, math.inf), "seconds": (0, math.inf)}
 KEY = ("date", "commit", "cpu", "run")  # one verification: rows with the same key are one row
 
 _COMMIT = re.compile(r"[0-9a-f]{12}(-dirty)?|unknown")
@@ -271,7 +273,10 @@ def _problem(column: str, value: str) -> str | None:
             number = float(value)
         except ValueError:
             return f"{value!r} is not a number"
-        return None if math.isfinite(number) else f"{value!r} is not a finite number"
+        if not math.isfinite(number):
+            return f"{value!r} is not a finite number"
+        low, high = RANGES.get(column, (-math.inf, math.inf))
+        return None if low <= number <= high else f"{value} is out of range ({low:g} to {high:g})"
     if column in VERSIONS and not _VERSION.fullmatch(value):
         return f"{value!r} is not a version such as 2.21.0"
     if column == "commit" and not _COMMIT.fullmatch(value):

@@ -9,9 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import pandas as pd
-
-from imagelab import precision, records, store
+from imagelab import precision, records, store, tables
 from imagelab.errors import UserError
 from imagelab.exercises import EXERCISES, PLAYGROUND, get_exercise, notebook_defaults
 from imagelab.records import PROJECT_ROOT, relative, run_files
@@ -85,7 +83,8 @@ def lab(
     number_format: str = precision.FLOAT32,
 ) -> list[str]:
     """Run the canonical exercises whose results are missing, stale or damaged; return the
-    run names run (with ``dry_run``, those that would run, and nothing runs).
+    run names run (with ``dry_run``, those that would run, and nothing runs; then a damaged
+    result raises a UserError once every state is printed, so the check exits non-zero).
 
     Without ``names`` this is the whole lab: the five exercises, then the Playground spiral
     (exercise three) with its search when that is not up to date. ``force`` reruns every one.
@@ -103,7 +102,7 @@ def lab(
     if not dry_run:
         precision.check(number_format)
         show_progress()
-    ran, started = [], time.perf_counter()
+    ran, damaged, started = [], [], time.perf_counter()
     for number, name in enumerate(names, start=1):
         run_name = precision.canonical_name(name, number_format)
         if name == PLAYGROUND.name:  # its state weighs its search too, which it may rerun
@@ -114,6 +113,7 @@ def lab(
             (state, why), parameters = describe_state(name, number_format), {}
             parameters |= {"precision": number_format, "run_name": run_name} if bf16 else {}
         elapsed = f"{time.perf_counter() - started:.0f}s"
+        damaged += [name] if state == "damaged" else []
         if state == "up-to-date" and not force:
             print(f"== [{number}/{len(names)}] {run_name}: results {state}, skipped ({elapsed})")
             continue
@@ -131,6 +131,11 @@ def lab(
         ran.append(run_name)
     done = "would run" if dry_run else f"lab done in {time.perf_counter() - started:.0f}s: ran"
     print(f"== {done} {ran or 'nothing'}")
+    if dry_run and damaged:  # a check that passes over damage would call the lab fine
+        raise UserError(
+            f"damaged results: {', '.join(damaged)} (each named above with its fix); `imagelab "
+            f"lab {' '.join(damaged)}{' --precision bf16' if bf16 else ''}` retrains them"
+        )
     return ran
 
 
@@ -161,6 +166,8 @@ def describe_state(name: str, number_format: str = precision.FLOAT32) -> tuple[s
     }
     try:
         state, stored = store.freshness(name, params)
+        if stored is not None:
+            tables.check_run_figures(stored)  # a figure that does not decode is damage too
     except store.DamagedResult as error:
         return "damaged", f" ({error})"
     if state == "stale":
@@ -269,7 +276,7 @@ def _minutes(seconds: float) -> str:
     return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
 
 
-BENCHMARK = PROJECT_ROOT / "benchmarks" / "results.csv"
+BENCHMARK = tables.BENCHMARK_FILE
 
 
 def expected_seconds(exercise: str) -> tuple[float, str] | None:
@@ -289,9 +296,9 @@ def expected_seconds(exercise: str) -> tuple[float, str] | None:
     except (OSError, subprocess.CalledProcessError, ValueError, KeyError, TypeError):
         pass
     try:
-        bench = pd.read_csv(BENCHMARK).set_index("name")["value"]
+        bench = tables.read_benchmark(BENCHMARK).set_index("name")["value"]
         per_epoch = float(bench[f"{exercise}/imagelab_epoch"])
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, AttributeError):  # damaged or absent: no estimate
         return None
     epochs = notebook_defaults(exercise)["epochs"]
     return per_epoch * epochs, f"{epochs} epochs of {per_epoch:.1f} s in {relative(BENCHMARK)}"

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from imagelab import machine, records, reproductions, store
+from imagelab import machine, records, reproductions, store, tables
 from imagelab.errors import UserError
 from imagelab.exercises import CANONICAL_NAMES, REGISTRY
 from imagelab.params import check_choice
@@ -132,7 +132,7 @@ def seed_spread(
         return _playground_spread(committed_dir)
     if not Path(seeds).is_file():
         return Spread(pd.Series(dtype=float), [])
-    table = pd.read_csv(seeds)
+    table = tables.read(seeds, tables.SEEDS)
     table = table[table["run"] == run]
     histories = []
     for source in table["source"]:

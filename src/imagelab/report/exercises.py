@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from imagelab import analysis, store
+from imagelab import analysis, store, tables
 from imagelab.errors import UserError
 from imagelab.exercises import EXERCISES, get_exercise
 from imagelab.report.display import _figure, _figures_side_by_side, _show, _table
 from imagelab.report.reference import CIFAR_JPEG_NOTE, QUESTIONS_2019, is_jpeg_cifar
-from imagelab.report.results import idle_epochs, seed_spread
-from imagelab.store import StoredRun, load_run
+from imagelab.report.results import idle_epochs, load_run, seed_spread
+from imagelab.store import StoredRun
 
 
 def architecture_table(result: StoredRun) -> str:
@@ -190,7 +190,13 @@ def show_exercise(
 ) -> None:
     """An exercise's section (its heading is in the notebook): architecture and settings,
     history beside the confusion matrix, score against 2019, misclassified images, Q&A."""
-    result = load_run(name, results_dir)
+    try:
+        result = store.load_run(name, results_dir)
+        if result is not None:
+            tables.check_run_figures(result)
+    except store.DamagedResult as error:  # only with --allow-missing: the checks refuse it
+        _show(f"*{name}: left out, its results are damaged: {error}*")
+        return
     if result is None:
         _show(f"*{name}: no results yet (run `make lab`).*")
         return

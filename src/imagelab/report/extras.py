@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from imagelab import analysis, records
+from imagelab import analysis, records, tables
 from imagelab.report.display import _figure, _figures_side_by_side, _show, _table
-from imagelab.store import load_run
+from imagelab.report.results import load_run
 
 PROFILE_STUDY = "epoch_profile.csv"  # studies/epoch_profile.py
 
@@ -84,7 +84,7 @@ def show_sweeps(sweeps_dir: str | Path | None = None) -> None:
         spec_file = path.parent.with_suffix(".yaml")
         spec = yaml.safe_load(spec_file.read_text()) if spec_file.is_file() else {}
         swept = list(spec.get("grid", {})) or ["seed"]
-        summary = pd.read_csv(path)
+        summary = tables.read(path, tables.sweep_summary(spec_file)).reset_index(drop=True)
         table, text = analysis.sweep_digest(summary, swept, _sweep_histories(summary, path.parent))
         _show(
             f"## Sweep {path.parent.name}\n\n{spec.get('description', '')}; notebook "
@@ -125,7 +125,7 @@ def _steps_per_call(studies_dir: str | Path | None = None) -> str:
     path = Path(studies_dir or records.PROJECT_ROOT / "studies") / PROFILE_STUDY
     if not path.is_file():
         return ""
-    study = pd.read_csv(path)
+    study = tables.read_study(path)
     profile = study[study["part"] == "profile"].set_index("setting")["seconds"]
     dense = study[study["part"] == "steps per call"].set_index("setting")["seconds"]
     dense.index = dense.index.astype(int)
@@ -170,10 +170,9 @@ def _part(study: pd.DataFrame, setting: str) -> float:
 
 def show_benchmarks(path: str | Path | None = None, studies_dir: str | Path | None = None) -> None:
     """How fast: seconds per epoch and the ratio to bare Keras, when benchmarks have run."""
-    path = Path(path or records.PROJECT_ROOT / "benchmarks" / "results.csv")
-    if not path.is_file():
+    results = tables.read_benchmark(path, complete=True)
+    if results is None:
         return
-    results = pd.read_csv(path)
     value = results.set_index("name")["value"]
     names = [n.split("/")[0] for n in results["name"] if n.endswith("/ratio")]
     table = pd.DataFrame(

@@ -74,3 +74,80 @@ def digest(**folders: object) -> str:
     for label, path in files(**folders).items():
         total.update(f"{label}\0{hashlib.sha256(path.read_bytes()).hexdigest()}\n".encode())
     return f"sha256:{total.hexdigest()}"
+
+
+def check(
+    runs: list[str] | None = None,
+    results_dir: str | Path | None = None,
+    sweeps_dir: str | Path | None = None,
+    benchmarks: str | Path | None = None,
+    studies_dir: str | Path | None = None,
+    reproductions: str | Path | None = None,
+    allow_missing: bool = False,
+) -> list[str]:
+    """Before the report renders: every file it reads beside the canonical runs (checked by
+    ``runs.check_results``) through its validating reader: the other stored runs (bfloat16,
+    the Playground spiral), the seeds, the 2019 history, the sweeps' summaries and runs, the
+    benchmark, the studies, the verification record, the Playground search and every figure.
+
+    A damaged side table raises its ``DamagedTable`` (one paragraph: the file and the fix). A
+    damaged run (a sweep's too) or figure of a run raises too, unless ``allow_missing``: then
+    the problems are returned, and the report leaves those runs out.
+    """
+    from imagelab import playground_search, store, tables
+    from imagelab import reproductions as record
+    from imagelab.report.reference import HISTORY_2019
+
+    root = records.PROJECT_ROOT
+    left_out = []
+    others = [*EXTRA_RUNS[:1], *(canonical_name(n, BFLOAT16) for n in runs or EXERCISES)]
+    for name in others:  # the canonical runs: runs.check_results
+        try:
+            stored = store.load_run(name, results_dir)
+            if stored is not None:
+                tables.check_run_figures(stored)
+        except store.DamagedResult as error:
+            if not allow_missing:
+                raise
+            left_out.append(f"{name}: {error}")
+    seeds = records.run_files("seeds", results_dir).score
+    if seeds.is_file():
+        tables.read(seeds, tables.SEEDS)
+    if HISTORY_2019.is_file():
+        tables.read(HISTORY_2019, tables.HISTORY_2019)
+    if playground_search.load(results_dir) is not None:
+        search = records.run_files(playground_search.RUN_NAME, results_dir).figure("success")
+        if search.is_file():
+            fix = "`imagelab lab playground_spiral --force` draws it again"
+            tables.check_figure(search, fix)
+    _check_sweeps(Path(sweeps_dir) if sweeps_dir else root / "sweeps", allow_missing, left_out)
+    tables.read_benchmark(benchmarks, complete=True)
+    epochs = Path(benchmarks).parent if benchmarks else root / "benchmarks"
+    if (epochs / "epochs.csv").is_file():
+        tables.read(epochs / "epochs.csv", tables.BENCHMARK_EPOCHS)
+    studies = Path(studies_dir) if studies_dir else root / "studies"
+    for file in tables.STUDIES:
+        if (studies / file).is_file():
+            tables.read_study(studies / file)
+    record.read(reproductions or record.RECORD)
+    return left_out
+
+
+def _check_sweeps(sweeps: Path, allow_missing: bool, left_out: list[str]) -> None:
+    """Each sweep's summary against its plan, the runs it calls complete (a damaged one is
+    added to ``left_out`` when ``allow_missing``), and its figure."""
+    from imagelab import store, tables
+
+    for summary in sorted(sweeps.glob("*/summary.csv")):
+        spec = summary.parent.with_suffix(".yaml")
+        table = tables.read(summary, tables.sweep_summary(spec))
+        for run in table.loc[table["status"] == "complete", "run_id"]:
+            try:
+                store.load_run(run, summary.parent)
+            except store.DamagedResult as error:
+                if not allow_missing:
+                    raise
+                left_out.append(f"{run} of sweep {summary.parent.name}: {error}")
+        figure = summary.parent / "summary.png"
+        if figure.is_file():
+            tables.check_figure(figure, f"`imagelab sweep {records.relative(spec)}` draws it again")

@@ -17,12 +17,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from imagelab import analysis, records, reproductions, verify
+from imagelab import analysis, records, reproductions, tables, verify
 from imagelab.exercises import EXERCISES
 from imagelab.machine import cpu_name
 from imagelab.precision import BFLOAT16, canonical_name
 from imagelab.report.display import _show, _table
-from imagelab.store import StoredRun, load_run
+from imagelab.report.results import load_run
+from imagelab.store import DamagedResult, StoredRun
 
 NOT_JUDGED = "not judged yet"
 STALE = "not judged since trained"  # every recorded verdict predates a run's last training
@@ -76,11 +77,20 @@ def precision_table(
             f"{r.name} ({analysis.contention_note(r.provenance)})" for r in shared
         )
         row["bench_ratio"] = ratios.get(name, np.nan)
-        sd = verify.seed_spread(name, committed_dir=Path(results_dir or records.PROJECT_ROOT))
-        row["acc_tolerance"] = verify.SEED_SDS * sd.acc_sd if sd.acc_sd is not None else np.nan
+        row["acc_tolerance"] = _tolerance(name, results_dir)
         row["verdict"] = latest_verdict(verified, bf16, fp32)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _tolerance(name: str, results_dir: str | Path | None) -> float:
+    """verify's tolerance on test accuracy (2 seed sd); NaN without seeds, or when a seed run
+    is damaged and ``--allow-missing`` let the report go on without it."""
+    try:
+        sd = verify.seed_spread(name, committed_dir=Path(results_dir or records.PROJECT_ROOT))
+    except DamagedResult:
+        return np.nan
+    return verify.SEED_SDS * sd.acc_sd if sd.acc_sd is not None else np.nan
 
 
 def latest_verdict(verified: pd.DataFrame | None, bf16: StoredRun, fp32: StoredRun | None) -> str:
@@ -95,10 +105,10 @@ def latest_verdict(verified: pd.DataFrame | None, bf16: StoredRun, fp32: StoredR
 
 def _bench_ratios(benchmarks: str | Path | None = None) -> dict[str, float]:
     """The benchmark's bfloat16-over-float32 ratio of fastest epochs, per exercise."""
-    path = Path(benchmarks or records.PROJECT_ROOT / "benchmarks" / "results.csv")
-    if not path.is_file():
+    results = tables.read_benchmark(benchmarks)
+    if results is None:
         return {}
-    value = pd.read_csv(path).set_index("name")["value"]
+    value = results.set_index("name")["value"]
     return {
         k.removesuffix(RATIO_SUFFIX): float(v) for k, v in value.items() if k.endswith(RATIO_SUFFIX)
     }
@@ -106,8 +116,7 @@ def _bench_ratios(benchmarks: str | Path | None = None) -> dict[str, float]:
 
 def _bench_source(benchmarks: str | Path | None = None) -> str:
     """Where and when the benchmark measured its bfloat16 ratios."""
-    path = Path(benchmarks or records.PROJECT_ROOT / "benchmarks" / "results.csv")
-    results = pd.read_csv(path)
+    results = tables.read_benchmark(benchmarks)
     row = results[results["name"].str.endswith(RATIO_SUFFIX)].iloc[0]
     return f"{row.get('machine', 'machine not recorded')}, {str(row.get('date', '?'))[:10]}"
 

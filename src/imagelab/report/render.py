@@ -12,10 +12,15 @@ PDF's metadata carries the digest of the results it was rendered from (``inputs.
 from __future__ import annotations
 
 import base64
+import contextlib
+import errno
 import io
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+from imagelab.errors import UserError
 from imagelab.records import PROJECT_ROOT, relative
 
 REPORT_NOTEBOOK = PROJECT_ROOT / "notebooks" / "report.ipynb"
@@ -40,32 +45,81 @@ TYPST_STYLE = """
 """
 
 
+# Errors of a disk or folder the user can fix, in words.
+DISK_ERRORS = {
+    errno.EROFS: "the file system is read-only",
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+}
+
+
+class ReportNotWritten(UserError):
+    """A folder the report writes to is read-only, full or not ours; nothing was replaced."""
+
+
+@contextlib.contextmanager
+def _disk_errors(out_dir: Path, folder: Path) -> Iterator[None]:
+    """Turn a disk error while writing into ``folder`` into one paragraph: the path, what
+    happened, that the old report stands, and what to do. Other errors keep their traceback."""
+    try:
+        yield
+    except OSError as error:
+        if error.errno not in DISK_ERRORS:
+            raise
+        where = Path(error.filename).parent if error.filename else folder
+        raise ReportNotWritten(
+            f"cannot write to {relative(where)}: {DISK_ERRORS[error.errno]}. The report was not "
+            f"updated: {relative(out_dir / 'report.pdf')} and report.html are as they were. "
+            f"Make {relative(where)} writable (or free space on its disk) and run "
+            "`imagelab report` again."
+        ) from None
+
+
+def _check_writable(out_dir: Path, *folders: Path) -> None:
+    """Before minutes of rendering: every folder the report writes takes a file."""
+    for folder in folders:
+        with _disk_errors(out_dir, folder):
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=folder) as probe:
+                probe.write(b"imagelab")
+
+
 def render(out_dir: Path = OUT_DIR, parameters: dict | None = None, quiet: bool = False) -> Path:
     """Execute the report notebook with papermill and write ``report.pdf`` and ``report.html``
     (code hidden) into ``out_dir``; return the PDF's path.
 
     ``parameters`` are the notebook's (``runs``, ``results_dir``, ``sweeps_dir`` ...); the PDF's
-    metadata gets the digest of the files those parameters point the report at.
+    metadata gets the digest of the files those parameters point the report at. A folder that
+    is read-only, full or not writable stops it with ``ReportNotWritten``, before executing
+    when it can tell, the old PDF and HTML intact (both are written whole, then renamed).
     """
     from nbformat import read
 
+    from imagelab.records import atomic_path
     from imagelab.report import inputs
     from imagelab.runs import BUILD, execute
 
     parameters = parameters or {}
     started = time.perf_counter()
-    executed = BUILD / "report.ipynb"
-    execute(REPORT_NOTEBOOK, executed, parameters, log_output=False)
+    executed, work = BUILD / "report.ipynb", BUILD / "report-pdf"
+    _check_writable(out_dir, BUILD, work, out_dir)
+    with _disk_errors(out_dir, BUILD):
+        execute(REPORT_NOTEBOOK, executed, parameters, log_output=False)
     _step(quiet, f"executed {relative(REPORT_NOTEBOOK)}", started)
     notebook = read(executed, as_version=4)
     for cell in notebook.cells:  # the reader gets results; logs stay in the executed notebook
         cell["outputs"] = [o for o in cell.get("outputs", []) if o.get("output_type") != "stream"]
-    out_dir.mkdir(parents=True, exist_ok=True)
-    html = write_html(notebook, out_dir / "report.html")
-    _step(quiet, f"wrote {relative(html)}", started)
     keys = ("runs", "results_dir", "sweeps_dir", "benchmarks", "studies_dir", "reproductions")
     digest = inputs.digest(**{k: v for k, v in parameters.items() if k in keys})
-    pdf = write_pdf(notebook, out_dir / "report.pdf", digest, BUILD / "report-pdf")
+    html, pdf = out_dir / "report.html", out_dir / "report.pdf"
+    # Both are written in full beside their old copies, then renamed over them together: a
+    # failed write leaves the old pair, never a new HTML beside an old PDF.
+    with _disk_errors(out_dir, out_dir), atomic_path(pdf) as new_pdf, atomic_path(html) as new_html:
+        write_html(notebook, new_html)
+        write_pdf(notebook, new_pdf, digest, work)
+    _step(quiet, f"wrote {relative(html)}", started)
     _step(quiet, f"wrote {relative(pdf)} ({digest[:19]}...)", started)
     return pdf
 
@@ -125,8 +179,10 @@ def write_pdf(notebook: object, path: Path, digest: str, work: Path) -> Path:
         ],
     )
     (work / "report.typ").write_text(source)
+    # Typeset to memory, then written here: a full disk is an OSError, not typst's own error.
+    pdf = typst.compile(str(work / "report.typ"), root=str(work))
     with atomic_path(path) as tmp:
-        typst.compile(str(work / "report.typ"), output=str(tmp), root=str(work))
+        tmp.write_bytes(pdf)
     return path
 
 

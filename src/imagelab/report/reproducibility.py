@@ -16,7 +16,7 @@ import pandas as pd
 from imagelab import reproductions
 from imagelab.exercises import REGISTRY
 from imagelab.report.display import _show, _table
-from imagelab.store import load_run
+from imagelab.report.results import load_run
 
 MACHINE = ["cpu", "python"]
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from imagelab import analysis, records
+from imagelab import analysis, records, tables
 from imagelab.exercises import get_exercise
 from imagelab.report.display import _show, _table
 from imagelab.report.reference import HISTORY_2019
-from imagelab.store import load_run
+from imagelab.report.results import load_run
 
 # label -> (file, column naming the variant, the variant). The first is the baseline: Keras 3's
 # own fit, which repeats one shuffled order every epoch once a seed is set (imagelab's training
@@ -32,7 +32,7 @@ def _study(studies_dir: Path, file: str) -> pd.DataFrame:
     path = studies_dir / file
     if not path.is_file():
         return pd.DataFrame()
-    study = pd.read_csv(path)
+    study = tables.read_study(path)
     return study[study["activation"] == "relu"] if "activation" in study else study
 
 
@@ -48,11 +48,20 @@ def reproduction_table(
             columns[label] = study[study[column] == variant].set_index("seed")["test_acc"]
     seeds_path = records.run_files("seeds", results_dir).score
     if seeds_path.is_file() and columns:
-        ours = pd.read_csv(seeds_path).query("run == 'relu_mnist'").set_index("seed")["acc"]
+        ours = (
+            tables.read(seeds_path, tables.SEEDS)
+            .query("run == 'relu_mnist'")
+            .set_index("seed")["acc"]
+        )
         columns["Our runs now (scores/seeds.csv)"] = ours
     if not columns:
         return pd.DataFrame()
     return pd.concat(columns, axis=1).sort_index().rename_axis("seed").reset_index()
+
+
+def _history_2019() -> pd.DataFrame:
+    """2019's history of the dense network, checked (``tables.HISTORY_2019``)."""
+    return tables.read(HISTORY_2019, tables.HISTORY_2019).reset_index(drop=True)
 
 
 def validation_movement(studies_dir: str | Path | None = None) -> str:
@@ -64,9 +73,9 @@ def validation_movement(studies_dir: str | Path | None = None) -> str:
     path = Path(studies_dir or records.PROJECT_ROOT / "studies") / "keras3_shuffle.csv"
     if not path.is_file() or not HISTORY_2019.is_file():
         return ""
-    linear = pd.read_csv(path).query("activation == 'linear'")
+    linear = tables.read_study(path).query("activation == 'linear'")
     moved = linear.groupby("order")["val_loss_mean_abs_change"].agg(["mean", "count"])
-    history = records.read_history(HISTORY_2019)
+    history = _history_2019()
     val_loss = history.query("metric == 'loss' and data == 'validation'").sort_values("epoch")
     theirs = val_loss["value"].diff().abs().mean()
     return (
@@ -113,7 +122,7 @@ def show_reproduction_checks(
         from imagelab import plots
 
         figure = plots.histories_compared(
-            {"now": ours.history, "2019": records.read_history(HISTORY_2019)},
+            {"now": ours.history, "2019": _history_2019()},
             title="Dense network without activation: our canonical run against 2019's history",
         )
         display(figure, metadata={"pdf_width": "60%"})

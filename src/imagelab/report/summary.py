@@ -12,8 +12,7 @@ from imagelab.exercises import get_exercise
 from imagelab.machine import cpu_name
 from imagelab.report.display import _show, _table
 from imagelab.report.reference import CIFAR_JPEG_NOTE, is_jpeg_cifar
-from imagelab.report.results import idle_epochs, seed_spread
-from imagelab.store import load_run
+from imagelab.report.results import idle_epochs, load_run, seed_spread
 
 
 def summary_table(
