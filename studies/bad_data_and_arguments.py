@@ -203,7 +203,7 @@ CASES = [
         "seed-as-text-under-papermill",
         "",
         f"{PM} {SAFE} -p seed '\"x\"'",
-        r"^UserError: seed must be an integer >= 0; got",
+        r"^UserError: seed must be an integer in \[0, 4294967295\]; got",
         status=1,
         kernel=True,
     ),

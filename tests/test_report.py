@@ -39,9 +39,10 @@ def _fake_run(results_dir, name, train_acc, val_acc, test_acc, epochs=4, exercis
     score = {"loss": 1 - test_acc, "acc": test_acc}
     records.write_csv(pd.DataFrame([score]), files.score)
     exercise = exercises.get_exercise(exercise or name)
-    true = np.arange(20) % 10
+    index = np.arange(data.KNOWN_SIZES[exercise.dataset]["n_test"])  # every verified test image
+    true = index % 10
     predictions = pd.DataFrame(
-        {"index": np.arange(20), "true": true, "predicted": (true + (np.arange(20) % 3 == 0)) % 10}
+        {"index": index, "true": true, "predicted": (true + (index % 3 == 0)) % 10}
     )
     records.write_csv(predictions, files.predictions)
     images = np.random.default_rng(0).random(
@@ -50,7 +51,8 @@ def _fake_run(results_dir, name, train_acc, val_acc, test_acc, epochs=4, exercis
     classes = data.CLASS_NAMES[exercise.dataset]
     plots.save(plots.history(history), files.figure("history"))
     plots.save(plots.confusion(predictions, classes), files.figure("confusion"))
-    plots.save(plots.misclassified(predictions, images, classes), files.figure("misclassified"))
+    misclassified = plots.misclassified(predictions.head(20), images, classes)
+    plots.save(misclassified, files.figure("misclassified"))
     plt.close("all")
     fingerprint = stored.pop("fingerprint", store.current_fingerprint(exercise.name))
     settings = exercises.settings_of(exercises.notebook_defaults(exercise.name)) | stored
@@ -62,7 +64,8 @@ def _fake_run(results_dir, name, train_acc, val_acc, test_acc, epochs=4, exercis
         exercise=exercise.name,
         notebook=f"notebooks/{exercise.notebook}",
         parameters=settings,
-        data={"dataset": exercise.dataset, "checksums": checksums, "verified_against": "test"},
+        data={"dataset": exercise.dataset, "checksums": checksums, "verified_against": "test"}
+        | data.KNOWN_SIZES[exercise.dataset],
         score=score,
         started=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
         epoch_seconds=[2.1, 2.2, 2.3, 2.4][:epochs],

@@ -54,7 +54,7 @@ def write_sweep(folder: Path, name: str = "tiny", **spec) -> Path:
         ({"grid": {"units": [16, 16]}}, r"grid.units: value 16 appears more than once"),
         ({"parameters": {"run_name": "mine"}}, r"parameters.run_name: set by the sweep"),
         ({"seeds": []}, r"seeds: must be a non-empty list"),
-        ({"seeds": [1, -1]}, r"seeds\[1\]: seed must be an integer >= 0"),
+        ({"seeds": [1, -1]}, r"seeds\[1\]: seed must be an integer in \[0, 4294967295\]"),
         ({"grdi": {}}, r"grdi: unknown key"),
         (
             {"notebook": "notebooks/99_missing.ipynb"},

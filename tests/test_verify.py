@@ -6,10 +6,11 @@ import platform
 import shutil
 from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from imagelab import cli, machine, records, reproductions, store, verify
+from imagelab import cli, data, machine, records, reproductions, store, verify
 from imagelab.errors import UserError
 
 from .conftest import ROOT
@@ -33,10 +34,16 @@ def write_run(folder, name="run", acc=0.9, loss=0.3, shift=0.0, seconds=1.0):
     ]
     records.write_csv(pd.DataFrame(rows, columns=records.HISTORY_COLUMNS), files.history)
     records.write_csv(pd.DataFrame([{"loss": loss, "acc": acc}]), files.score)
-    predictions = pd.DataFrame({"index": [0, 1], "true": [3, 4], "predicted": [3, 4]})
+    true = np.arange(data.KNOWN_SIZES["mnist"]["n_test"]) % 10  # every test image, as recorded
+    predictions = pd.DataFrame({"index": np.arange(len(true)), "true": true, "predicted": true})
     records.write_csv(predictions, files.predictions)
     provenance = {"run_name": name, "exercise": "relu_mnist", "parameters": {}, "seed": 1}
-    provenance |= {"data": {}, "git": {}, "versions": {}, "score": {"loss": loss, "acc": acc}}
+    verified = {k: v for k, v in data.KNOWN_CHECKSUMS["mnist"].items() if k in data.ARRAYS}
+    mnist = {"dataset": "mnist", "checksums": verified, "verified_against": "test"}
+    provenance |= {"data": mnist | data.KNOWN_SIZES["mnist"], "versions": {}}  # as canonical
+    provenance |= {"git": {"commit": None}, "machine": {"cores": 2}, "finished": "2026-01-01"}
+    provenance |= {"epoch_seconds": [seconds, seconds], "train_seconds": 2 * seconds}
+    provenance |= {"score": {"loss": loss, "acc": acc}}
     records.write_json(provenance, files.provenance)
     return store.load_run(name, folder)
 
@@ -60,7 +67,8 @@ def test_rerun_with_the_same_numbers_is_identical_though_its_seconds_differ(tmp_
 def test_other_predictions_are_not_identical(tmp_path):
     committed = write_run(tmp_path / "committed")
     rerun = write_run(tmp_path / "rerun")
-    predictions = pd.DataFrame({"index": [0, 1], "true": [3, 4], "predicted": [3, 9]})
+    predictions = rerun.predictions.copy()
+    predictions.loc[1, "predicted"] = (predictions.loc[1, "true"] + 1) % 10
     records.write_csv(predictions, rerun.files.predictions)
     rerun = store.load_run("run", tmp_path / "rerun")
     assert verify.compare("relu_mnist", committed, rerun, spread([])).verdict == "outside"

@@ -11,9 +11,9 @@ Where the data comes from, in order:
    (this needs internet access).
 
 Every array is verified by the sha256 of its bytes: first against the copies we know (the
-table below, from ``shared/datasets/SOURCES.md``), which makes it canonical wherever the file
-came from; otherwise against the ``checksums.json`` manifest that ``imagelab data import`` wrote
-beside the files it made, which proves the file intact but not that it is the 2019 data, so runs
+table below, from ``shared/datasets/SOURCES.md``); with their sizes, that alone makes data
+canonical, wherever it came from (``canonical_differences``). Otherwise against the
+``checksums.json`` manifest that ``imagelab data import`` wrote beside the files it made, which proves the file intact but not that it is the 2019 data, so runs
 on it never take the canonical run names. A file that fails a check is refused with a message
 naming the file, what was wrong and how to restore or provide the data. ``imagelab.data_import``
 builds such a folder from the original distribution files.
@@ -58,6 +58,12 @@ KNOWN_CHECKSUMS = {
     },
 }
 
+# Images per split of the verified copies: with the checksums above, what makes data canonical.
+KNOWN_SIZES = {
+    "mnist": {"n_train": 60000, "n_test": 10000},
+    "cifar10": {"n_train": 50000, "n_test": 10000},
+}
+
 IMAGE_SHAPES = {"mnist": (28, 28), "cifar10": (32, 32, 3)}
 CLASS_NAMES = {
     "mnist": [str(digit) for digit in range(10)],
@@ -90,6 +96,10 @@ class Dataset:
     def labels_test(self) -> np.ndarray:
         """Integer labels of the test set."""
         return self.y_test.argmax(axis=1)
+
+    @property
+    def sizes(self) -> dict[str, int]:  # images per split, as a run's provenance records them
+        return {"n_train": len(self.x_train), "n_test": len(self.x_test)}
 
 
 def array_sha256(array: np.ndarray) -> str:
@@ -223,13 +233,22 @@ BUILT_IN = "imagelab.data.KNOWN_CHECKSUMS (shared/datasets/SOURCES.md)"
 KERAS_DOWNLOAD = "keras.datasets file hash (array hashes not in our table)"
 
 
-def is_canonical(verified_against: str) -> bool:
-    """Whether data verified against this table is the full data set the 2019 lab used.
+def canonical_differences(dataset: str, checksums: object, sizes: dict[str, object]) -> list[str]:
+    """How data (``checksums`` per array; ``sizes``: ``n_train``, ``n_test``) differs from the
+    verified copy (``KNOWN_CHECKSUMS``, ``KNOWN_SIZES``), in words; empty when it is that copy.
 
-    Only the built-in checksums (or keras.datasets' own verified download) say so; an import
-    manifest only says that a file is the one its import wrote, not which data it holds.
+    The one test of canonical data: by content, never by a file's name, folder or the table that
+    vouched for it (a folder called ``keras.datasets`` holding imported images is not canonical).
     """
-    return verified_against.startswith(("imagelab.data.KNOWN_CHECKSUMS", "keras.datasets"))
+    if dataset not in KNOWN_CHECKSUMS:
+        return [f"{dataset!r} is not one of the verified data sets {sorted(KNOWN_CHECKSUMS)}"]
+    checksums = checksums if isinstance(checksums, dict) else {}
+    wrong = [key for key in ARRAYS if checksums.get(key) != KNOWN_CHECKSUMS[dataset][key]]
+    return [f"{key}'s sha256 is not the verified one" for key in wrong] + [
+        f"{key} is {sizes.get(key)!r}, the verified copy has {size}"
+        for key, size in KNOWN_SIZES[dataset].items()
+        if sizes.get(key) != size
+    ]
 
 
 def _manifest_entry(name: str, folder: Path) -> dict[str, str] | None:
@@ -348,10 +367,10 @@ def load_cifar10(limit: int | None = None) -> Dataset:
 def info() -> list[dict[str, str]]:
     """What each data set's source is and which checksum table vouches for it.
 
-    ``status`` is ``verified`` for the canonical copies (the built-in checksums, or
-    keras.datasets' checked download), ``imported`` for data that only matches the manifest its
-    own import wrote (intact, but not known to be the 2019 data: runs on it are never
-    canonical), ``problem`` otherwise.
+    ``status`` is ``verified`` for the canonical copies (the built-in checksums and sizes,
+    ``canonical_differences``), ``imported`` for data that is intact (its import manifest, or
+    keras.datasets' checked download, vouches for it) but not that copy, so runs on it are never
+    canonical; ``problem`` otherwise.
     """
     folder = data_dir()
     rows = []
@@ -363,17 +382,19 @@ def info() -> list[dict[str, str]]:
         except DataError as error:
             rows.append(row | {"status": "problem", "detail": str(error)})
             continue
+        sizes = {"n_train": len(arrays["x_train"]), "n_test": len(arrays["x_test"])}
+        canonical = not canonical_differences(name, checksums, sizes)
         row |= {
-            "status": "verified" if is_canonical(table) else "imported",
+            "status": "verified" if canonical else "imported",
             "train": str(len(arrays["x_train"])),
             "test": str(len(arrays["x_test"])),
             "checked_against": table,
             "x_train_sha256": checksums["x_train"],
         }
-        if not is_canonical(table):
+        if not canonical:
             row["note"] = (
-                f"vouched for only by the {MANIFEST} beside it, which proves the file intact, "
-                "not that it is the 2019 data: runs on it cannot take the canonical run names"
+                f"vouched for by {table}, which proves the file intact, not that it is the "
+                "2019 data: runs on it cannot take the canonical run names"
             )
         rows.append(row)
     return rows

@@ -18,3 +18,8 @@ class UserError(ValueError):
 
     def _render_traceback_(self) -> list[str]:
         return [f"{type(self).__name__}: {self}"]
+
+
+class Diverged(UserError):
+    """Training's loss stopped being a finite number (too large a learning rate, usually): the
+    run is not stored, and a sweep records it as failed, "diverged" (matched by this name)."""

@@ -17,7 +17,7 @@ from pathlib import Path
 from imagelab import records
 from imagelab.errors import UserError
 from imagelab.fingerprint import TRAINING_CODE
-from imagelab.params import check_choice, check_parameter
+from imagelab.params import check_choice, check_data_limit, check_parameter
 from imagelab.precision import FLOAT32, PRECISIONS, canonical_name
 
 NOTEBOOKS = records.PROJECT_ROOT / "notebooks"
@@ -207,6 +207,7 @@ def validate(exercise: str, params: dict[str, object]) -> dict[str, object]:
             raise
         except ValueError as error:
             raise UserError(str(error)) from None
+    check_data_limit(params)
     check_canonical_name(exercise, params, defaults)
     return params
 

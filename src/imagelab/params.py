@@ -9,7 +9,9 @@ prints as one paragraph instead of a traceback.
 from __future__ import annotations
 
 import difflib
+import os
 import re
+from pathlib import Path
 
 from imagelab.errors import UserError
 from imagelab.precision import PRECISIONS
@@ -46,9 +48,12 @@ def _slug_hint(run_name: object) -> str:
     return f", for example {slug!r}" if RUN_NAME.match(slug) else ""
 
 
+# NumPy's and TensorFlow's seeds are 32-bit: a larger one fails only once training starts.
+SEED_MAX = 2**32 - 1
+
 RULES: dict[str, tuple[tuple[type, ...], object, str]] = {
     # name: (accepted types, check, what is allowed)
-    "seed": ((int,), lambda v: v >= 0, "an integer >= 0"),
+    "seed": ((int,), lambda v: 0 <= v <= SEED_MAX, f"an integer in [0, {SEED_MAX}]"),
     "epochs": ((int,), lambda v: v >= 1, "an integer >= 1"),
     "batch_size": ((int,), lambda v: v >= 1, "an integer >= 1"),
     "units": ((int,), lambda v: v >= 1, "an integer >= 1"),
@@ -83,6 +88,58 @@ def check_parameter(name: str, value: object) -> None:
         raise UserError(f"{name} must be {allowed}; got {value!r} ({type(value).__name__})")
     if name == "run_name":
         check_run_name(value)
+    if name == "results_dir" and value is not None:
+        check_results_dir(value)
+
+
+def check_results_dir(results_dir: str) -> None:
+    """A results folder must be a folder, or one that can be made, and writable: checked
+    before training, since the first write comes only after it."""
+    path = Path(results_dir).expanduser()
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    problem = None
+    if path.exists() and not path.is_dir():
+        problem = "it names a file, not a folder"
+    elif not existing.is_dir():
+        problem = f"{existing} is a file, so no folder can be made inside it"
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        problem = f"{existing} is not writable by this user"
+    if problem:
+        raise UserError(
+            f"results_dir must be a folder this user can write in (or create); got "
+            f"{results_dir!r}: {problem}. Name another folder, or None for the project's own"
+        )
+
+
+def smallest_data_limit(validation_split: float, validate_on_test: bool = False) -> int:
+    """The fewest images a run can train on: one training image and, when it validates on the
+    last ``validation_split`` of the training images, one validation image. ``training.fit``
+    keeps the first ``int(n * (1 - validation_split))`` for training; ``batch_size`` sets no
+    minimum, since Keras trains a last batch smaller than it."""
+    if validate_on_test:  # it trains on every training image and validates on the test set
+        return 1
+    n = 1
+    while True:
+        kept = int(n * (1 - validation_split))  # training.fit's split, at n images
+        if kept >= 1 and (kept < n or validation_split == 0):
+            return n
+        n += 1
+
+
+def check_data_limit(params: dict[str, object]) -> None:
+    """``data_limit`` leaves at least one training and one validation image (checked after
+    each parameter on its own): fewer would fail inside TensorFlow, after the data loaded."""
+    limit, split = params.get("data_limit"), params.get("validation_split", 0)
+    if limit is None:
+        return
+    smallest = smallest_data_limit(split, bool(params.get("validate_on_test", False)))
+    if limit < smallest:
+        raise UserError(
+            f"data_limit must be None or at least {smallest} with validation_split {split}, "
+            f"which leaves one training image and one validation image; got {limit}"
+        )
 
 
 def _did_you_mean(value: object, allowed: object) -> str:

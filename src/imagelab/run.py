@@ -3,7 +3,8 @@
 ``start_run`` is the first call of every exercise notebook: it stops on a parameter the
 notebook does not have (papermill only warns about those), validates the parameters, guards
 the canonical run names, asks ``imagelab.store`` whether stored results still answer them,
-seeds TensorFlow and loads the data. ``Run.fit`` then trains, or shows the stored results.
+seeds TensorFlow and loads the data. ``Run.fit`` then trains, or shows the stored results;
+a run whose loss diverged (``check_converged``) raises ``Diverged`` before it writes a file.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import inspect
+import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -20,7 +22,7 @@ import pandas as pd
 
 from imagelab import data as datasets
 from imagelab import plots, precision, records, staging, store
-from imagelab.errors import UserError
+from imagelab.errors import Diverged, UserError
 from imagelab.exercises import (
     CANONICAL_NAMES,
     PLAYGROUND,
@@ -125,6 +127,7 @@ class Run:
         started, p = dt.datetime.now(dt.UTC), self.params
         cpu_started = time.process_time()
         self.result = training.fit(model, self.data, **fit_settings(p), label=self.name)
+        check_converged(self.name, self.result, p["learning_rate"])
         cpu_seconds = time.process_time() - cpu_started
         # Staged, then published in one step (see imagelab.staging): another attempt of this
         # run (a sweep's orphan, say) can never interleave its files with these.
@@ -229,11 +232,13 @@ def start_run(exercise: str, namespace: dict[str, object]) -> Run:
     other plain value in it that no cell of the notebook defines (``papermill -p epoch 2``) is
     an unknown parameter.
 
-    Stops with a UserError before any training when a parameter is unknown or wrong, when a
-    canonical run name is used with non-canonical settings or data, or when ``run_name``
-    already holds another run's results or damaged ones (unless ``force=True``; the files of a
-    run killed before it finished are replaced). Stored
-    results that are up to date are shown instead of retraining, unless ``force=True``.
+    Stops with a UserError before any training when a parameter is unknown or wrong (a seed
+    beyond 32 bits, a data_limit too small to split, a results_dir that is no writable folder),
+    when a canonical run name is used with non-canonical settings or data (by content:
+    ``check_canonical_data``), or when ``run_name`` already holds another run's results or
+    damaged ones (unless ``force=True``; the files of a run killed before it finished are
+    replaced). Stored results that are up to date are shown instead of retraining, unless
+    ``force=True``.
     """
     defaults = notebook_defaults(exercise)
     notebook = get_exercise(exercise).notebook
@@ -257,15 +262,7 @@ def start_run(exercise: str, namespace: dict[str, object]) -> Run:
         raise
     except ValueError as error:  # data_limit beyond the data: the user's to fix, one paragraph
         raise UserError(str(error)) from None
-    # Canonical runs need the full data: our built-in checksums, or keras.datasets' own download.
-    full_data = data.verified_against.startswith(
-        ("imagelab.data.KNOWN_CHECKSUMS", "keras.datasets")
-    )
-    if params["run_name"] in CANONICAL_NAMES and not full_data:
-        raise UserError(
-            f"run_name {exercise!r} is reserved for runs on the full, verified data set; this "
-            f"data comes from {data.source} ({data.verified_against}). Give the run a new run_name."
-        )
+    check_canonical_data(params["run_name"], data)
     up_to_date = state == "up-to-date" and not store.stale_reasons(exercise, stored, data.checksums)
     files = records.run_files(params["run_name"], params["results_dir"])
     if up_to_date and not params["force"]:
@@ -289,6 +286,42 @@ def start_run(exercise: str, namespace: dict[str, object]) -> Run:
         data,
         None,
         fingerprint=store.current_fingerprint(exercise, params["precision"]),
+    )
+
+
+def check_canonical_data(run_name: str, data: datasets.Dataset) -> None:
+    """A canonical run name needs the verified data, by content: its checksums and sizes equal
+    the built-in table's, array by array (``data.canonical_differences``); never by where the
+    file lies or which table vouched for it. Checked before anything is written."""
+    differences = datasets.canonical_differences(data.name, data.checksums, data.sizes)
+    if run_name in CANONICAL_NAMES and differences:
+        raise UserError(
+            f"run_name {run_name!r} is reserved for runs on the full, verified data set, and the "
+            f"data from {data.source} is not that copy ({'; '.join(differences)}). Give the run "
+            f"another run_name, for example run_name={run_name + '_other_data'!r}, so the "
+            "committed results stay as they are"
+        )
+
+
+def check_converged(run_name: str, result: object, learning_rate: object) -> None:
+    """Raise ``Diverged`` when training's loss stopped being a finite number (it overflowed,
+    usually from too large a learning rate): such a run is not stored under its name."""
+    history = result.history
+    losses = history[history["metric"] == "loss"].sort_values(["epoch", "data"])
+    bad = losses[~losses["value"].map(math.isfinite)]
+    if bad.empty and math.isfinite(result.score["loss"]):
+        return
+    epochs = int(history["epoch"].max()) if len(history) else 0
+    where = (
+        f"its {bad.iloc[0]['data']} loss became {bad.iloc[0]['value']} at epoch "
+        f"{int(bad.iloc[0]['epoch'])} of {epochs}"
+        if len(bad)
+        else f"its test loss was {result.score['loss']}"
+    )
+    raise Diverged(
+        f"{run_name} diverged: {where}, so nothing was stored under its name. Train it again "
+        f"with a smaller learning_rate (this run's: {learning_rate!r}, None for the "
+        "optimizer's default)"
     )
 
 

@@ -181,12 +181,14 @@ def collect_seeds(
     """Write scores/seeds.csv: every finished run whose settings are an exercise's canonical
     ones but for the seed (from the sweeps and the canonical runs), with its test score.
 
-    Only runs up to date with today's training code, notebook and pinned libraries count (the
-    notebook that ran each, so exercise 1's sweeps give ReLU seeds too): a spread mixing two
-    training procedures would compare nothing. Damaged runs are left out and named.
+    Only runs on the verified data (by content: ``data.canonical_differences``) and up to
+    date with today's training code, notebook and pinned libraries count (the notebook that ran
+    each, so exercise 1's sweeps give ReLU seeds too): a spread mixing two data sets or training
+    procedures would compare nothing. Damaged runs are left out and named.
     """
     import pandas as pd
 
+    from imagelab.data import canonical_differences
     from imagelab.exercises import settings_of
     from imagelab.records import write_csv
 
@@ -196,7 +198,7 @@ def collect_seeds(
     }
     candidates = [(name, results_dir) for name in EXERCISES]
     candidates += [(p.stem, p.parent.parent) for p in sorted(sweeps_dir.glob("*/scores/*.json"))]
-    rows, stale, damaged = [], [], []
+    rows, stale, damaged, other_data = [], [], [], []
     for run_name, folder in candidates:
         try:
             stored = store.load_run(run_name, folder)
@@ -211,7 +213,10 @@ def collect_seeds(
         for name, wanted in canonical.items():
             if settings != wanted:
                 continue
-            if store.stale_reasons(provenance["exercise"], stored):
+            data = provenance["data"]
+            if canonical_differences(data["dataset"], data.get("checksums"), data):
+                other_data.append(source)  # a spread of the canonical run is on its data
+            elif store.stale_reasons(provenance["exercise"], stored):
                 stale.append(source)
             else:
                 rows.append(
@@ -227,6 +232,11 @@ def collect_seeds(
     table = table.drop_duplicates(["run", "seed"]).sort_values(["run", "seed"])
     if stale:
         print(f"seeds: left out {len(stale)} run(s) that are not up to date: {', '.join(stale)}")
+    if other_data:
+        print(
+            f"seeds: left out {len(other_data)} run(s) not on the verified data: "
+            f"{', '.join(other_data)}"
+        )
     for message in damaged:
         print(f"seeds: left out a damaged run: {message}")
     return write_csv(table, run_files("seeds", results_dir).score)

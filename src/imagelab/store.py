@@ -27,11 +27,10 @@ import numpy as np
 import pandas as pd
 
 from imagelab import fingerprint as fingerprints
-from imagelab import machine, records
+from imagelab import machine, provenance_schema, records
 from imagelab.errors import UserError
 
 STATES = ("missing", "up-to-date", "stale", "different")
-PROVENANCE_KEYS = ("run_name", "exercise", "parameters", "seed", "data", "git", "versions", "score")
 METRICS, SPLITS = ("loss", "acc"), ("training", "validation", "test")
 PREDICTION_COLUMNS = ["index", "true", "predicted"]
 
@@ -164,6 +163,7 @@ def _read_history(files: records.RunFiles, provenance: dict) -> pd.DataFrame:
         unknown = sorted(set(history[column]) - set(allowed))
         if unknown:
             raise _damaged(files, path, f"has {column} {unknown[0]!r}; allowed: {allowed}")
+    _check_ranges(files, path, history)
     keys = ["epoch", "metric", "data"]
     duplicated = history[history.duplicated(keys)]
     if len(duplicated):
@@ -185,6 +185,22 @@ def _read_history(files: records.RunFiles, provenance: dict) -> pd.DataFrame:
             files, path, f"has {len(epochs)} epochs where the run trained {len(recorded)}"
         )
     return history
+
+
+# What each measure can be: a value outside its range is a damaged file, not a result.
+RANGES = {"acc": (0.0, 1.0, "an accuracy in [0, 1]"), "loss": (0.0, math.inf, "a loss >= 0")}
+
+
+def _check_ranges(files: records.RunFiles, path: Path, history: pd.DataFrame) -> None:
+    for metric, (low, high, allowed) in RANGES.items():
+        values = history.loc[history["metric"] == metric, "value"]
+        outside = values[(values < low) | (values > high)]
+        if len(outside):
+            row, value = int(outside.index[0]) + 2, float(outside.iloc[0])
+            raise _damaged(files, path, f"has {metric} {value!r} on line {row}, not {allowed}")
+    negative = history.index[history["seconds"] < 0]
+    if len(negative):
+        raise _damaged(files, path, f"has negative seconds on line {int(negative[0]) + 2}")
 
 
 def _read_score(files: records.RunFiles, provenance: dict) -> dict[str, float]:
@@ -210,15 +226,9 @@ def _read_provenance(files: records.RunFiles) -> dict:
         provenance = json.loads(path.read_bytes())
     except (ValueError, UnicodeDecodeError) as error:
         raise _damaged(files, path, f"is not valid JSON ({error})") from None
-    if not isinstance(provenance, dict):
-        raise _damaged(files, path, "is not a JSON object")
-    missing = [key for key in PROVENANCE_KEYS if key not in provenance]
-    if missing:
-        raise _damaged(files, path, f"lacks the keys {', '.join(missing)}")
-    if provenance["run_name"] != files.run_name:
-        raise _damaged(files, path, f"belongs to the run {provenance['run_name']!r}")
-    if not isinstance(provenance["parameters"], dict) or not isinstance(provenance["score"], dict):
-        raise _damaged(files, path, "has parameters or a score that is not a JSON object")
+    problem = provenance_schema.problem(provenance, files.run_name)
+    if problem:
+        raise _damaged(files, path, problem)
     from imagelab.exercises import EXERCISES, PARAMETERS_ADDED
 
     if provenance.get("exercise") in EXERCISES:  # stored before a parameter existed

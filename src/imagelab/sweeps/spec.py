@@ -19,7 +19,7 @@ import yaml
 
 from imagelab import exercises, records
 from imagelab.errors import UserError
-from imagelab.params import RUN_NAME, check_parameter
+from imagelab.params import RUN_NAME, SEED_MAX, check_parameter
 
 KEYS = ("notebook", "parameters", "grid", "seeds", "description")
 
@@ -97,9 +97,11 @@ def load(path: str | Path) -> Sweep:
             _check_value(f"{where}[{index}]", name, value)
     seeds = spec.get("seeds")
     if not isinstance(seeds, list) or not seeds:
-        raise UserError(f"seeds: must be a non-empty list of integers >= 0; got {seeds!r}")
+        raise UserError(
+            f"seeds: must be a non-empty list of integers in [0, {SEED_MAX}]; got {seeds!r}"
+        )
     _check_unique("seeds", seeds)
-    for index, seed in enumerate(seeds):
+    for index, seed in enumerate(seeds):  # each in [0, SEED_MAX], by params.RULES' seed rule
         _check_value(f"seeds[{index}]", "seed", seed)
     return Sweep(path.resolve(), notebook, exercise, parameters, grid, seeds)
 

@@ -1,0 +1,230 @@
+"""A stored run is read through one schema: every key the code reads has a type and a range,
+a canonical run name keeps its name only on the verified data (by content), and a history's
+values stay in their ranges. Anything else is a damaged file, in one paragraph (issue 26)."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from imagelab import data, exercises, provenance_schema, records, runs, store
+from imagelab.errors import UserError
+
+from .conftest import ROOT
+
+RUN = "dense_mnist"
+
+
+@pytest.fixture
+def stored(tmp_path):
+    """The committed dense_mnist run, copied into a results folder of its own."""
+    source, target = records.run_files(RUN), records.run_files(RUN, tmp_path)
+    for kind in ("history", "score", "predictions", "provenance"):
+        getattr(target, kind).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(getattr(source, kind), getattr(target, kind))
+    return target
+
+
+def _set(files, dotted, value):
+    """Set one (dotted) key of the run's provenance; ``...`` deletes it."""
+    provenance = json.loads(files.provenance.read_text())
+    *parents, key = dotted.split(".")
+    holder = provenance
+    for parent in parents:
+        holder = holder[parent]
+    if value is ...:
+        del holder[key]
+    else:
+        holder[key] = value
+    records.write_json(provenance, files.provenance)
+
+
+OTHER_SHA = "0" * 64
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "problem"),
+    [
+        ("fingerprint", "garbage", "holds fingerprint = 'garbage', which must be null or an obj"),
+        ("data", "x", "holds data = 'x', which must be an object"),
+        ("score.loss", "abc", "holds score.loss = 'abc', which must be a finite loss >= 0"),
+        ("score.acc", 1.5, "holds score.acc = 1.5, which must be an accuracy in [0, 1]"),
+        ("train_seconds", "13", "holds train_seconds = '13', which must be a finite number"),
+        ("wall_seconds", -1.0, "holds wall_seconds = -1.0"),
+        ("git", "abc", "holds git = 'abc', which must be an object"),
+        ("git.dirty", "no", "holds git.dirty = 'no'"),
+        ("versions", ["2.21"], "holds versions = ['2.21'], which must be an object"),
+        ("parameters.epochs", "twelve", "holds parameters.epochs = 'twelve': epochs must be"),
+        ("parameters.learning_rate", -1, "parameters.learning_rate = -1: learning_rate must be"),
+        ("parameters", [], "holds parameters = [], which must be an object"),
+        ("seed", 2**32, "holds seed = 4294967296, which must be null or an integer in [0, 4"),
+        ("epoch_seconds", [1.0, "x"], "holds epoch_seconds = [1.0, 'x'], which must be a list"),
+        ("machine.cores", "2", "holds machine.cores = '2', which must be an integer >= 1"),
+        ("fingerprint.libraries", "tf", "holds fingerprint.libraries = 'tf'"),
+        ("fingerprint.version", "3", "holds fingerprint.version = '3'"),
+        (
+            "data.checksums.x_train",
+            "zz",
+            "holds data.checksums.x_train = 'zz', which must be a sha",
+        ),
+        ("exercise", "nope", "holds exercise = 'nope', which must be one of dense_mnist"),
+        ("exercise", ["dense_mnist"], "holds exercise = ['dense_mnist'], which must be one of"),
+        ("score", ..., "lacks the keys score"),
+        ("data.dataset", ..., "lacks the key data.dataset"),
+        ("machine", ..., "lacks the key machine"),  # a canonical run's: the report reads them
+        ("data.verified_against", ..., "lacks the key data.verified_against"),
+        ("train_seconds", ..., "lacks the key train_seconds"),
+        ("data.dataset", "cifar10", "says the dense_mnist run trained on 'cifar10', not 'mnist'"),
+        ("run_name", "relu_mnist", "belongs to the run 'relu_mnist'"),
+    ],
+)
+def test_a_provenance_breaking_the_schema_is_a_damaged_file(stored, key, value, problem):
+    _set(stored, key, value)
+    with pytest.raises(store.DamagedResult) as error:
+        store.load_run(RUN, stored.results_dir)
+    message = str(error.value)
+    assert str(stored.provenance) in message and problem in message, message
+    assert message.endswith("retrains the run.")
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "problem"),
+    [
+        ("data.checksums.x_train", OTHER_SHA, "x_train's sha256 is not the verified one"),
+        ("data.n_train", 100, "n_train is 100, the verified copy has 60000"),
+        ("data.n_test", 9999, "n_test is 9999, the verified copy has 10000"),
+        ("data.checksums", {}, "x_train's sha256 is not the verified one"),
+    ],
+)
+def test_a_canonical_run_keeps_its_name_only_on_the_verified_data(stored, key, value, problem):
+    # Issue 26.1: made-up data in a folder named keras.datasets took over dense_mnist.
+    _set(stored, key, value)
+    _set(stored, "data.verified_against", "keras.datasets/checksums.json (imported)")
+    with pytest.raises(store.DamagedResult) as error:
+        store.load_run(RUN, stored.results_dir)
+    message = str(error.value)
+    assert "holds the canonical run 'dense_mnist', but its data is not the verified copy" in message
+    assert problem in message
+
+
+def test_the_same_data_under_another_name_is_no_canonical_run_and_loads(stored, tmp_path):
+    other = records.run_files("dense_other_data", tmp_path / "other")
+    for kind in ("history", "score", "predictions", "provenance"):
+        getattr(other, kind).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(getattr(stored, kind), getattr(other, kind))
+    _set(other, "run_name", "dense_other_data")
+    _set(other, "data.n_train", 100)
+    assert (
+        store.load_run("dense_other_data", other.results_dir).provenance["data"]["n_train"] == 100
+    )
+
+
+def test_every_committed_provenance_holds_to_the_schema():
+    paths = sorted((ROOT / "scores").glob("*.json")) + sorted(ROOT.glob("sweeps/*/scores/*.json"))
+    assert len(paths) > 12
+    for path in paths:
+        problem = provenance_schema.problem(json.loads(path.read_text()), path.stem)
+        assert problem is None, f"{path}: {problem}"
+
+
+def test_every_key_the_report_reads_is_in_the_schema():
+    # The keys the issue found unchecked, and those the report's sentences are built from.
+    for key in ("fingerprint", "data", "score.*loss", "score.*acc", "train_seconds", "git",
+                "wall_seconds", "epoch_seconds", "machine.cores", "seed", "parameters"):  # fmt: skip
+        assert key in provenance_schema.SCHEMA
+
+
+def _history_with(path: Path, metric: str, value: str, column: str = "value") -> None:
+    history = pd.read_csv(path)
+    row = history.index[history["metric"] == metric][2]
+    history[column] = history[column].astype(object)
+    history.loc[row, column] = value
+    history.to_csv(path, index=False)
+
+
+@pytest.mark.parametrize(
+    ("metric", "column", "value", "problem"),
+    [
+        ("acc", "value", "5.0", "has acc 5.0 on line"),
+        ("acc", "value", "-0.1", "has acc -0.1 on line"),
+        ("loss", "value", "-2", "has loss -2.0 on line"),
+        ("loss", "seconds", "-1.5", "has negative seconds on line"),
+    ],
+)
+def test_a_history_value_out_of_its_range_is_refused(stored, metric, column, value, problem):
+    _history_with(stored.history, metric, value, column)
+    with pytest.raises(store.DamagedResult) as error:
+        store.load_run(RUN, stored.results_dir)
+    assert problem in str(error.value) and str(stored.history) in str(error.value)
+
+
+def test_seed_spread_leaves_out_runs_not_on_the_verified_data(tmp_path, capsys):
+    from .test_report import _fake_run
+
+    sweep = tmp_path / "sweeps" / "s"
+    for seed in (1, 2):
+        _fake_run(sweep, f"run{seed}", 0.99, 0.98, 0.97, exercise="relu_mnist", seed=seed)
+    _set(records.run_files("run2", sweep), "data.checksums.x_test", OTHER_SHA)
+    table = pd.read_csv(runs.collect_seeds(tmp_path / "sweeps", tmp_path / "no_canonical_runs"))
+    assert list(table["seed"]) == [1]
+    assert "left out 1 run(s) not on the verified data" in capsys.readouterr().out
+
+
+def test_canonical_differences_is_by_content_not_by_name():
+    verified = {key: data.KNOWN_CHECKSUMS["mnist"][key] for key in data.ARRAYS}
+    assert data.canonical_differences("mnist", verified, data.KNOWN_SIZES["mnist"]) == []
+    fewer = data.KNOWN_SIZES["mnist"] | {"n_test": 100}
+    assert data.canonical_differences("mnist", verified, fewer) == [
+        "n_test is 100, the verified copy has 10000"
+    ]
+    assert data.canonical_differences("mnist", verified | {"y_test": OTHER_SHA}, fewer)[0] == (
+        "y_test's sha256 is not the verified one"
+    )
+    assert data.canonical_differences("keras.datasets", verified, data.KNOWN_SIZES["mnist"])
+
+
+def test_schema_problems_are_user_errors_in_one_paragraph(stored):
+    _set(stored, "fingerprint", "garbage")
+    with pytest.raises(UserError) as error:
+        store.freshness(RUN, exercises.notebook_defaults(RUN), stored.results_dir)
+    assert "\n" not in str(error.value) and "AttributeError" not in str(error.value)
+
+
+def test_the_playground_runs_go_through_the_same_schema():
+    spiral = json.loads((ROOT / "scores" / "playground_spiral.json").read_text())
+    assert provenance_schema.problem(spiral, "playground_spiral") is None
+    spiral["weights"][0][0] = "x"  # what playground_run hands to model.set_weights
+    assert provenance_schema.problem(spiral, "playground_spiral").startswith("holds weights = ")
+    search = json.loads((ROOT / "scores" / "playground_search.json").read_text())
+    assert provenance_schema.problem(search, "playground_search") is None
+    assert "holds runs = '280'" in provenance_schema.problem(
+        search | {"runs": "280"}, "playground_search"
+    )
+    bad_epochs = search | {"parameters": search["parameters"] | {"epochs": 0}}
+    assert "parameters.epochs = 0: epochs must be" in provenance_schema.problem(
+        bad_epochs, "playground_search"
+    )
+
+
+def _paths(value, prefix=()):
+    """Every (nested) key path of a JSON object."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield (*prefix, key)
+            yield from _paths(inner, (*prefix, key))
+
+
+@pytest.mark.parametrize("run", ["dense_mnist", "playground_spiral", "playground_search"])
+def test_any_value_anywhere_is_judged_never_raised(run):
+    committed = json.loads((ROOT / "scores" / f"{run}.json").read_text())
+    for path in _paths(committed):
+        for garbage in ("x", [], {}, None, -1, 2**70, [["x"]], True):
+            provenance = json.loads(json.dumps(committed))
+            holder = provenance
+            for key in path[:-1]:
+                holder = holder[key]
+            holder[path[-1]] = garbage
+            result = provenance_schema.problem(provenance, run)  # a string or None, never raises
+            assert result is None or isinstance(result, str)
