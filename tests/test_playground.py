@@ -316,6 +316,9 @@ def test_notebook_runs_a_small_setting_into_its_results_dir(tmp_path):
     provenance = json.loads((tmp_path / "scores" / "pg_test.json").read_text())
     assert provenance["fingerprint"] == store.current_fingerprint("playground_spiral")
     assert provenance["exercise"] == "playground_spiral" and "cpu_seconds" in provenance
+    # Staged and published as every run (imagelab.staging): no attempt's folder is left behind.
+    assert provenance["attempt"]
+    assert not [p for p in (tmp_path / ".staging").iterdir() if p.is_dir()]
     again = execute("again.ipynb")
     printed = "".join(
         output.get("text", "") for cell in again["cells"] for output in cell.get("outputs", [])

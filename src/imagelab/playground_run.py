@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from imagelab import playground, playground_search, plots, records, store
+from imagelab import playground, playground_search, plots, records, staging, store
 from imagelab.errors import UserError
 from imagelab.exercises import (
     PLAYGROUND,
@@ -35,7 +35,13 @@ from imagelab.playground import (
     NUM_SAMPLES,
     REGULARIZATIONS,
 )
-from imagelab.run import RETRAIN, check_stored, stored_results_message, write_provenance
+from imagelab.run import (
+    RETRAIN,
+    check_stored,
+    save_figure,
+    stored_results_message,
+    write_provenance,
+)
 
 # What one spiral run trains with; the notebook's other parameters are the run controls and
 # the search's (``search``, ``search_feature_sets``, ``search_hidden``, ``search_seeds``).
@@ -195,6 +201,7 @@ class PlaygroundRun:
     fingerprint: dict = field(default_factory=dict)
     load_at_start: list = field(default_factory=lambda: list(os.getloadavg()))
     result: playground.PlaygroundResult | None = None
+    attempt: staging.Attempt | None = None  # where this attempt stages its files, once trained
     exercise = PLAYGROUND
 
     @property
@@ -230,19 +237,25 @@ class PlaygroundRun:
         started, cpu_started = dt.datetime.now(dt.UTC), time.process_time()
         [self.result] = playground.train([model], [self.data], self.settings)
         cpu_seconds, score = time.process_time() - cpu_started, self.result.score
-        records.write_csv(self.result.history, self.files.history)
         test_score = {"loss": score["test_loss"], "acc": score["test_acc"]}
-        records.write_csv(pd.DataFrame([test_score]), self.files.score)
-        write_provenance(
-            self,
-            model,
-            parameters=self.settings,
-            data=_data_record(self.data),
-            score=test_score | score,
-            started=started,
-            cpu_seconds=cpu_seconds,
-            weights=[w.tolist() for w in model.get_weights()],  # to redraw the surface
-        )
+        # Staged, then published in one step, as every run's files (see imagelab.staging).
+        self.attempt = staging.Attempt(self.files)
+        with self.attempt.writing() as staged:
+            records.write_csv(self.result.history, staged.history)
+            records.write_csv(pd.DataFrame([test_score]), staged.score)
+            write_provenance(
+                self,
+                model,
+                to=staged.provenance,
+                attempt=self.attempt.id,
+                parameters=self.settings,
+                data=_data_record(self.data),
+                score=test_score | score,
+                started=started,
+                cpu_seconds=cpu_seconds,
+                weights=[w.tolist() for w in model.get_weights()],  # to redraw the surface
+            )
+            self.attempt.publish()
         print(
             f"[{self.name}] train loss {score['train_loss']:.4f}, test loss "
             f"{score['test_loss']:.4f} ({self.result.train_seconds:.1f}s); wrote "
@@ -258,7 +271,7 @@ class PlaygroundRun:
             playground.surface(model, s["features"]), (data.x_train, data.y_train),
             (data.x_test, data.y_test), title=f"{self.name}: hidden {s['hidden']}",
         )  # fmt: skip
-        plots.save(fig, self.files.figure("surface"))
+        save_figure(self, fig, "surface")
         return fig
 
     def plot_loss(self):  # noqa: ANN201
@@ -266,7 +279,7 @@ class PlaygroundRun:
         fig = plots.loss_curves(
             self.result.history, self.params["switch_epoch"], title=f"{self.name}: loss per epoch"
         )
-        plots.save(fig, self.files.figure("loss"))
+        save_figure(self, fig, "loss")
         return fig
 
     def search(self) -> pd.DataFrame:

@@ -167,20 +167,10 @@ class Run:
             cpu_seconds=cpu_seconds,
         )
 
-    def _save_figure(self, fig: object, kind: str) -> None:
-        """Save figure ``kind``: a trained run stages and publishes it with its attempt (dropped
-        if another attempt has published this run since); stored results shown re-save theirs."""
-        if self.attempt is None:
-            plots.save(fig, self.files.figure(kind))
-            return
-        with self.attempt.writing() as staged:
-            plots.save(fig, staged.figure(kind))
-            self.attempt.publish_figure(kind)
-
     def plot_history(self):  # noqa: ANN201
         """The 2019 history figure, saved as figures/<run>_history.png."""
         fig = plots.history(self.result.history, title=f"{self.name}: training history")
-        self._save_figure(fig, "history")
+        save_figure(self, fig, "history")
         return fig
 
     def plot_confusion(self):  # noqa: ANN201
@@ -190,14 +180,26 @@ class Run:
             self.data.class_names,
             title=f"{self.name}: confusion matrix (test set)",
         )
-        self._save_figure(fig, "confusion")
+        save_figure(self, fig, "confusion")
         return fig
 
     def plot_misclassified(self):  # noqa: ANN201
         """A grid of misclassified test images, saved as figures/<run>_misclassified.png."""
         fig = plots.misclassified(self.result.predictions, self.data.x_test, self.data.class_names)
-        self._save_figure(fig, "misclassified")
+        save_figure(self, fig, "misclassified")
         return fig
+
+
+def save_figure(run: object, fig: object, kind: str) -> None:
+    """Save the run's figure ``kind``: a trained run stages and publishes it with its attempt
+    (dropped if another attempt has published this run since); stored results shown re-save
+    theirs. Shared by ``Run`` and the Playground's run."""
+    if run.attempt is None:
+        plots.save(fig, run.files.figure(kind))
+        return
+    with run.attempt.writing() as staged:
+        plots.save(fig, staged.figure(kind))
+        run.attempt.publish_figure(kind)
 
 
 def write_provenance(
