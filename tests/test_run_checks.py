@@ -123,23 +123,48 @@ def _result(losses, test_loss=0.3):
 
 
 def test_a_finite_loss_has_converged():
-    run.check_converged("try1", _result([2.3, 1.1, 0.7]), 0.001)
+    run.check_converged("try1", _result([2.3, 1.1, 0.7]), 0.001, 3)
 
 
 @pytest.mark.parametrize(
     ("losses", "test_loss", "where"),
     [
-        ([2.3, math.nan, math.nan], math.nan, "its training loss became nan at epoch 2 of 3"),
-        ([math.inf], math.inf, "its training loss became inf at epoch 1 of 1"),
+        (
+            [2.3, math.nan],
+            math.nan,
+            "its training loss became nan at epoch 2 of 12, where training",
+        ),
+        ([math.inf], math.inf, "its training loss became inf at epoch 1 of 12, where training"),
         ([2.3, 1.0], math.nan, "its test loss was nan"),
     ],
 )
 def test_a_loss_that_is_not_finite_is_divergence(losses, test_loss, where):
     with pytest.raises(Diverged) as error:
-        run.check_converged("try1", _result(losses, test_loss), 1e30)
+        run.check_converged("try1", _result(losses, test_loss), 1e30, 12)
     message = str(error.value)
     assert message.startswith("try1 diverged: ") and where in message
     assert "nothing was stored" in message and "smaller learning_rate (this run's: 1e+30" in message
+
+
+class _Model:
+    stop_training = False
+
+
+@pytest.mark.parametrize(
+    ("logs", "stops"),
+    [
+        ({"loss": 0.7, "accuracy": 0.8, "val_loss": 0.9}, False),
+        ({"loss": math.nan, "accuracy": 0.1, "val_loss": 0.9}, True),
+        ({"loss": 0.7, "accuracy": 0.8, "val_loss": math.inf}, True),
+    ],
+)
+def test_training_stops_after_the_first_epoch_whose_loss_is_not_finite(logs, stops, capsys):
+    log = training.EpochLog("try1", 12)
+    log.set_model(_Model())
+    log.on_train_begin()
+    log.on_epoch_begin(0)
+    log.on_epoch_end(0, logs)
+    assert log.model.stop_training is stops
 
 
 def test_diverged_is_a_user_error_that_sweeps_match_by_name():
@@ -150,11 +175,12 @@ def test_diverged_is_a_user_error_that_sweeps_match_by_name():
 @pytest.mark.slow  # trains (a tiny network, one epoch)
 def test_a_diverging_fit_raises_before_any_file_is_written(fixture_data, tmp_path):
     namespace = exercises.notebook_defaults("dense_mnist") | {
-        "run_name": "try1", "data_limit": 64, "epochs": 1, "units": 8,
+        "run_name": "try1", "data_limit": 64, "epochs": 3, "units": 8,
         "learning_rate": 1e30, "results_dir": str(tmp_path),
     }  # fmt: skip
     started = run.start_run("dense_mnist", namespace)
-    with pytest.raises(Diverged, match=r"^try1 diverged: its \w+ loss became nan at epoch 1"):
+    with pytest.raises(Diverged, match=r"^try1 diverged: its \w+ loss became nan at epoch 1 of 3"):
         started.fit(started.build_model())
+    assert started.result.history["epoch"].max() == 1  # stopped there, not 2 epochs later
     assert not [p for p in tmp_path.rglob("*") if p.is_file()]
     assert np.isnan(started.result.score["loss"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from dataclasses import dataclass
@@ -32,7 +33,8 @@ def set_seed(seed: int) -> None:
 
 
 class EpochLog(keras.callbacks.Callback):
-    """Times each epoch and prints one progress line per epoch (no per-batch work)."""
+    """Times each epoch, prints one progress line per epoch (no per-batch work) and stops
+    training after an epoch whose loss is not a finite number."""
 
     def __init__(self, label: str, epochs: int) -> None:
         super().__init__()
@@ -53,6 +55,10 @@ class EpochLog(keras.callbacks.Callback):
             f"{self.seconds[-1]:.1f}s (elapsed {now - self.started:.0f}s)",
             flush=True,
         )
+        # A loss that overflowed (too large a learning rate) does not come back: stop now, not
+        # epochs later. imagelab.run then refuses to store the run (errors.Diverged).
+        if not all(math.isfinite(v) for k, v in (logs or {}).items() if k.endswith("loss")):
+            self.model.stop_training = True
 
 
 @dataclass
