@@ -6,7 +6,9 @@ are slow. Below them, the command line's own rules: which errors print a paragra
 their traceback, and what a stop by Ctrl-C or SIGTERM says.
 """
 
+import errno
 import importlib.util
+import os
 import re
 import sys
 
@@ -93,6 +95,28 @@ def test_a_bug_keeps_its_traceback(monkeypatch, bug):
     # Only UserError is the user's to fix; any other exception is ours and must show where.
     _handler_raising(monkeypatch, bug)
     with pytest.raises(type(bug)):
+        cli.main(["seeds"])
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [
+        (errno.ENOSPC, "the disk is full"),
+        (errno.EROFS, "the file system is read-only"),
+        (errno.EACCES, "permission denied"),
+    ],
+)
+def test_a_disk_that_refuses_a_write_is_one_paragraph(monkeypatch, capsys, code, words):
+    _handler_raising(monkeypatch, OSError(code, os.strerror(code), "scores/seeds.csv"))
+    assert cli.main(["seeds"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"imagelab: error: could not write scores/seeds.csv: {words}. ")
+    assert "Free space" in err and err.count("\n") == 1
+
+
+def test_another_os_error_keeps_its_traceback(monkeypatch):
+    _handler_raising(monkeypatch, OSError(errno.EIO, "Input/output error", "scores/seeds.csv"))
+    with pytest.raises(OSError):
         cli.main(["seeds"])
 
 

@@ -7,7 +7,7 @@ import signal
 import sys
 from pathlib import Path
 
-from imagelab.errors import UserError
+from imagelab.errors import DISK_ERRORS, UserError
 from imagelab.precision import SHORT
 
 
@@ -334,6 +334,19 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 130
+    except OSError as error:
+        if error.errno not in DISK_ERRORS:
+            raise
+        # imagelab writes every file beside its place and renames it there when whole
+        # (records.atomic_path, staging), so a refused write changed nothing.
+        where = error.filename or "a file"
+        print(
+            f"imagelab: error: could not write {where}: {DISK_ERRORS[error.errno]}. Nothing was "
+            "half-written: the files there are as they were. Free space on that disk or make "
+            "the folder writable for this user, then run the command again.",
+            file=sys.stderr,
+        )
+        return 2
     except Exception as error:
         paragraph = _failed_notebook(error)
         if paragraph is None:

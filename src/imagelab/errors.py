@@ -7,6 +7,19 @@ bury it. Real bugs raise ordinary exceptions and keep their tracebacks.
 
 from __future__ import annotations
 
+import errno
+
+# Errors of a disk or folder the user can fix, in words: every writer says them the same way
+# (a run's files in imagelab.staging, the report in imagelab.report.render, any other write
+# through the imagelab command). Other OSErrors are not the user's and keep their traceback.
+DISK_ERRORS = {
+    errno.EROFS: "the file system is read-only",
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+}
+
 
 class UserError(ValueError):
     """A problem with what the user gave: a parameter, a run name, data or stored results.

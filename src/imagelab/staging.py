@@ -32,7 +32,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from imagelab import records
-from imagelab.errors import UserError
+from imagelab.errors import DISK_ERRORS, UserError
 
 STAGING = ".staging"
 _ALIVE = ".alive"  # flocked by its attempt while it lives
@@ -176,15 +176,12 @@ def remove_abandoned(results_dir: Path) -> list[Path]:
     return removed
 
 
-_FIXES = {
-    errno.ENOSPC: "the disk is full: free some space there, or choose another results_dir "
-    "(-p results_dir PATH)",
-    errno.EDQUOT: "the disk quota is used up: free some space there, or choose another "
-    "results_dir (-p results_dir PATH)",
-    errno.EROFS: "the file system is read-only: choose a writable results_dir "
-    "(-p results_dir PATH)",
-    errno.EACCES: "permission denied: make {folder} writable for this user (chmod u+w), or "
-    "choose another results_dir (-p results_dir PATH)",
+_ELSEWHERE = "choose another results_dir (-p results_dir PATH)"
+_FIXES = {  # after errors.DISK_ERRORS' words
+    errno.ENOSPC: f"free some space there, or {_ELSEWHERE}",
+    errno.EDQUOT: f"free some space there, or {_ELSEWHERE}",
+    errno.EROFS: "choose a writable results_dir (-p results_dir PATH)",
+    errno.EACCES: f"make {{folder}} writable for this user (chmod u+w), or {_ELSEWHERE}",
 }
 _FIXES[errno.EPERM] = _FIXES[errno.EACCES]
 
@@ -196,8 +193,11 @@ def not_written(files: records.RunFiles, error: OSError) -> ResultsNotWritten:
     staged = refused.is_relative_to(files.results_dir / STAGING)
     path = records.relative(files.results_dir if staged else refused)
     folder = records.relative(files.results_dir)
-    fix = _FIXES.get(error.errno, "check the disk and the folder's permissions, or choose "
-                     "another results_dir (-p results_dir PATH)").format(folder=folder)  # fmt: skip
+    fix = (
+        f"{DISK_ERRORS[error.errno]}: {_FIXES[error.errno].format(folder=folder)}"
+        if error.errno in _FIXES
+        else f"check the disk and the folder's permissions, or {_ELSEWHERE}"
+    )
     return ResultsNotWritten(
         f"could not write the results of run {files.run_name!r} at {path} ({error.strerror or error}): "
         f"{fix}. Nothing of this attempt was published and its staging folder is removed; "

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import errno
 import io
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from imagelab.errors import UserError
+from imagelab.errors import DISK_ERRORS, UserError
 from imagelab.records import PROJECT_ROOT, relative
 
 REPORT_NOTEBOOK = PROJECT_ROOT / "notebooks" / "report.ipynb"
@@ -43,16 +42,6 @@ TYPST_STYLE = """
 #show figure: set block(above: 0.6em, below: 0.6em)
 #show raw: set text(size: 8.5pt)
 """
-
-
-# Errors of a disk or folder the user can fix, in words.
-DISK_ERRORS = {
-    errno.EROFS: "the file system is read-only",
-    errno.ENOSPC: "the disk is full",
-    errno.EDQUOT: "the disk quota is used up",
-    errno.EACCES: "permission denied",
-    errno.EPERM: "permission denied",
-}
 
 
 class ReportNotWritten(UserError):
