@@ -2,7 +2,8 @@
 
 Two tiers: ``make test-fast`` runs ``pytest -m "not slow"``, the unit tier, in under a minute;
 ``make test`` runs everything. A test is ``slow`` when it starts a Jupyter kernel (papermill,
-nbclient), renders the PDF or trains through a notebook. Mark it ``@pytest.mark.slow``; tests
+nbclient), renders the PDF, trains through a notebook or runs real processes (Dask, imagelab in a
+copy of the project). Mark it ``@pytest.mark.slow``; tests
 that use a fixture which executes notebooks (``SLOW_FIXTURES``) are marked here. In the fast
 tier, a test that starts a kernel without the mark fails and says so, so the tier cannot slow
 down unnoticed.

@@ -25,8 +25,17 @@ sys.modules["bad_inputs"] = bad_inputs  # dataclasses look their module up here
 _spec.loader.exec_module(bad_inputs)
 
 
+# A case that starts a kernel, or runs imagelab as its own process in a copy of the project
+# (one that reads or writes its results), is slow; the readers and checks those cases reach
+# have their own fast tests (test_side_tables, test_provenance_schema, test_run_checks).
 CASES = [
-    pytest.param(case, id=case.name, marks=[pytest.mark.slow] if case.kernel else [])
+    pytest.param(
+        case,
+        id=case.name,
+        marks=[pytest.mark.slow]
+        if case.kernel or not sys.modules["bad_input_kit"].in_process_possible(case)
+        else [],
+    )
     for case in bad_inputs.CASES
 ]
 
