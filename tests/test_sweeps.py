@@ -416,6 +416,20 @@ def test_a_worker_lost_for_good_interrupts_its_run_without_failing_it(
     assert sweeps.run(path).ran == [sweeps.plan(sweep)[0].run_id]  # a plain rerun runs it
 
 
+@pytest.mark.parametrize("damage", [b"garbage", b'{"status": ', b"[1, 2]", b'{"status": 3}'])
+def test_a_damaged_state_file_is_one_paragraph_naming_it(tmp_path, capsys, damage):
+    path = write_sweep(tmp_path, seeds=[1])
+    sweep = sweeps.load(path)
+    [run] = sweeps.plan(sweep)
+    state = sweep.folder / "state" / f"{run.run_id}.json"
+    state.parent.mkdir(parents=True)
+    state.write_bytes(damage)
+    assert cli.main(["sweep", str(path), "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert f"state/{run.run_id}.json is damaged" in err and "Delete it" in err
+    assert len(err.strip().splitlines()) == 1 and state.read_bytes() == damage
+
+
 def test_an_unreachable_scheduler_is_one_paragraph_within_the_timeout(tmp_path, capsys):
     import socket
 

@@ -28,8 +28,8 @@ others go on) until ``retry_failed`` reruns only the failed ones. An interrupted
 finishes after all (a worker that outlived its scheduler or client) publishes a complete
 result, which the next invocation adopts instead of training again; two live attempts of one
 run publish their files whole, one after the other (``imagelab.staging``). The sweep file and
-its plan are ``imagelab.sweeps.spec``; where the notebooks run (in turn, in local processes or
-on Dask), ``imagelab.sweeps.executors``.
+its plan are ``imagelab.sweeps.spec``; each run's state, ``imagelab.sweeps.state``; where the
+notebooks run (in turn, in local processes or on Dask), ``imagelab.sweeps.executors``.
 """
 
 from __future__ import annotations
@@ -50,7 +50,9 @@ import yaml
 from imagelab import exercises, records, store
 from imagelab.errors import UserError
 from imagelab.sweeps import executors
+from imagelab.sweeps import state as run_state
 from imagelab.sweeps.spec import KEYS, Sweep, SweepRun, load, plan, run_id_of
+from imagelab.sweeps.state import status
 
 __all__ = [  # the sweep file and its plan are spec's; running and summarising are here
     "KEYS",
@@ -78,53 +80,6 @@ class Outcome:
     failed: dict[str, str]  # run id -> error, over the whole sweep (also earlier failures)
     summary: Path  # summary.csv
     interrupted: list[str] = field(default_factory=list)  # lost workers: rerun
-
-
-# --- state of each run ---------------------------------------------------------------------
-
-
-def _state_path(sweep: Sweep, run: SweepRun) -> Path:
-    return sweep.folder / "state" / f"{run.run_id}.json"
-
-
-def _notebook_path(sweep: Sweep, run: SweepRun) -> Path:
-    return sweep.folder / "notebooks" / f"{run.run_id}.ipynb"
-
-
-def _record(sweep: Sweep, run: SweepRun) -> dict:
-    path = _state_path(sweep, run)
-    return json.loads(path.read_text()) if path.is_file() else {}
-
-
-def status(sweep: Sweep, run: SweepRun) -> str:
-    """'complete', 'stale' (finished, but by older training code, notebook or pinned
-    libraries, or with outputs missing or damaged: it reruns), 'failed' (its notebook raised),
-    'interrupted' (started, then its worker, scheduler or client went away) or 'pending'
-    (never started, or only queued). A result published by an interrupted attempt that
-    finished after all counts: its run is complete."""
-    recorded = _record(sweep, run).get("status")
-    if recorded == "failed":
-        return "failed"
-    if not records.run_files(run.run_id, sweep.folder).provenance.is_file():  # written last
-        return "interrupted" if recorded in ("running", "interrupted") else "pending"
-    params = exercises.notebook_defaults(sweep.exercise) | run.parameters
-    try:
-        state = store.freshness(sweep.exercise, params)[0]
-    except store.DamagedResult:
-        return "stale"
-    return "complete" if state == "up-to-date" else "stale"
-
-
-def _write_state(sweep: Sweep, run: SweepRun, state: str, **fields: object) -> None:
-    record = {
-        "run_id": run.run_id,
-        "status": state,
-        "swept": run.swept,
-        "seed": run.seed,
-        "parameters": run.parameters,
-        "notebook": str(_notebook_path(sweep, run)),
-    }
-    records.write_json(record | fields, _state_path(sweep, run))
 
 
 # --- running -----------------------------------------------------------------------------
@@ -232,7 +187,7 @@ def run(
     finally:
         summary = write_summary(sweep)
     failed = {
-        i.run_id: _record(sweep, i).get("error", "")
+        i.run_id: run_state.read_state(sweep, i).get("error", "")
         for i in plan(sweep)
         if status(sweep, i) == "failed"
     }
@@ -247,10 +202,10 @@ def run(
 
 def _job(sweep: Sweep, item: SweepRun) -> executors.Job:
     """The run as a job; queued now, so a sweep stopped before it starts leaves it pending."""
-    _write_state(sweep, item, "queued")
-    state = _state_path(sweep, item)
+    run_state.write_state(sweep, item, "queued")
+    state = run_state.state_path(sweep, item)
     record = json.loads(state.read_text())
-    notebook = str(_notebook_path(sweep, item))
+    notebook = str(run_state.notebook_path(sweep, item))
     published = functools.partial(_published, sweep, item)
     return executors.Job(
         item.run_id, str(sweep.notebook), notebook, item.parameters, str(state), record, item,
@@ -271,7 +226,7 @@ def _record_result(sweep: Sweep, result: executors.Result) -> None:
         fields["wall_seconds"] = result.seconds
     if result.status == "failed":
         fields["reason"] = result.reason
-    _write_state(sweep, result.job.item, result.status, **fields)
+    run_state.write_state(sweep, result.job.item, result.status, **fields)
 
 
 def _lost(sweep: Sweep, scheduler: str | None, lost: executors.ClusterLost) -> UserError:
@@ -323,7 +278,7 @@ def summary_table(sweep: Sweep) -> pd.DataFrame:
     """
     rows = []
     for item in plan(sweep):
-        state, record = status(sweep, item), _record(sweep, item)
+        state, record = status(sweep, item), run_state.read_state(sweep, item)
         row = {"run_id": item.run_id, **item.swept, "seed": item.seed, "status": state}
         stored = _stored(sweep, item) if state in ("complete", "stale") else None
         if stored is not None:
