@@ -49,10 +49,20 @@ def quiet_tensorflow() -> None:
         os.close(devnull)
 
 
+def start_run(exercise: str, namespace: dict[str, object]) -> object:
+    """What every exercise notebook calls first (``lab.start_run(NAME, globals())``): the
+    Playground's run for exercise three (``playground_run.start``), else ``run.start_run``."""
+    from imagelab import exercises, run
+
+    if exercise == exercises.PLAYGROUND.name:  # checks, makes and trains its data itself
+        from imagelab import playground_run
+
+        return playground_run.start(run.notebook_parameters(exercise, namespace))
+    return run.start_run(exercise, namespace)
+
+
 def __getattr__(name: str) -> object:
-    """Import submodules on first use (``imagelab.plots``) and expose ``start_run``."""
-    if name == "start_run":
-        return importlib.import_module("imagelab.run").start_run
+    """Import submodules on first use (``imagelab.plots``)."""
     if name in __all__:
         return importlib.import_module(f"imagelab.{name}")
     raise AttributeError(f"module 'imagelab' has no attribute {name!r}")

@@ -3,8 +3,9 @@ notebook's parameters and asks ``imagelab.store`` whether the stored run still a
 ``PlaygroundRun`` trains the network (or shows the stored one), stores it with the provenance
 every run has, draws its figures and runs or reads the search for the smallest network.
 
-``imagelab.run.start_run("playground_spiral", globals())`` hands over to ``start`` after the
-check for unknown parameters, so notebook 06 reads like notebooks 01-05.
+``imagelab.start_run("playground_spiral", globals())`` hands over to ``start`` after the check
+for unknown parameters (``run.notebook_parameters``), so notebook 06 reads like notebooks 01-05.
+This module uses ``imagelab.run``'s shared steps; ``run`` knows nothing of it.
 """
 
 from __future__ import annotations

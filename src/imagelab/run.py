@@ -25,7 +25,6 @@ from imagelab import plots, precision, records, staging, store
 from imagelab.errors import Diverged, UserError
 from imagelab.exercises import (
     CANONICAL_NAMES,
-    PLAYGROUND,
     Exercise,
     get_exercise,
     normal,
@@ -226,6 +225,16 @@ def write_provenance(
     records.write_json(provenance, to or run.files.provenance)
 
 
+def notebook_parameters(exercise: str, namespace: dict[str, object]) -> dict[str, object]:
+    """The values of the notebook's parameters in ``namespace`` (its ``globals()``), after
+    refusing any other plain value no cell of the notebook defines (``-p epoch 2``)."""
+    defaults = notebook_defaults(exercise)
+    notebook = get_exercise(exercise).notebook
+    for name in _unknown_names(exercise, namespace, defaults):
+        raise unknown_parameter(name, list(defaults), notebook)
+    return {name: namespace[name] for name in defaults if name in namespace}
+
+
 def start_run(exercise: str, namespace: dict[str, object]) -> Run:
     """Validate a notebook's parameters, then seed, load the data and decide whether to train.
 
@@ -242,15 +251,7 @@ def start_run(exercise: str, namespace: dict[str, object]) -> Run:
     replaced). Stored results that are up to date are shown instead of retraining, unless
     ``force=True``.
     """
-    defaults = notebook_defaults(exercise)
-    notebook = get_exercise(exercise).notebook
-    for name in _unknown_names(exercise, namespace, defaults):
-        raise unknown_parameter(name, list(defaults), notebook)
-    params = {name: namespace[name] for name in defaults if name in namespace}
-    if exercise == PLAYGROUND.name:  # exercise three checks, makes and trains its data itself
-        from imagelab import playground_run
-
-        return playground_run.start(params)
+    params = notebook_parameters(exercise, namespace)
     validate(exercise, params)
     precision.check(params["precision"])
     state, stored = check_stored(exercise, params)
