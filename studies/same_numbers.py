@@ -2,15 +2,16 @@
 
 A change to a module the fingerprint hashes (``fingerprint.TRAINING_CODE``) marks every stored
 run stale, unless it is listed in ``SAME_NUMBERS`` with the evidence that it trains what the
-older code did. The committed runs were trained on another CPU, where `imagelab verify` finds
+older code did. Where the committed runs were trained on another CPU, `imagelab verify` finds
 them within seed noise, not identical, so the evidence is two retrains on one machine: the older
-code's (`imagelab verify` into build/verify, copied aside before the change) and the newer
-code's (`imagelab verify` again). This compares them run by run: every history value (the
-epoch seconds aside), the test score and every prediction, as the text the files hold.
-Writes a CSV of one row per run (``--out``) and prints it.
+code's (`imagelab verify` into build/verify, copied aside before the change, or the committed
+runs themselves when this machine trained them) and the newer code's (`imagelab verify` again).
+This compares them run by run: every history value (the epoch seconds aside), the test score and
+every prediction, as the text the files hold. Writes a CSV of one row per run (``--out``) and prints it.
 
     .venv/bin/python studies/same_numbers.py build/verify-OLD build/verify --out studies/X.csv
-    .venv/bin/python studies/same_numbers.py . build/verify   # against the committed runs
+    .venv/bin/python studies/same_numbers.py . build/verify --runs cnn_mnist_bf16 --out ...
+                                     # older: the committed runs, when this machine trained them
 """
 
 from __future__ import annotations
@@ -57,16 +58,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("old", type=Path, help="the older code's retrains (one folder per run)")
     parser.add_argument("new", type=Path, help="the newer code's retrains")
-    parser.add_argument("--out", type=Path, help="CSV to write")
+    parser.add_argument("--runs", nargs="+", help="the runs to compare (default: all in both)")
+    parser.add_argument("--out", type=Path, help="CSV to write (rows of other runs in it stay)")
     args = parser.parse_args()
-    runs = sorted(p.name for p in args.new.iterdir() if p.is_dir())
+    runs = args.runs or sorted(p.name for p in args.new.iterdir() if p.is_dir())
     runs = [
         r for r in runs if all(run_files(d, r).predictions.is_file() for d in (args.old, args.new))
     ]
     table = pd.DataFrame([compare(args.old, args.new, run) for run in runs])
     print(table.to_markdown(index=False))
     if args.out:
-        records.write_csv(table, args.out)
+        kept = pd.read_csv(args.out, dtype=str) if args.out.is_file() else pd.DataFrame()
+        kept = kept[~kept["run"].isin(table["run"])] if len(kept) else kept
+        rows = pd.concat([kept, table.astype(str)]).sort_values("run")
+        records.write_csv(rows, args.out)
     same = table[["history_same", "score_same", "predictions_same"]].all(axis=None)
     print(f"\n{len(table)} runs: " + ("all identical" if same else "NOT all identical"))
     return 0 if same else 1

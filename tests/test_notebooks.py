@@ -7,7 +7,7 @@ import nbformat
 import papermill
 import pytest
 
-from imagelab import exercises, store
+from imagelab import exercises, fingerprint, store
 from imagelab.data import KNOWN_CHECKSUMS
 from imagelab.run import start_run
 
@@ -172,10 +172,11 @@ def test_committed_results_have_provenance_in_this_repository(path):
     dataset = provenance.get("data", {}).get("dataset")
     if dataset not in KNOWN_CHECKSUMS:  # the Playground's spiral is generated, not loaded
         return
-    # The training code and notebook that produced it are the ones committed now.
+    # The training code and notebook that produced it are the ones committed now, or train the
+    # same numbers (fingerprint.SAME_NUMBERS).
     precision = provenance["parameters"].get("precision", "float32")
     current = store.current_fingerprint(provenance["exercise"], precision)
-    assert provenance["fingerprint"] == current, path.name
+    assert fingerprint.differences(provenance["fingerprint"], current) == [], path.name
     assert provenance["data"]["checksums"] == {
         k: v for k, v in KNOWN_CHECKSUMS[dataset].items() if k != "description"
     }

@@ -46,10 +46,11 @@ LOCK_FILE = "requirements.lock"
 # Version 1 hashed the text of data.py, models.py and training.py; version 2 hashed
 # ``ast.dump``, whose text differs between Python 3.11, 3.12 and 3.13.
 VERSION = 3
-# Changes to the training code that alter how fast it runs but not one number it trains, keyed by
-# the ``code_sha256`` before: the hash after, what changed, and the commit whose `make verify
-# --all` found every exercise byte-identical to runs the older code trained on the same machine
-# (reproductions/verify.csv). Runs stored under the older hash stay up to date.
+# Changes to the training code that change not one number it trains (a speed-up; a stop for runs
+# that diverge), keyed by the ``code_sha256`` before: the hash after, what changed, and the
+# commit whose `make verify --all` found every exercise byte-identical to runs the older code
+# trained on the same machine (reproductions/verify.csv), or, with ``evidence``, the
+# studies/same_numbers.py table that did. Runs stored under the older hash stay up to date.
 SAME_NUMBERS = {
     # Version 2 (ast.dump) called these aaf75d426c5c... and 49704f4dd5a2...: the code of
     # 594ab0d~1 and 594ab0d (studies/fingerprint_migration.py checks the correspondence).
@@ -57,6 +58,21 @@ SAME_NUMBERS = {
         "now": "cf3ca186e1e28d340de44f8c434b5e8b6a43a5113f16d7e68ed0bd6f8092fa2a",
         "change": "training.STEPS_PER_EXECUTION = 32: 32 steps per call into TensorFlow (#20)",
         "verified_at": "2859dc4e9971",
+    },
+    # The committed float32 runs come from another CPU, so the proof is every exercise trained
+    # by the older and the newer code on one machine (an Intel Xeon, family 6 model 207),
+    # compared value for value by studies/same_numbers.py; its bfloat16 runs were trained there.
+    "cf3ca186e1e28d340de44f8c434b5e8b6a43a5113f16d7e68ed0bd6f8092fa2a": {
+        "now": "8ca9ce3a54489058e1e05e233bcd1c743a9e6a32a68f53eb5d4c611fda38d3f0",
+        "change": "training.EpochLog stops training after an epoch whose loss is not finite (#26)",
+        "verified_at": "c30ce026113b",
+        "evidence": "studies/same_numbers.csv",
+    },
+    "01ff0da28363f35e02e8a690fd751ee39a76af33926498d78f263c717d4e8031": {  # its bfloat16 code
+        "now": "9a8d737ad26e1f41515ef13ad1009633e87cbb4ca536178f9e4b49ff5913198b",
+        "change": "training.EpochLog stops training after an epoch whose loss is not finite (#26)",
+        "verified_at": "c30ce026113b",
+        "evidence": "studies/same_numbers.csv",
     },
 }
 
