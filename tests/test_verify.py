@@ -181,6 +181,7 @@ def test_verify_stops_before_training_when_there_is_no_committed_run(tmp_path):
     [
         (["verify", "relu"], "run must be one of 'dense_mnist', 'relu_mnist'"),
         (["verify", "relu_mnist", "--all"], "run names or --all, not both"),
+        (["verify", "cnn_mnist_bf16", "--record"], "not recorded beside those verdicts"),
     ],
 )
 def test_verify_refuses_bad_run_names_before_training(argv, message, capsys):
