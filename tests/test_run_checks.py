@@ -123,7 +123,8 @@ def _result(losses, test_loss=0.3):
 
 
 def test_a_finite_loss_has_converged():
-    run.check_converged("try1", _result([2.3, 1.1, 0.7]), 0.001, 3)
+    result = _result([2.3, 1.1, 0.7])
+    run.check_converged("try1", result.history, result.score["loss"], 0.001, 3)
 
 
 @pytest.mark.parametrize(
@@ -140,7 +141,7 @@ def test_a_finite_loss_has_converged():
 )
 def test_a_loss_that_is_not_finite_is_divergence(losses, test_loss, where):
     with pytest.raises(Diverged) as error:
-        run.check_converged("try1", _result(losses, test_loss), 1e30, 12)
+        run.check_converged("try1", _result(losses, test_loss).history, test_loss, 1e30, 12)
     message = str(error.value)
     assert message.startswith("try1 diverged: ") and where in message
     assert "nothing was stored" in message and "smaller learning_rate (this run's: 1e+30" in message

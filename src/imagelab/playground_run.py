@@ -38,6 +38,7 @@ from imagelab.playground import (
 )
 from imagelab.run import (
     RETRAIN,
+    check_converged,
     check_stored,
     save_figure,
     stored_results_message,
@@ -238,6 +239,9 @@ class PlaygroundRun:
         started, cpu_started = dt.datetime.now(dt.UTC), time.process_time()
         [self.result] = playground.train([model], [self.data], self.settings)
         cpu_seconds, score = time.process_time() - cpu_started, self.result.score
+        s = self.settings
+        check_converged(self.name, self.result.history, score["test_loss"], s["learning_rate"],
+                        s["epochs"])  # fmt: skip
         test_score = {"loss": score["test_loss"], "acc": score["test_acc"]}
         # Staged, then published in one step, as every run's files (see imagelab.staging).
         self.attempt = staging.Attempt(self.files)

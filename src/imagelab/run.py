@@ -126,7 +126,13 @@ class Run:
         started, p = dt.datetime.now(dt.UTC), self.params
         cpu_started = time.process_time()
         self.result = training.fit(model, self.data, **fit_settings(p), label=self.name)
-        check_converged(self.name, self.result, p["learning_rate"], p["epochs"])
+        check_converged(
+            self.name,
+            self.result.history,
+            self.result.score["loss"],
+            p["learning_rate"],
+            p["epochs"],
+        )
         cpu_seconds = time.process_time() - cpu_started
         # Staged, then published in one step (see imagelab.staging): another attempt of this
         # run (a sweep's orphan, say) can never interleave its files with these.
@@ -306,20 +312,21 @@ def check_canonical_data(run_name: str, data: datasets.Dataset) -> None:
         )
 
 
-def check_converged(run_name: str, result: object, learning_rate: object, epochs: int) -> None:
+def check_converged(
+    run_name: str, history: pd.DataFrame, test_loss: float, learning_rate: object, epochs: int
+) -> None:
     """Raise ``Diverged`` when training's loss stopped being a finite number (it overflowed,
     usually from too large a learning rate; training stops after that epoch, see
     ``training.EpochLog``): such a run is not stored under its name."""
-    history = result.history
     losses = history[history["metric"] == "loss"].sort_values(["epoch", "data"])
     bad = losses[~losses["value"].map(math.isfinite)]
-    if bad.empty and math.isfinite(result.score["loss"]):
+    if bad.empty and math.isfinite(test_loss):
         return
     where = (
         f"its {bad.iloc[0]['data']} loss became {bad.iloc[0]['value']} at epoch "
         f"{int(bad.iloc[0]['epoch'])} of {epochs}, where training stopped"
         if len(bad)
-        else f"its test loss was {result.score['loss']}"
+        else f"its test loss was {test_loss}"
     )
     raise Diverged(
         f"{run_name} diverged: {where}, so nothing was stored under its name. Train it again "
