@@ -191,9 +191,9 @@ CASES: list[Case] = [
     Case(
         "learning-rate-1e30-diverges",
         "26.5",
-        f"{PM} {SAFE} -p epochs 1 -p learning_rate 1e30",
-        r"^Diverged: try1 diverged: its \w+ loss became (nan|inf) at epoch 1 of 1, so nothing "
-        r"was stored under its name\. .*smaller learning_rate",
+        f"{PM} {SAFE} -p epochs 2 -p learning_rate 1e30",
+        r"^Diverged: try1 diverged: its \w+ loss became (nan|inf) at epoch 1 of 2, where training "
+        r"stopped, so nothing was stored under its name\. .*smaller learning_rate",
         status=1,
         kernel=True,
         absent=NO_TRY1,
