@@ -53,6 +53,24 @@ def _no_kernels_in_the_fast_tier(request, monkeypatch):
     yield
 
 
+def copy_committed_run(name: str, results_dir: Path, figures: bool = False):
+    """The committed run ``name`` (history, score, predictions, provenance and, with
+    ``figures``, its figures) copied into ``results_dir``, to damage or judge there."""
+    import shutil
+
+    from imagelab import exercises, records
+
+    source, target = records.run_files(name), records.run_files(name, results_dir)
+    kinds = [getattr(source, kind) for kind in ("history", "score", "predictions", "provenance")]
+    if figures:
+        kinds += [source.figure(kind) for kind in exercises.get_exercise(name).figures]
+    for path in kinds:
+        copy = results_dir / path.relative_to(source.results_dir)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, copy)
+    return target
+
+
 @pytest.fixture
 def fixture_data(monkeypatch):
     """Point IMAGELAB_DATA at the shipped fixtures (300/100 MNIST, 200/100 CIFAR-10 images)."""

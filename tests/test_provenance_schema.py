@@ -12,7 +12,7 @@ import pytest
 from imagelab import data, exercises, provenance_schema, records, runs, store
 from imagelab.errors import UserError
 
-from .conftest import ROOT
+from .conftest import ROOT, copy_committed_run
 
 RUN = "dense_mnist"
 
@@ -20,11 +20,7 @@ RUN = "dense_mnist"
 @pytest.fixture
 def stored(tmp_path):
     """The committed dense_mnist run, copied into a results folder of its own."""
-    source, target = records.run_files(RUN), records.run_files(RUN, tmp_path)
-    for kind in ("history", "score", "predictions", "provenance"):
-        getattr(target, kind).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(getattr(source, kind), getattr(target, kind))
-    return target
+    return copy_committed_run(RUN, tmp_path)
 
 
 def _set(files, dotted, value):

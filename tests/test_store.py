@@ -3,14 +3,13 @@ fingerprint that follows what the code means, not how it is written."""
 
 import datetime as dt
 import json
-import shutil
 
 import pandas as pd
 import pytest
 
 from imagelab import errors, exercises, fingerprint, records, store
 
-from .conftest import ROOT
+from .conftest import ROOT, copy_committed_run
 
 RUN = "relu_mnist"
 
@@ -18,14 +17,7 @@ RUN = "relu_mnist"
 @pytest.fixture
 def stored(tmp_path):
     """The committed relu_mnist run, copied into a results folder of its own."""
-    source, target = records.run_files(RUN), records.run_files(RUN, tmp_path)
-    for kind in ("history", "score", "predictions", "provenance"):
-        getattr(target, kind).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(getattr(source, kind), getattr(target, kind))
-    for kind in exercises.get_exercise(RUN).figures:
-        target.figure(kind).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(source.figure(kind), target.figure(kind))
-    return target
+    return copy_committed_run(RUN, tmp_path, figures=True)
 
 
 def _params(folder, **changes):
