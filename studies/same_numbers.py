@@ -6,8 +6,9 @@ older code did. Where the committed runs were trained on another CPU, `imagelab 
 them within seed noise, not identical, so the evidence is two retrains on one machine: the older
 code's (`imagelab verify` into build/verify, copied aside before the change, or the committed
 runs themselves when this machine trained them) and the newer code's (`imagelab verify` again).
-This compares them run by run: every history value (the epoch seconds aside), the test score and
-every prediction, as the text the files hold. Writes a CSV of one row per run (``--out``) and prints it.
+This compares them run by run as `imagelab verify` judges *identical* (``records.identical_parts``):
+every history value (the epoch seconds aside), the test score and every prediction. Writes a CSV
+of one row per run (``--out``) and prints it.
 
     .venv/bin/python studies/same_numbers.py build/verify-OLD build/verify --out studies/X.csv
     .venv/bin/python studies/same_numbers.py . build/verify --runs cnn_mnist_bf16 --out ...
@@ -25,8 +26,6 @@ import pandas as pd
 
 from imagelab import machine, records
 
-COMPARED = ["epoch", "value", "metric", "data"]  # a history's numbers; its seconds are timing
-
 
 def run_files(folder: Path, run: str) -> records.RunFiles:
     """The run's files in ``folder``: verify's layout (a folder per run), else the project's
@@ -38,7 +37,7 @@ def run_files(folder: Path, run: str) -> records.RunFiles:
 def compare(old_dir: Path, new_dir: Path, run: str) -> dict[str, object]:
     """One run's older and newer retrain, side by side."""
     old, new = run_files(old_dir, run), run_files(new_dir, run)
-    history = [pd.read_csv(f.history, dtype=str)[COMPARED] for f in (old, new)]
+    same = records.identical_parts(old, new)
     provenance = [json.loads(f.provenance.read_text()) for f in (old, new)]
     return {
         "run": run,
@@ -47,10 +46,10 @@ def compare(old_dir: Path, new_dir: Path, run: str) -> dict[str, object]:
         "old_commit": provenance[0]["git"]["commit"][:12],
         "new_commit": provenance[1]["git"]["commit"][:12],
         "cpu": machine.cpu_name(provenance[1]["machine"]),
-        "history_rows": len(history[1]),
-        "history_same": history[0].equals(history[1]),
-        "score_same": old.score.read_bytes() == new.score.read_bytes(),
-        "predictions_same": old.predictions.read_bytes() == new.predictions.read_bytes(),
+        "history_rows": len(pd.read_csv(new.history)),
+        "history_same": same["history"],
+        "score_same": same["score"],
+        "predictions_same": same["predictions"],
     }
 
 

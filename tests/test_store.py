@@ -105,7 +105,7 @@ def test_a_damaged_file_is_named_with_its_problem_and_fix(stored, kind, damage, 
 
 def test_a_damaged_committed_file_names_git_checkout_and_make_lab(stored, monkeypatch):
     monkeypatch.setattr(records, "PROJECT_ROOT", stored.results_dir)  # as if in the project
-    monkeypatch.setattr(store, "_committed", lambda path: path == stored.history)
+    monkeypatch.setattr(store, "committed", lambda path: path == stored.history)
     _cut_to_15_bytes(stored.history)
     with pytest.raises(store.DamagedResult) as error:
         store.load_run(RUN)

@@ -29,7 +29,8 @@ def _number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _seconds(value: object) -> bool:
+def _nonnegative(value: object) -> bool:
+    """A finite number >= 0: seconds, a loss, a load average."""
     return _number(value) and value >= 0
 
 
@@ -89,7 +90,7 @@ SCHEMA: dict[str, tuple[bool | str, str, Callable[[object], bool]]] = {
     "versions.*": (False, "a version string", _text),
     "score": (True, "an object of test loss and accuracy", _mapping),
     "score.*acc": (False, "an accuracy in [0, 1]", lambda v: _number(v) and 0 <= v <= 1),
-    "score.*loss": (False, "a finite loss >= 0", _seconds),
+    "score.*loss": (False, "a finite loss >= 0", _nonnegative),
     "fingerprint": (False, "null or an object: version, code_sha256, ...", _or_null(_mapping)),
     "fingerprint.version": (False, "an integer >= 1", lambda v: _count(v) and v >= 1),
     "fingerprint.code_sha256": (False, "a sha256", _text),
@@ -103,11 +104,11 @@ SCHEMA: dict[str, tuple[bool | str, str, Callable[[object], bool]]] = {
     "machine.cores": (CANONICAL, "an integer >= 1", lambda v: _count(v) and v >= 1),
     "machine.cpu": (False, "text", _text),
     "load_average": (False, "an object: start, end", _mapping),
-    "load_average.*": (False, "a list of load averages", _listed(_seconds)),
-    "epoch_seconds": (CANONICAL, f"a list, each {SECONDS}", _listed(_seconds)),
-    "train_seconds": (CANONICAL, SECONDS, _seconds),
-    "wall_seconds": (False, SECONDS, _seconds),
-    "cpu_seconds": (False, f"null or {SECONDS}", _or_null(_seconds)),
+    "load_average.*": (False, "a list of load averages", _listed(_nonnegative)),
+    "epoch_seconds": (CANONICAL, f"a list, each {SECONDS}", _listed(_nonnegative)),
+    "train_seconds": (CANONICAL, SECONDS, _nonnegative),
+    "wall_seconds": (False, SECONDS, _nonnegative),
+    "cpu_seconds": (False, f"null or {SECONDS}", _or_null(_nonnegative)),
     "weights": (False, "a list of weight arrays (lists of finite numbers)", _listed(_numbers)),
     "runs": (False, "an integer >= 0 (the search's runs)", _count),
     "started": (False, "a date and time", _text),

@@ -139,6 +139,23 @@ def read_history(path: Path) -> pd.DataFrame:
     return frame
 
 
+def identical_parts(a: RunFiles, b: RunFiles) -> dict[str, bool]:
+    """Which of two runs' files match byte for byte: the history (but for its wall-clock
+    seconds), the score and the predictions (when both runs keep them)."""
+
+    def numbers(path: Path) -> pd.DataFrame:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        return frame.drop(columns=["seconds"], errors="ignore")
+
+    same = {
+        "history": numbers(a.history).equals(numbers(b.history)),
+        "score": a.score.read_bytes() == b.score.read_bytes(),
+    }
+    if a.predictions.is_file() and b.predictions.is_file():
+        same["predictions"] = a.predictions.read_bytes() == b.predictions.read_bytes()
+    return same
+
+
 def sha256_text(*parts: str) -> str:
     """sha256 over text parts, for fingerprints of code and notebooks."""
     digest = hashlib.sha256()

@@ -74,7 +74,7 @@ def load_run(name: str, results_dir: str | Path | None = None) -> StoredRun | No
         return None
     for path in required:
         if not path.is_file():
-            raise _damaged(files, path, "is missing, while the run's other files are present")
+            raise damaged(files, path, "is missing, while the run's other files are present")
     provenance = _read_provenance(files)
     history = _read_history(files, provenance)
     score = _read_score(files, provenance)
@@ -82,13 +82,13 @@ def load_run(name: str, results_dir: str | Path | None = None) -> StoredRun | No
     return StoredRun(name, files, history, score, provenance, predictions)
 
 
-def _damaged(files: records.RunFiles, path: Path, problem: str) -> DamagedResult:
+def damaged(files: records.RunFiles, path: Path, problem: str) -> DamagedResult:
     """The error for a damaged file: the path, the problem, and how to restore or retrain."""
     from imagelab.exercises import EXERCISES
 
     shown = records.relative(path)
     fixes = []
-    if _committed(path):
+    if committed(path):
         fixes.append(f"`git checkout -- {shown}` restores the committed file")
     if files.run_name in EXERCISES and files.results_dir.resolve() == records.PROJECT_ROOT:
         fixes.append(f"`imagelab lab {files.run_name}` (or `make lab`) retrains the run")
@@ -102,7 +102,8 @@ def _damaged(files: records.RunFiles, path: Path, problem: str) -> DamagedResult
     return DamagedResult(f"{shown} {problem}. {fix[0].upper()}{fix[1:]}.")
 
 
-def _committed(path: Path) -> bool:
+def committed(path: Path) -> bool:
+    """Whether git tracks ``path``: then `git checkout` restores it (the side tables' fix too)."""
     try:
         done = subprocess.run(
             ["git", "ls-files", "--error-unmatch", str(path)],
@@ -120,20 +121,20 @@ def _read_csv(
 ) -> pd.DataFrame:  # fmt: skip
     raw = path.read_bytes()
     if not raw.strip():
-        raise _damaged(files, path, "is empty")
+        raise damaged(files, path, "is empty")
     if not raw.endswith(b"\n"):  # every file we write ends its last row with a newline
-        raise _damaged(files, path, "ends in the middle of a row (the file was cut short)")
+        raise damaged(files, path, "ends in the middle of a row (the file was cut short)")
     try:
         frame = pd.read_csv(io.BytesIO(raw), dtype=dtype)
     except (ValueError, UnicodeDecodeError) as error:  # pandas' ParserError is a ValueError
-        raise _damaged(files, path, f"is not a readable CSV ({str(error).strip()})") from None
+        raise damaged(files, path, f"is not a readable CSV ({str(error).strip()})") from None
     if list(frame.columns) != columns:
-        raise _damaged(
+        raise damaged(
             files, path, f"has columns {list(frame.columns)}, expected {', '.join(columns)}"
         )
     if not gaps and frame.isna().any().any():
         row = int(frame.isna().any(axis=1).to_numpy().nonzero()[0][0]) + 2
-        raise _damaged(files, path, f"has a missing value on line {row}")
+        raise damaged(files, path, f"has a missing value on line {row}")
     return frame
 
 
@@ -142,7 +143,7 @@ def _numbers(files: records.RunFiles, path: Path, frame: pd.DataFrame, column: s
     bad = ~np.isfinite(values.to_numpy())
     if bad.any():
         row = int(bad.nonzero()[0][0])
-        raise _damaged(
+        raise damaged(
             files,
             path,
             f"has {str(frame[column].iloc[row])} in column {column} on line {row + 2}, "
@@ -157,31 +158,31 @@ def _read_history(files: records.RunFiles, provenance: dict) -> pd.DataFrame:
     for column in ("epoch", "value", "seconds"):
         history[column] = _numbers(files, path, history, column)
     if (history["epoch"] != history["epoch"].round()).any():
-        raise _damaged(files, path, "has an epoch that is not a whole number")
+        raise damaged(files, path, "has an epoch that is not a whole number")
     history["epoch"] = history["epoch"].astype(int)
     for column, allowed in (("metric", METRICS), ("data", SPLITS)):
         unknown = sorted(set(history[column]) - set(allowed))
         if unknown:
-            raise _damaged(files, path, f"has {column} {unknown[0]!r}; allowed: {allowed}")
+            raise damaged(files, path, f"has {column} {unknown[0]!r}; allowed: {allowed}")
     _check_ranges(files, path, history)
     keys = ["epoch", "metric", "data"]
     duplicated = history[history.duplicated(keys)]
     if len(duplicated):
         first = duplicated.iloc[0]
-        raise _damaged(
+        raise damaged(
             files,
             path,
             f"has more than one row for epoch {first['epoch']}, {first['metric']}, {first['data']}",
         )
     epochs = sorted(set(history["epoch"]))
     if epochs != list(range(1, len(epochs) + 1)):
-        raise _damaged(files, path, f"has epochs {epochs[:3]}...{epochs[-1:]}, not 1, 2, ... n")
+        raise damaged(files, path, f"has epochs {epochs[:3]}...{epochs[-1:]}, not 1, 2, ... n")
     pairs = history[["metric", "data"]].drop_duplicates()
     if len(history) != len(epochs) * len(pairs):
-        raise _damaged(files, path, "lacks some rows: not every epoch has every metric and split")
+        raise damaged(files, path, "lacks some rows: not every epoch has every metric and split")
     recorded = provenance.get("epoch_seconds")
     if isinstance(recorded, list) and recorded and len(recorded) != len(epochs):
-        raise _damaged(
+        raise damaged(
             files, path, f"has {len(epochs)} epochs where the run trained {len(recorded)}"
         )
     return history
@@ -197,24 +198,24 @@ def _check_ranges(files: records.RunFiles, path: Path, history: pd.DataFrame) ->
         outside = values[(values < low) | (values > high)]
         if len(outside):
             row, value = int(outside.index[0]) + 2, float(outside.iloc[0])
-            raise _damaged(files, path, f"has {metric} {value!r} on line {row}, not {allowed}")
+            raise damaged(files, path, f"has {metric} {value!r} on line {row}, not {allowed}")
     negative = history.index[history["seconds"] < 0]
     if len(negative):
-        raise _damaged(files, path, f"has negative seconds on line {int(negative[0]) + 2}")
+        raise damaged(files, path, f"has negative seconds on line {int(negative[0]) + 2}")
 
 
 def _read_score(files: records.RunFiles, provenance: dict) -> dict[str, float]:
     path = files.score
     frame = _read_csv(files, path, records.SCORE_COLUMNS)
     if len(frame) != 1:
-        raise _damaged(files, path, f"has {len(frame)} rows; a score is one row of loss,acc")
+        raise damaged(files, path, f"has {len(frame)} rows; a score is one row of loss,acc")
     score = {column: float(_numbers(files, path, frame, column).iloc[0]) for column in frame}
     if not 0 <= score["acc"] <= 1 or score["loss"] < 0:
-        raise _damaged(files, path, f"holds an impossible score {score}")
+        raise damaged(files, path, f"holds an impossible score {score}")
     stored = provenance.get("score") or {}
     for key in ("loss", "acc"):
         if key in stored and not math.isclose(stored[key], score[key], rel_tol=1e-9):
-            raise _damaged(
+            raise damaged(
                 files, path, f"says {key} {score[key]!r} where the provenance says {stored[key]!r}"
             )
     return score
@@ -225,10 +226,10 @@ def _read_provenance(files: records.RunFiles) -> dict:
     try:
         provenance = json.loads(path.read_bytes())
     except (ValueError, UnicodeDecodeError) as error:
-        raise _damaged(files, path, f"is not valid JSON ({error})") from None
+        raise damaged(files, path, f"is not valid JSON ({error})") from None
     problem = provenance_schema.problem(provenance, files.run_name)
     if problem:
-        raise _damaged(files, path, problem)
+        raise damaged(files, path, problem)
     from imagelab.exercises import EXERCISES, PARAMETERS_ADDED
 
     if provenance.get("exercise") in EXERCISES:  # stored before a parameter existed
@@ -243,7 +244,7 @@ def _read_predictions(files: records.RunFiles, provenance: dict) -> pd.DataFrame
         frame[column] = _numbers(files, path, frame, column).astype(int)
     expected = (provenance.get("data") or {}).get("n_test")
     if isinstance(expected, int) and expected != len(frame):
-        raise _damaged(files, path, f"has {len(frame)} rows for {expected} test images")
+        raise damaged(files, path, f"has {len(frame)} rows for {expected} test images")
     return frame
 
 
@@ -258,7 +259,7 @@ def load_table(
         return None
     for path in (files.score, files.provenance):
         if not path.is_file():
-            raise _damaged(files, path, "is missing, while the table's other file is present")
+            raise damaged(files, path, "is missing, while the table's other file is present")
     return _read_csv(files, files.score, columns, dtype, gaps=True), _read_provenance(files)
 
 

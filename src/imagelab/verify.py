@@ -116,12 +116,6 @@ def _load(run_name: str, results_dir: Path) -> store.StoredRun:
     return stored
 
 
-def _history_text(path: Path) -> pd.DataFrame:
-    """A history CSV as text, without its timings: what must match byte for byte."""
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    return frame.drop(columns=["seconds"], errors="ignore")
-
-
 def seed_spread(
     run: str, seeds: Path = SEEDS, committed_dir: Path = records.PROJECT_ROOT
 ) -> Spread:
@@ -176,11 +170,7 @@ def compare(
     history_c, score_c = committed.history, committed.score
     history_r, score_r = rerun.history, rerun.score
     notes = []
-    c, r = committed.files, rerun.files
-    same_bytes = c.score.read_bytes() == r.score.read_bytes()
-    same_bytes = same_bytes and _history_text(c.history).equals(_history_text(r.history))
-    if committed.predictions is not None and rerun.predictions is not None:
-        same_bytes = same_bytes and c.predictions.read_bytes() == r.predictions.read_bytes()
+    same_bytes = all(records.identical_parts(committed.files, rerun.files).values())
 
     keys = ["epoch", "metric", "data"]
     paired = history_c[[*keys, "value"]].merge(

@@ -13,9 +13,8 @@ from pathlib import Path
 import pandas as pd
 
 from imagelab import records
-from imagelab.store import DamagedResult, StoredRun, _committed, _damaged
-
-SEED_MAX = 2**32 - 1  # numpy's and TensorFlow's seeds are unsigned 32-bit
+from imagelab.params import SEED_MAX
+from imagelab.store import DamagedResult, StoredRun, committed, damaged
 
 
 class DamagedTable(DamagedResult):
@@ -84,7 +83,7 @@ def refusal(path: Path, problem: str, rebuild: str) -> DamagedTable:
     """The error for a damaged side file: the path, the problem, and how to get it back."""
     shown = records.relative(path)
     restore = (
-        f"`git checkout -- {shown}` restores the committed file, or " if _committed(path) else ""
+        f"`git checkout -- {shown}` restores the committed file, or " if committed(path) else ""
     )
     fix = f"{restore}{rebuild}"
     return DamagedTable(f"{shown} {problem}. {fix[0].upper()}{fix[1:]}.")
@@ -240,4 +239,4 @@ def check_run_figures(stored: StoredRun) -> None:
         path = stored.files.figure(kind)
         problem = figure_problem(path) if path.is_file() else None
         if problem:
-            raise _damaged(stored.files, path, problem)
+            raise damaged(stored.files, path, problem)
