@@ -112,8 +112,8 @@ report: setup ## render report/report.pdf and .html from the stored results (nev
 
 all: lab report ## run the whole lab and build the report
 
-verify: setup ## retrain runs in build/verify, compare with the committed ones: make verify [RUNS="dense_mnist relu_mnist"] [ALL=1] [RECORD=1]
-	$(BIN)/imagelab verify $(RUNS) $(if $(ALL),--all) $(if $(RECORD),--record)
+verify: setup ## retrain runs in build/verify, judge numbers and conclusions: make verify [RUNS="dense_mnist relu_mnist"] [ALL=1] [RECORD=1] [REUSE=1]
+	$(BIN)/imagelab verify $(RUNS) $(if $(ALL),--all) $(if $(RECORD),--record) $(if $(REUSE),--reuse)
 
 bench: setup ## time imagelab against bare Keras on the full data (about 22 min, idle machine)
 	$(BIN)/python benchmarks/bench.py

@@ -153,7 +153,9 @@ def _verify(args: argparse.Namespace) -> int:
             "with the committed run but is not recorded beside those verdicts: run it without "
             "--record"
         )
-    return verify.main(names, record=reproductions.RECORD if args.record else None)
+    return verify.main(
+        names, record=reproductions.RECORD if args.record else None, reuse=args.reuse
+    )
 
 
 class _VerifyHelp(argparse.HelpFormatter):
@@ -251,7 +253,8 @@ def parser() -> argparse.ArgumentParser:
     )
     verify = commands.add_parser(
         "verify",
-        help="retrain committed runs in build/verify and compare (identical/noise)",
+        help="retrain committed runs in build/verify; judge their numbers (identical / within "
+        "seed noise / outside) and their conclusions (same / differ)",
         formatter_class=_VerifyHelp,
     )
     verify.set_defaults(handler=_verify)
@@ -265,11 +268,19 @@ def parser() -> argparse.ArgumentParser:
         "--record", action="store_true", help="append the verdicts to reproductions/verify.csv"
     )
     verify.add_argument(
+        "--reuse",
+        action="store_true",
+        help="judge a retrain already in build/verify/<run> that today's training code made, "
+        "instead of retraining it (after more seed runs, say)",
+    )
+    verify.add_argument(
         "--precision",
         choices=tuple(SHORT),
         default="fp32",
         help="bf16: judge each stored <exercise>_bf16 run against its float32 run by the same "
-        "seed-noise rule (nothing retrained; runs: exercise names, default all five)",
+        "two verdicts (nothing retrained; runs: exercise names, default all five); an exercise "
+        "joins `make lab PRECISION=bf16` when its conclusions are the same and its test "
+        "accuracy within seed noise",
     )
     verify.add_argument(
         "--merge",

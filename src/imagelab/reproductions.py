@@ -36,16 +36,25 @@ from imagelab.errors import UserError
 from imagelab.exercises import CANONICAL_NAMES, REGISTRY
 
 RECORD = records.PROJECT_ROOT / "reproductions" / "verify.csv"
-COLUMNS = ["date", "commit", "cpu", "isa", "onednn", "threads", "tensorflow", "keras", "numpy",
-           "python", "run", "verdict", "d_acc", "d_loss", "max_d_history", "seconds"]  # fmt: skip
-BEFORE_PYTHON = [column for column in COLUMNS if column != "python"]  # files before issue #29
+# The columns of issue 34's rule: its name, the history's rms difference, the shares of seed
+# pairs closer together on each distance (imagelab.seed_noise) and the conclusions verdict.
+JUDGED = ["rule", "d_history", "closer_acc", "closer_loss", "closer_history", "conclusions"]
+BEFORE_RULE = ["date", "commit", "cpu", "isa", "onednn", "threads", "tensorflow", "keras",
+               "numpy", "python", "run", "verdict", "d_acc", "d_loss", "max_d_history",
+               "seconds"]  # fmt: skip
+COLUMNS = BEFORE_RULE + JUDGED
+BEFORE_PYTHON = [column for column in BEFORE_RULE if column != "python"]  # before issue #29
+OLD_RULE = "2 sd per point"  # rows recorded before issue 34 (imagelab.seed_noise.OLD_RULE)
 VERDICTS = ("identical", "within seed noise", "outside")
 # Every exercise notebook's canonical run (the Playground spiral sixth), then the bfloat16 ones.
 RUNS = (*REGISTRY, *(name for name in CANONICAL_NAMES if name not in REGISTRY))
 NUMBERS = ("d_acc", "d_loss", "max_d_history", "seconds")
+SHARES = ("closer_acc", "closer_loss", "closer_history")  # shares of seed pairs, in [0, 1]
+_CONCLUSIONS = re.compile(r"same|differ: Q[0-9-]+(, Q[0-9-]+)*|not judged: .+")
 VERSIONS = ("tensorflow", "keras", "numpy", "python")
 # Differences of accuracies lie in [-1, 1]; the largest |difference| and seconds are >= 0.
-RANGES = {"d_acc": (-1, 1), "max_d_history": (0, math.inf), "seconds": (0, math.inf)}
+RANGES = {"d_acc": (-1, 1), "max_d_history": (0, math.inf), "seconds": (0, math.inf),
+          "d_history": (0, math.inf), **dict.fromkeys(SHARES, (0, 1))}  # fmt: skip
 KEY = ("date", "commit", "cpu", "run")  # one verification: rows with the same key are one row
 
 _COMMIT = re.compile(r"[0-9a-f]{12}(-dirty)?|unknown")
@@ -82,6 +91,7 @@ def read(path: str | Path = RECORD) -> pd.DataFrame | None:
     return table.assign(
         date=pd.to_datetime(table["date"], utc=True, format="ISO8601"),
         **{column: table[column].astype(float) for column in NUMBERS},
+        **{c: pd.to_numeric(table[c], errors="coerce") for c in (*SHARES, "d_history")},
     ).reset_index(drop=True)
 
 
@@ -224,6 +234,8 @@ def _load(path: Path, fix: str, python: str | None = None) -> pd.DataFrame:
     table = pd.DataFrame(rows, columns=header, index=lines, dtype=str)
     if python is not None:
         table.insert(COLUMNS.index("python"), "python", python)
+    if "rule" not in table.columns:  # recorded before issue 34: judged by the old rule
+        table = table.assign(**(dict.fromkeys(JUDGED, "") | {"rule": OLD_RULE}))
     _check(table, name, fix)
     return table
 
@@ -241,12 +253,12 @@ def _check_columns(header: list[str], name: str, fix: str, python: str | None) -
             f"{name} was recorded before the record had a `python` column, so it does not say "
             f"which Python verified its runs; {how}. Nothing was written."
         )
-    if header == COLUMNS and python is not None:
+    if header != BEFORE_PYTHON and python is not None:
         raise UserError(
             f"{name} has its own `python` column; --python is only for files recorded before "
             "that column. Merge this file without --python. Nothing was written."
         )
-    if header not in (COLUMNS, BEFORE_PYTHON):
+    if header not in (COLUMNS, BEFORE_RULE, BEFORE_PYTHON):
         missing = [c for c in COLUMNS if c not in header]
         unexpected = [c for c in header if c not in COLUMNS]
         detail = "; ".join(
@@ -267,7 +279,10 @@ def _check_columns(header: list[str], name: str, fix: str, python: str | None) -
 def _check(table: pd.DataFrame, name: str, fix: str) -> None:
     """Raise a UserError on the first bad cell, naming its line and column."""
     for line, row in table.iterrows():
+        old = row["rule"] == OLD_RULE  # rows of the old rule have no judged columns
         for column in COLUMNS:
+            if old and column in JUDGED[1:] and row[column] == "":
+                continue
             problem = _problem(column, row[column])
             if problem:
                 raise UserError(f"{name}, line {line}, column {column}: {problem}. {fix}")
@@ -276,12 +291,18 @@ def _check(table: pd.DataFrame, name: str, fix: str) -> None:
 def _problem(column: str, value: str) -> str | None:
     """What is wrong with one cell, or None."""
     if value == "":
+        if column in ("d_history", "closer_history"):
+            return None  # the Playground's search keeps no histories
         return "the cell is empty"
+    if column == "rule" and value not in (OLD_RULE, "seed pairs 95%"):
+        return f"{value!r} is not a rule; one of {OLD_RULE!r}, 'seed pairs 95%'"
+    if column == "conclusions" and not _CONCLUSIONS.fullmatch(value):
+        return f"{value!r} is not a conclusions verdict: 'same', 'differ: Q10, Q17' or 'not judged: why'"
     if column == "verdict" and value not in VERDICTS:
         return f"{value!r} is not a verdict; one of {', '.join(map(repr, VERDICTS))}"
     if column == "run" and value not in RUNS:
         return f"{value!r} is not a run; one of {', '.join(map(repr, RUNS))}"
-    if column in NUMBERS:
+    if column in (*NUMBERS, *SHARES, "d_history"):
         try:
             number = float(value)
         except ValueError:
@@ -345,7 +366,7 @@ def _differs(old: pd.Series, new: pd.Series) -> str:
     compare as numbers, so 0.0 and 0 agree."""
 
     def same(column: str) -> bool:
-        if column in NUMBERS:
+        if column in (*NUMBERS, *SHARES, "d_history") and "" not in (old[column], new[column]):
             return float(old[column]) == float(new[column])
         return old[column] == new[column]
 

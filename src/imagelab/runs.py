@@ -141,18 +141,31 @@ def lab(
 
 def _judged_outside(exercise: str, number_format: str) -> bool:
     """Whether ``imagelab verify --precision`` last judged the stored run of ``exercise`` in
-    ``number_format`` outside the float32 run's seed noise: then the fast lab leaves it out
-    (and says so), since its conclusions are not shown to hold. Naming it trains it anyway."""
-    from imagelab import reproductions
+    ``number_format`` unfit for the fast lab: conclusions that differ from the float32 run's, or
+    a test accuracy outside its seed noise (``verify_precision.admitted``, as recorded in
+    ``reproductions/verify.csv`` under today's rule). Then the fast lab leaves it out and says
+    so; naming it trains it anyway. A run not yet judged under today's rule is trained."""
+    import pandas as pd
+
+    from imagelab import reproductions, seed_noise
 
     run_name = precision.canonical_name(exercise, number_format)
     stored = store.load_run(run_name)
-    since = stored.provenance.get("finished") if stored else None
-    if reproductions.latest_verdict(reproductions.read(), run_name, since) != "outside":
+    table = reproductions.read()
+    if table is None or stored is None:
+        return False
+    rows = table[(table["run"] == run_name) & (table["rule"] == seed_noise.RULE)]
+    rows = rows[rows["date"] >= pd.to_datetime(stored.provenance.get("finished"), utc=True)]
+    if rows.empty:
+        return False
+    last = rows.sort_values("date").iloc[-1]
+    if last["conclusions"] == "same" and last["closer_acc"] <= seed_noise.QUANTILE:
         return False
     print(
-        f"== {run_name}: left out: its last verdict against {exercise} is *outside* seed noise "
-        f"(reproductions/verify.csv); `imagelab lab {exercise} --precision bf16` trains it anyway"
+        f"== {run_name}: left out: its last judgement against {exercise} "
+        f"(reproductions/verify.csv) has conclusions {last['conclusions']!r} and a test accuracy "
+        f"farther than {last['closer_acc']:.0%} of seed pairs; `imagelab lab {exercise} "
+        "--precision bf16` trains it anyway"
     )
     return True
 

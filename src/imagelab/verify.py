@@ -9,14 +9,18 @@ scratch folder, ``build/verify/<run>``, so the project's ``histories/``, ``score
     the score CSV and the predictions CSV are byte-identical, and so is the history CSV but for
     its ``seconds`` column (wall-clock time, different on every run);
 ``within seed noise``
-    |Δ test accuracy| <= 2 x the seed-to-seed standard deviation of that exercise's test
-    accuracy (``scores/seeds.csv``), and every point of the history within 2 x the seed standard
-    deviation of that metric at that epoch (the seed runs' own histories);
+    no further from the committed run than most pairs of float32 seed runs of that exercise
+    are from each other, on test accuracy, test loss and the history's root mean square
+    difference (``imagelab.seed_noise``: no farther apart than 95 % of the seed pairs on each);
 ``outside``
-    anything else, and every run with no seed spread to judge by that is not identical.
+    anything else, and every run with fewer than two seed runs to judge by that is not
+    identical.
 
 The seed spread is the yardstick because it is the noise the lab's conclusions already live
-with: a difference smaller than changing the seed changes no conclusion drawn from one seed.
+with. Each rerun gets a second verdict, on the *conclusions*: the 23 answers
+(``imagelab.conclusions``) computed again with the rerun in the committed run's place, and
+``same`` when every answer that holds on every seed run still holds, else the questions that
+differ (``differ: Q10, Q17``).
 
 ``record`` appends one row per run to ``reproductions/verify.csv`` (the machine's CPU model and
 the ISA features oneDNN dispatches on, the versions, the verdict and the differences), so the
@@ -32,10 +36,9 @@ import shutil
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import SimpleNamespace
 
-import pandas as pd
-
-from imagelab import machine, records, reproductions, store, tables
+from imagelab import conclusions, machine, records, reproductions, seed_noise, store
 from imagelab.errors import UserError
 from imagelab.exercises import CANONICAL_NAMES, REGISTRY
 from imagelab.params import check_choice
@@ -46,41 +49,20 @@ ALL_RUNS = tuple(REGISTRY)  # the five exercises, then the Playground spiral (--
 # Runs verify retrains when named: those, and the exercises' bfloat16 runs (<exercise>_bf16).
 KNOWN_RUNS = reproductions.RUNS
 PLAYGROUND = "playground_spiral"
-SEED_SDS = 2  # a difference up to 2 seed standard deviations is seed noise
 SCRATCH = records.PROJECT_ROOT / "build" / "verify"
-SEEDS = records.PROJECT_ROOT / "scores" / "seeds.csv"
-
-
-@dataclass(frozen=True)
-class Spread:
-    """The seed-to-seed spread of one exercise: test accuracies and the seed runs' histories."""
-
-    acc: pd.Series  # test accuracy per seed
-    histories: list[pd.DataFrame]  # the seed runs' histories, where stored
-
-    @property
-    def acc_sd(self) -> float | None:
-        return float(self.acc.std()) if len(self.acc) >= 2 else None
-
-    def history_sd(self) -> pd.Series | None:
-        """Standard deviation across seeds per (metric, data, epoch), or None under 2 histories."""
-        if len(self.histories) < 2:
-            return None
-        rows = pd.concat(self.histories)
-        return rows.groupby(["metric", "data", "epoch"])["value"].std()
 
 
 @dataclass(frozen=True)
 class Comparison:
-    """One rerun beside its committed run."""
+    """One rerun beside its committed run: the numbers verdict and the conclusions verdict."""
 
     run: str
-    verdict: str
+    verdict: str  # on the numbers: identical, within seed noise or outside
     d_acc: float  # rerun - committed test accuracy
     d_loss: float  # rerun - committed test loss
     max_d_history: float  # largest |difference| at any (epoch, metric, data) of the history
-    history_ratio: float | None  # largest |difference| / tolerance there (<= 1: within noise)
-    acc_tolerance: float | None  # 2 x the seed sd of test accuracy, None without a spread
+    standing: seed_noise.Standing | None  # against the seed pairs; None without two seed runs
+    conclusions: str  # 'same', 'differ: Q10, Q17', or why it was not judged
     seconds: float  # wall time of the rerun (papermill, kernel start included)
     notes: tuple[str, ...] = ()
     versions: dict | None = None  # tensorflow, keras, numpy of the rerun
@@ -116,44 +98,36 @@ def _load(run_name: str, results_dir: Path) -> store.StoredRun:
     return stored
 
 
-def seed_spread(
-    run: str, seeds: Path = SEEDS, committed_dir: Path = records.PROJECT_ROOT
-) -> Spread:
-    """The seed spread of ``run``: the rows of ``seeds`` (``scores/seeds.csv``) for an exercise,
-    with each seed run's history found beside its provenance; for the Playground spiral, the
-    rows of the stored search with the canonical network (no histories stored there)."""
+def seed_runs(run: str, committed_dir: Path = records.PROJECT_ROOT) -> dict[object, object]:
+    """The seed runs ``run`` is judged by: the exercise's float32 runs of ``scores/seeds.csv``
+    (a bfloat16 run is judged by its exercise's float32 seeds); for the Playground spiral, the
+    runs of the stored search with the canonical network, test scores only (no histories)."""
     if run == PLAYGROUND:
-        return _playground_spread(committed_dir)
-    if not Path(seeds).is_file():
-        return Spread(pd.Series(dtype=float), [])
-    table = tables.read(seeds, tables.SEEDS)
-    table = table[table["run"] == run]
-    histories = []
-    for source in table["source"]:
-        provenance = records.PROJECT_ROOT / source  # absolute sources stay as they are
-        history = provenance.parent.parent / "histories" / f"{provenance.stem}.csv"
-        if history.is_file():
-            histories.append(_load(provenance.stem, provenance.parent.parent).history)
-    return Spread(table["acc"].reset_index(drop=True), histories)
+        return _playground_runs(committed_dir)
+    return seed_noise.seed_runs(CANONICAL_NAMES[run][0], committed_dir)
 
 
-def _playground_spread(committed_dir: Path) -> Spread:
+def _playground_runs(committed_dir: Path) -> dict[object, object]:
     from imagelab import playground_search
 
     search = playground_search.load(committed_dir)
     committed = store.load_run(PLAYGROUND, committed_dir)
     if search is None or committed is None:
-        return Spread(pd.Series(dtype=float), [])
+        return {}
     table, settings = search[0], committed.provenance["parameters"]
-    committed_acc = committed.score["acc"]
     same = (
         (table["features"] == " ".join(settings["features"]))
         & (table["hidden"] == "-".join(map(str, settings["hidden"])))
         & (table["learning_rate"] == settings["learning_rate"])
         & (table["epochs"] == settings["epochs"])
     )
-    acc = pd.concat([table.loc[same, "test_acc"], pd.Series([committed_acc])], ignore_index=True)
-    return Spread(acc, [])  # the search keeps no histories
+    runs = {
+        f"search seed {row.seed}": SimpleNamespace(
+            history=None, score={"acc": row.test_acc, "loss": row.test_loss}
+        )
+        for row in table[same].itertuples()
+    }
+    return runs | {"committed": SimpleNamespace(history=None, score=committed.score)}
 
 
 # --- comparing ---------------------------------------------------------------------------------
@@ -163,59 +137,70 @@ def compare(
     run: str,
     committed: store.StoredRun,
     rerun: store.StoredRun,
-    spread: Spread,
+    seeds: dict[object, object],
     seconds: float = float("nan"),
+    conclusions: str = "not judged",
 ) -> Comparison:
-    """The verdict on ``rerun`` against ``committed`` (see the module docstring for the rules)."""
-    history_c, score_c = committed.history, committed.score
-    history_r, score_r = rerun.history, rerun.score
+    """The numbers verdict on ``rerun`` against ``committed`` (see the module docstring), with
+    ``seeds`` (``seed_runs``) as the reference, and ``conclusions`` as given."""
     notes = []
     same_bytes = all(records.identical_parts(committed.files, rerun.files).values())
-
-    keys = ["epoch", "metric", "data"]
-    paired = history_c[[*keys, "value"]].merge(
-        history_r[[*keys, "value"]], on=keys, how="outer", suffixes=("_c", "_r"), indicator=True
+    keys = seed_noise.HISTORY_KEYS
+    paired = committed.history[[*keys, "value"]].merge(
+        rerun.history[[*keys, "value"]], on=keys, how="outer", indicator=True
     )
     unpaired = int((paired["_merge"] != "both").sum())
-    difference = (paired["value_r"] - paired["value_c"]).abs()
-    max_d_history = float(difference.max()) if len(difference) else 0.0
+    difference = (paired["value_y"] - paired["value_x"]).abs()
     if unpaired:
         notes.append(f"{unpaired} history rows have no counterpart (epochs or metrics differ)")
-
-    history_sd, ratio = spread.history_sd(), None
-    if history_sd is not None:
-        judged = paired.merge(history_sd.rename("sd").reset_index(), on=keys, how="left")
-        ratios = (difference / (SEED_SDS * judged["sd"])).mask(difference == 0, 0.0)
-        ratio = float(ratios.fillna(float("inf")).max()) if len(ratios) else 0.0
-    elif not same_bytes:
-        notes.append("no seed histories: the history is not judged, only the test accuracy")
-
-    d_acc = score_r["acc"] - score_c["acc"]
-    acc_tolerance = SEED_SDS * spread.acc_sd if spread.acc_sd is not None else None
+    standing = None
+    if len(seeds) >= 2:
+        reference = {k: _scores_only(v) if run == PLAYGROUND else v for k, v in seeds.items()}
+        pair = (
+            (_scores_only(rerun), _scores_only(committed))
+            if run == PLAYGROUND
+            else (rerun, committed)
+        )
+        standing = seed_noise.judge(*pair, reference)
     if same_bytes:
         verdict = "identical"
-    elif (
-        acc_tolerance is not None
-        and abs(d_acc) <= acc_tolerance
-        and not unpaired
-        and (ratio is None or ratio <= 1)
-    ):
+    elif standing is not None and standing.within and not unpaired:
         verdict = "within seed noise"
     else:
         verdict = "outside"
-        if acc_tolerance is None:
-            notes.append("no seed spread for this run: only 'identical' can pass")
+        if standing is None:
+            notes.append("fewer than two seed runs to judge by: only 'identical' can pass")
     return Comparison(
         run=run,
         verdict=verdict,
-        d_acc=d_acc,
-        d_loss=score_r["loss"] - score_c["loss"],
-        max_d_history=max_d_history,
-        history_ratio=ratio,
-        acc_tolerance=acc_tolerance,
+        d_acc=rerun.score["acc"] - committed.score["acc"],
+        d_loss=rerun.score["loss"] - committed.score["loss"],
+        max_d_history=float(difference.max()) if len(difference) else 0.0,
+        standing=standing,
+        conclusions=conclusions,
         seconds=seconds,
         notes=tuple(notes),
     )
+
+
+def _scores_only(run: object) -> SimpleNamespace:
+    """The Playground's search keeps no histories: its runs are judged on test scores only."""
+    return SimpleNamespace(history=None, score=run.score)
+
+
+def judge_conclusions(
+    run: str, rerun: store.StoredRun, evidence: conclusions.Evidence | None
+) -> str:
+    """The conclusions verdict: the answers again with ``rerun`` in its canonical run's place
+    (a bfloat16 run in its float32 run's), against the answers of the committed runs."""
+    if run == PLAYGROUND:
+        return "not judged: no answer rests on the spiral run alone"
+    exercise = CANONICAL_NAMES[run][0]
+    if evidence is None or evidence.canonical(exercise) is None:
+        return f"not judged: no committed {exercise} to compare with"
+    before = conclusions.answer_all(evidence)
+    after = conclusions.answer_all(evidence.with_rerun(exercise, rerun))
+    return conclusions.conclusions_verdict(conclusions.differences(before, after))
 
 
 # --- rerunning -----------------------------------------------------------------------------------
@@ -265,30 +250,45 @@ def verify(
     *,
     committed_dir: Path = records.PROJECT_ROOT,
     scratch: Path = SCRATCH,
-    seeds: Path = SEEDS,
     run_names: dict[str, str] | None = None,
     parameters: dict[str, object] | None = None,
     record: Path | None = None,
+    reuse: bool = False,
 ) -> list[Comparison]:
     """Rerun each of ``names`` into ``scratch/<run>`` and compare it with ``committed_dir``.
 
     ``run_names`` maps a run to the name its committed results have (default: the run's own),
     ``parameters`` go to every notebook; both are for tests on fixture data. With ``record``,
-    one row per run is appended to that CSV, atomically, as each run finishes.
+    one row per run is appended to that CSV, atomically, as each run finishes. With ``reuse``,
+    a retrain already in ``scratch/<run>`` that today's training code made is judged again
+    instead of retrained (after more seed runs, say).
     """
     for name in names:
         check_choice("run", name, KNOWN_RUNS)
     if record:
         reproductions.read(record)  # a damaged record stops here, not after an hour of training
+    evidence = conclusions.gather(committed_dir, committed_dir / "sweeps")
     comparisons = []
     for number, name in enumerate(names, start=1):
         run_name = (run_names or {}).get(name, name)
         committed = _load(run_name, committed_dir)  # before training: a missing run stops here
-        print(f"== verify [{number}/{len(names)}] {name}: retraining into {scratch / name}")
-        seconds = rerun(name, scratch / name, committed_dir, run_name, parameters)
-        retrained = _load(run_name, scratch / name)
+        retrained = _reusable(run_name, scratch / name) if reuse else None
+        if retrained is not None:
+            seconds = float(retrained.provenance.get("wall_seconds") or float("nan"))
+            print(
+                f"== verify [{number}/{len(names)}] {name}: judging the retrain in {scratch / name}"
+            )
+        else:
+            print(f"== verify [{number}/{len(names)}] {name}: retraining into {scratch / name}")
+            seconds = rerun(name, scratch / name, committed_dir, run_name, parameters)
+            retrained = _load(run_name, scratch / name)
         comparison = compare(
-            name, committed, retrained, seed_spread(name, seeds, committed_dir), seconds
+            name,
+            committed,
+            retrained,
+            seed_runs(name, committed_dir),
+            seconds,
+            judge_conclusions(name, retrained, evidence),
         )
         versions = retrained.provenance["versions"]
         comparison = replace(
@@ -297,10 +297,21 @@ def verify(
             notes=comparison.notes + _freshness_note(name, committed),
         )
         comparisons.append(comparison)
-        print(f"== verify {name}: {comparison.verdict} ({seconds:.0f}s)")
+        print(f"== verify {name}: {comparison.verdict}; conclusions {comparison.conclusions}")
         if record:
             append_record(comparison, record)
     return comparisons
+
+
+def _reusable(run_name: str, folder: Path) -> store.StoredRun | None:
+    """The retrain in ``folder`` when today's training code and notebook made it, else None."""
+    try:
+        stored = store.load_run(run_name, folder)
+    except store.DamagedResult:
+        return None
+    if stored is None or "fingerprint" not in stored.provenance:
+        return None  # the Playground keeps no fingerprint: it is always retrained
+    return stored if store.trained_by_current_code(stored.provenance) else None
 
 
 def _freshness_note(run: str, committed: store.StoredRun) -> tuple[str, ...]:
@@ -318,23 +329,26 @@ def _freshness_note(run: str, committed: store.StoredRun) -> tuple[str, ...]:
 def table(comparisons: list[Comparison]) -> str:
     """The comparisons as a plain-text table, the rule and the machine underneath."""
     header = (
-        f"{'run':<18} {'verdict':<18} {'d acc':>8} {'2 sd acc':>8} {'d loss':>10} "
-        f"{'max |d hist|':>12} {'/ tol':>6} {'seconds':>8}"
+        f"{'run':<23} {'numbers':<18} {'d acc':>8} {'d loss':>10} {'rms d hist':>10} "
+        f"{'pairs closer':>12} {'conclusions':<14} {'seconds':>8}"
     )
     lines = [header, "-" * len(header)]
     for c in comparisons:
-        tolerance = f"{c.acc_tolerance:.4f}" if c.acc_tolerance is not None else "-"
-        ratio = f"{c.history_ratio:.2f}" if c.history_ratio is not None else "-"
+        history = c.standing.distances.get("history") if c.standing else None
         lines.append(
-            f"{c.run:<18} {c.verdict:<18} {c.d_acc:>+8.4f} {tolerance:>8} {c.d_loss:>+10.6f} "
-            f"{c.max_d_history:>12.2g} {ratio:>6} {c.seconds:>8.0f}"
+            f"{c.run:<23} {c.verdict:<18} {c.d_acc:>+8.4f} {c.d_loss:>+10.6f} "
+            f"{'-' if history is None else f'{history:.2g}':>10} "
+            f"{f'{c.standing.worst:.0%}' if c.standing else '-':>12} {c.conclusions:<14} "
+            f"{c.seconds:>8.0f}"
         )
         lines += [f"    {c.run}: {note}" for note in c.notes]
     facts = cpu_facts()
     lines.append(
-        f"identical: score, predictions and history (but its seconds) byte for byte; within seed "
-        f"noise: |d acc| <= {SEED_SDS} sd of the seeds' test accuracy and every history point "
-        f"within {SEED_SDS} sd of the seeds at that epoch ('/ tol' <= 1)."
+        "identical: score, predictions and history (but its seconds) byte for byte; within seed "
+        "noise: on test accuracy, test loss and the history's rms difference, no farther apart "
+        f"than {seed_noise.QUANTILE:.0%} of the pairs of seed runs ('pairs closer': the largest "
+        "share of seed pairs closer together than the rerun and its committed run); "
+        "conclusions: the answers that hold on every seed, again with the rerun."
     )
     lines.append(f"cpu: {facts['cpu']}; isa: {facts['isa']}")
     return "\n".join(lines)
@@ -350,6 +364,8 @@ def append_record(
     (``cpu_facts``, commit, Python) of the run judged when it was trained elsewhere."""
     c = comparison
     cpu, commit, python = where or (cpu_facts(), reproductions.commit_now(), None)
+    closer = c.standing.closer if c.standing else {}
+    distances = c.standing.distances if c.standing else {}
     row = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "commit": commit,
@@ -362,6 +378,10 @@ def append_record(
         "d_loss": c.d_loss,
         "max_d_history": c.max_d_history,
         "seconds": round(c.seconds, 1),
+        "rule": seed_noise.RULE,
+        "d_history": distances.get("history", ""),
+        **{f"closer_{name}": closer.get(name, "") for name in seed_noise.DISTANCES},
+        "conclusions": c.conclusions,
     }
     return reproductions.append(row, path)
 

@@ -1,12 +1,16 @@
 """Do the bfloat16 runs reach the float32 runs' conclusions? ``imagelab verify --precision bf16``.
 
 Each stored bfloat16 run (``<exercise>_bf16``, trained by ``make lab PRECISION=bf16``) is judged
-against its exercise's float32 canonical run by ``imagelab.verify``'s rule, with the same
-yardstick, the spread of the float32 seed runs: *within seed noise* when its test accuracy and
-every point of its history differ from the float32 run's by no more than changing the seed
-does, else *outside*. Nothing is retrained: the two stored runs are compared as they are, and
-``record`` keeps the verdict in ``reproductions/verify.csv`` under the bfloat16 run's name, with
-the CPU, commit and Python that trained it.
+against its exercise's float32 canonical run by ``imagelab.verify``'s two verdicts, with the
+same yardstick, the pairs of float32 seed runs: on the *numbers*, within seed noise when it is
+no farther from the float32 run than 95 % of the seed pairs are from each other; on the
+*conclusions*, the same when every answer that holds on every float32 seed still holds with the
+bfloat16 run in the float32 run's place. Nothing is retrained: the stored runs are compared as
+they are, and ``record`` keeps both verdicts in ``reproductions/verify.csv`` under the bfloat16
+run's name, with the CPU, commit and Python that trained it.
+
+The fast profile admits an exercise (``admitted``) when its conclusions are the same and its
+test accuracy is within seed noise; its numbers verdict stands beside it as measured.
 """
 
 from __future__ import annotations
@@ -15,22 +19,31 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from imagelab import precision, records, store, verify
+from imagelab import conclusions, precision, records, seed_noise, store, verify
 from imagelab.errors import UserError
 from imagelab.exercises import EXERCISES
 from imagelab.params import check_choice
 
 
-def compare(
-    exercise: str,
-    results_dir: Path = records.PROJECT_ROOT,
-    seeds: Path = verify.SEEDS,
-) -> verify.Comparison:
-    """The verdict on ``<exercise>_bf16`` against the float32 run ``exercise``."""
-    return _judge(exercise, results_dir, seeds)[0]
+def compare(exercise: str, results_dir: Path = records.PROJECT_ROOT) -> verify.Comparison:
+    """The verdicts on ``<exercise>_bf16`` against the float32 run ``exercise``."""
+    return _judge(exercise, results_dir)[0]
 
 
-def _judge(exercise: str, results_dir: Path, seeds: Path) -> tuple[verify.Comparison, dict]:
+def admitted(comparison: verify.Comparison) -> bool:
+    """Whether the bfloat16 run joins the fast lab: the same conclusions, and a test accuracy
+    within seed noise of the float32 run's (the record's ``closer_acc``)."""
+    standing = comparison.standing
+    return (
+        comparison.conclusions == "same"
+        and standing is not None
+        and standing.closer.get("acc", 1.0) <= seed_noise.QUANTILE
+    )
+
+
+def _judge(
+    exercise: str, results_dir: Path, evidence: object = None
+) -> tuple[verify.Comparison, dict]:
     """``compare``'s verdict, and the provenance of the bfloat16 run it judged."""
     float32 = verify._load(exercise, results_dir)
     bf16_name = precision.canonical_name(exercise, precision.BFLOAT16)
@@ -40,9 +53,14 @@ def _judge(exercise: str, results_dir: Path, seeds: Path) -> tuple[verify.Compar
             f"{bf16_name}: no stored bfloat16 run to compare with {exercise}; train it with "
             "`make lab PRECISION=bf16` first"
         )
-    spread = verify.seed_spread(exercise, seeds, results_dir)
+    evidence = evidence or conclusions.gather(results_dir, results_dir / "sweeps")
     comparison = verify.compare(
-        bf16_name, float32, bf16, spread, bf16.provenance.get("train_seconds", float("nan"))
+        bf16_name,
+        float32,
+        bf16,
+        verify.seed_runs(exercise, results_dir),
+        bf16.provenance.get("train_seconds", float("nan")),
+        verify.judge_conclusions(bf16_name, bf16, evidence),
     )
     versions = bf16.provenance["versions"]
     notes = verify._freshness_note(exercise, float32) + verify._freshness_note(bf16_name, bf16)
@@ -73,13 +91,17 @@ def main(
     for name in names:
         check_choice("exercise", name, tuple(EXERCISES))
     started, comparisons = time.perf_counter(), []
+    evidence = conclusions.gather(results_dir, results_dir / "sweeps")
     for name in names:
-        comparison, provenance = _judge(name, results_dir, verify.SEEDS)
+        comparison, provenance = _judge(name, results_dir, evidence)
         comparisons.append(comparison)
         if record:
             verify.append_record(comparison, record, trained_where(provenance))
     print(verify.table(comparisons).replace("seconds", "train s", 1))
     print("(bfloat16 runs against the float32 runs; 'train s' is the bfloat16 run's training)")
+    for c in comparisons:
+        joins = "joins" if admitted(c) else "stays out of"
+        print(f"{c.run}: {joins} make lab PRECISION=bf16 (conclusions {c.conclusions})")
     where = f"; appended to {record}" if record else ""
     print(f"== verify done in {time.perf_counter() - started:.0f}s{where}")
     return verify.exit_status(comparisons)
