@@ -9,6 +9,7 @@ from imagelab import (
     exercises,
     fingerprint,
     precision,
+    records,
     reproductions,
     runs,
     store,
@@ -99,42 +100,59 @@ def test_the_bfloat16_lab_plans_the_five_keras_exercises_under_their_own_names(c
         runs.lab(["playground_spiral"], dry_run=True, number_format="mixed_bfloat16")
 
 
-def test_the_bfloat16_lab_leaves_out_a_run_judged_outside_unless_named(capsys, monkeypatch):
+def test_the_bfloat16_lab_leaves_out_a_run_not_admitted_unless_named(capsys, monkeypatch):
     judged = pd.DataFrame(
-        {"run": ["cnn_mnist_bf16", "relu_mnist_bf16"], "verdict": ["outside", "within seed noise"],
-         "date": pd.to_datetime(["2099-01-01", "2099-01-01"], utc=True)}
+        {"run": ["cnn_mnist_bf16", "relu_mnist_bf16", "dense_mnist_bf16", "cifar10_cnn_bf16"],
+         "rule": ["seed pairs 95%", "seed pairs 95%", "seed pairs 95%", "2 sd per point"],
+         "verdict": ["outside", "outside", "within seed noise", "outside"],
+         "conclusions": ["differ: Q14", "same", "same", ""],
+         "closer_acc": [0.5, 0.4, 0.99, float("nan")],
+         "date": pd.to_datetime(["2099-01-01"] * 4, utc=True)}
     )  # fmt: skip
     monkeypatch.setattr(reproductions, "read", lambda *a: judged)
     runs.lab(dry_run=True, number_format="mixed_bfloat16")
     out = capsys.readouterr().out
-    assert "== cnn_mnist_bf16: left out: its last verdict against cnn_mnist is *outside*" in out
-    assert "cnn_mnist_bf16: results" not in out and "relu_mnist_bf16: results" in out
+    assert "== cnn_mnist_bf16: left out: its last judgement against cnn_mnist" in out
+    assert "conclusions 'differ: Q14'" in out
+    assert "== dense_mnist_bf16: left out" in out  # test accuracy beyond 95 % of seed pairs
+    assert "cnn_mnist_bf16: results" not in out and "dense_mnist_bf16: results" not in out
+    # the same conclusions and accuracy within the noise joins, whatever its history does;
+    # a verdict of the old rule (before issue 34) decides nothing
+    assert "relu_mnist_bf16: results" in out and "cifar10_cnn_bf16: results" in out
     runs.lab(["cnn_mnist"], dry_run=True, number_format="mixed_bfloat16")
     assert "cnn_mnist_bf16: results" in capsys.readouterr().out  # named: trained anyway
 
 
 def _seeds(tmp_path, accs):
-    path = tmp_path / "seeds.csv"
-    pd.DataFrame({"run": "relu_mnist", "seed": range(len(accs)), "loss": 0.3, "acc": accs,
-                  "source": "none"}).to_csv(path, index=False)  # fmt: skip
-    return path
+    """Float32 seed runs of relu_mnist under ``tmp_path``, listed in its scores/seeds.csv."""
+    sources = [
+        str(write_run(tmp_path / "sweep", f"seed{seed}", acc=acc, loss=0.3 + acc - 0.98,
+                      shift=acc - 0.98).files.provenance)
+        for seed, acc in enumerate(accs)
+    ]  # fmt: skip
+    table = pd.DataFrame({"run": "relu_mnist", "seed": range(len(accs)), "loss": 0.3, "acc": accs})
+    records.write_csv(table.assign(source=sources), records.run_files("seeds", tmp_path).score)
 
 
 def test_a_bfloat16_run_is_judged_against_the_float32_run_by_the_seed_noise_rule(tmp_path):
     write_run(tmp_path, "relu_mnist", acc=0.980)
-    write_run(tmp_path, "relu_mnist_bf16", acc=0.981, loss=0.31)
-    seeds = _seeds(tmp_path, [0.979, 0.981, 0.980])  # 2 sd = 0.002
-    close = verify_precision.compare("relu_mnist", tmp_path, seeds)
+    write_run(tmp_path, "relu_mnist_bf16", acc=0.9813, loss=0.3013, shift=0.0013)
+    _seeds(tmp_path, [0.978, 0.979, 0.980, 0.9815, 0.982])  # pairs 0.0005 to 0.004 apart
+    close = verify_precision.compare("relu_mnist", tmp_path)
     assert close.run == "relu_mnist_bf16" and close.verdict == "within seed noise"
-    assert close.d_acc == pytest.approx(0.001, abs=1e-12)
-    write_run(tmp_path, "relu_mnist_bf16", acc=0.970)  # 5 seed sd below
-    assert verify_precision.compare("relu_mnist", tmp_path, seeds).verdict == "outside"
+    assert close.d_acc == pytest.approx(0.0013, abs=1e-12)
+    assert close.conclusions == "same"  # Q8-Q10 hold with the bfloat16 run in its place
+    write_run(tmp_path, "relu_mnist_bf16", acc=0.970)  # farther than every seed pair
+    far = verify_precision.compare("relu_mnist", tmp_path)
+    assert far.verdict == "outside" and far.standing.closer["acc"] == 1.0
+    assert not verify_precision.admitted(far)
 
 
 def test_judging_a_bfloat16_run_that_was_never_trained_names_the_command(tmp_path):
     write_run(tmp_path, "relu_mnist")
+    _seeds(tmp_path, [0.9, 0.91])
     with pytest.raises(UserError, match="make lab PRECISION=bf16"):
-        verify_precision.compare("relu_mnist", tmp_path, _seeds(tmp_path, [0.9, 0.91]))
+        verify_precision.compare("relu_mnist", tmp_path)
 
 
 def test_verify_retrains_a_bfloat16_run_with_its_exercise_notebook_in_bfloat16(
@@ -152,13 +170,26 @@ def test_verify_retrains_a_bfloat16_run_with_its_exercise_notebook_in_bfloat16(
     assert "precision" not in calls[-1][1]  # the float32 run: the notebook's own default
 
 
-def test_the_report_says_which_criterion_an_outside_verdict_comes_from():
+def test_the_bfloat16_section_answers_its_question_first():
     from imagelab.report import precision as section
 
     table = pd.DataFrame(
-        {"acc_fp32": [0.98, 0.99], "acc_bf16": [0.981, 0.985], "acc_tolerance": [0.002, 0.002]}
-    )
-    sentence = section.accuracy_sentence(table)
-    assert sentence.startswith("In test accuracy 1 of 2 lie within 2 seed sd")
-    assert "the largest difference is 2.50 of that" in sentence
-    assert section.accuracy_sentence(table.assign(acc_tolerance=float("nan"))) == ""
+        {"exercise": ["cnn_mnist", "cifar10_cnn", "dense_mnist"],
+         "verdict": ["outside", "within seed noise", section.NOT_JUDGED],
+         "conclusions": ["same", "differ: Q20", ""], "admitted": [True, False, False],
+         "bench_ratio": [0.41, 0.59, float("nan")]}
+    )  # fmt: skip
+    monkey = section._bench_source
+    section._bench_source = lambda benchmarks=None: "Intel Xeon, 2026-12-01"
+    try:
+        first = section.answer_sentence(table)
+        same = section.answer_sentence(table.iloc[[0]])
+    finally:
+        section._bench_source = monkey
+    assert first.startswith("Not the same conclusions everywhere: of the 2 judged bfloat16 runs")
+    assert "cifar10_cnn (differ: Q20) do not" in first
+    assert "0.41-0.59 times the float32 time" in first and "Intel Xeon, 2026-12-01" in first
+    assert same.startswith("The same conclusions: each of the 1 judged bfloat16 run reaches")
+    numbers = section.verdict_sentence(table)
+    assert "1 within seed noise, 1 outside, 1 not judged yet" in numbers
+    assert "Joining `make lab PRECISION=bf16`" in numbers and numbers.endswith("cnn_mnist.")

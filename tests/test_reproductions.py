@@ -23,7 +23,9 @@ def row(**cells):
         "cpu": "AMD EPYC (family 26 model 2)", "isa": "sse4_2 avx avx2", "onednn": "on",
         "threads": "all", "tensorflow": "2.21.0", "keras": "3.15.1", "numpy": "2.4.6",
         "python": "3.11.7", "run": "dense_mnist", "verdict": "identical", "d_acc": "0.0",
-        "d_loss": "0.0", "max_d_history": "0.0", "seconds": "25.2",
+        "d_loss": "0.0", "max_d_history": "0.0", "seconds": "25.2", "rule": "seed pairs 95%",
+        "d_history": "0.0", "closer_acc": "0.0", "closer_loss": "0.0", "closer_history": "0.0",
+        "conclusions": "same",
     } | cells  # fmt: skip
 
 
@@ -120,9 +122,15 @@ BAD_FILES = {
     "nan": (lambda p: write(p, [row(d_acc="nan")]), "column d_acc: 'nan' is not a finite number"),
     "version": (lambda p: write(p, [row(keras="")]), "line 2, column keras: the cell is empty"),
     "date": (lambda p: write(p, [row(date="2026-12-01")]), "is not a time with its UTC offset"),
+    "rule": (lambda p: write(p, [row(rule="2 sd")]), "column rule: '2 sd' is not a rule"),
+    "conclusions": (
+        lambda p: write(p, [row(conclusions="maybe")]),
+        "column conclusions: 'maybe' is not a conclusions verdict",
+    ),
+    "share": (lambda p: write(p, [row(closer_acc="1.5")]), "closer_acc: 1.5 is out of range"),
     "cut mid-row": (
         lambda p: cut_mid_row(write(p, [row(), row(run="relu_mnist")])),
-        "line 3: 12 cells where the header has 16: the row was cut",
+        "line 3: 12 cells where the header has 22: the row was cut",
     ),
     "cut at the end": (
         lambda p: cut_without_newline(write(p, [row()])),
@@ -234,3 +242,15 @@ def test_verify_help_says_how_long_all_runs_last_took(record, capsys):
         cli.main(["verify", "--help"])
     shown = " ".join(capsys.readouterr().out.split())
     assert "(no time readable from reproductions/verify.csv)" in shown
+
+
+def test_rows_of_the_old_rule_are_read_as_recorded_and_marked_so(tmp_path):
+    """A record written before issue 34 has no judged columns: its rows keep their verdicts and
+    read as judged by the old rule, with the new columns empty."""
+    path = write(tmp_path / "verify.csv", [row()], columns=reproductions.BEFORE_RULE)
+    table = reproductions.read(path)
+    assert table.loc[0, "rule"] == reproductions.OLD_RULE
+    assert table.loc[0, "verdict"] == "identical"
+    assert table.loc[0, "conclusions"] == ""
+    with pytest.raises(UserError, match="column conclusions: the cell is empty"):
+        reproductions.append(row(conclusions=""), path)

@@ -48,18 +48,22 @@ def write_run(folder, name="run", acc=0.9, loss=0.3, shift=0.0, seconds=1.0):
     return store.load_run(name, folder)
 
 
-def spread(accs, histories=()):
-    return verify.Spread(pd.Series(accs, dtype=float), list(histories))
+def seed_runs(tmp_path, shifts, accs=None):
+    """Seed runs keyed by seed: each ``shift`` moves the whole history, ``accs`` the scores."""
+    accs = accs or [0.9 + s for s in shifts]
+    return {
+        seed: write_run(tmp_path / f"seed{seed}", acc=acc, loss=0.3 - shift, shift=shift)
+        for seed, (shift, acc) in enumerate(zip(shifts, accs, strict=True), start=1)
+    }
 
 
-def seed_histories(tmp_path, shifts):
-    return [write_run(tmp_path / f"seed{i}", shift=s).history for i, s in enumerate(shifts)]
+SHIFTS = [-0.002, -0.001, 0.0, 0.001, 0.002, 0.0005, -0.0015]  # 7 seeds, 21 pairs
 
 
 def test_rerun_with_the_same_numbers_is_identical_though_its_seconds_differ(tmp_path):
     committed = write_run(tmp_path / "committed")
     rerun = write_run(tmp_path / "rerun", seconds=7.5)
-    result = verify.compare("relu_mnist", committed, rerun, spread([]))
+    result = verify.compare("relu_mnist", committed, rerun, {})
     assert result.verdict == "identical"
     assert result.d_acc == result.d_loss == result.max_d_history == 0
 
@@ -71,66 +75,71 @@ def test_other_predictions_are_not_identical(tmp_path):
     predictions.loc[1, "predicted"] = (predictions.loc[1, "true"] + 1) % 10
     records.write_csv(predictions, rerun.files.predictions)
     rerun = store.load_run("run", tmp_path / "rerun")
-    assert verify.compare("relu_mnist", committed, rerun, spread([])).verdict == "outside"
+    assert verify.compare("relu_mnist", committed, rerun, {}).verdict == "outside"
 
 
-def test_differences_inside_two_seed_sds_are_within_seed_noise(tmp_path):
+def test_a_rerun_as_close_as_most_seed_pairs_is_within_seed_noise(tmp_path):
     committed = write_run(tmp_path / "committed")
-    rerun = write_run(tmp_path / "rerun", acc=0.9004, loss=0.3001, shift=0.0003)
-    # seeds: acc sd 0.001 (tolerance 0.002); history sd 0.001 at every point (tolerance 0.002)
-    seeds = spread([0.899, 0.900, 0.901], seed_histories(tmp_path, [-0.001, 0.0, 0.001]))
-    result = verify.compare("relu_mnist", committed, rerun, seeds)
+    rerun = write_run(tmp_path / "rerun", acc=0.9013, loss=0.2987, shift=0.0013)
+    result = verify.compare("relu_mnist", committed, rerun, seed_runs(tmp_path, SHIFTS))
     assert result.verdict == "within seed noise"
-    assert result.d_acc == pytest.approx(0.0004)
-    assert result.max_d_history == pytest.approx(0.0003)
-    assert result.history_ratio == pytest.approx(0.15)
-    assert result.acc_tolerance == pytest.approx(0.002)
+    assert result.d_acc == pytest.approx(0.0013)
+    assert result.standing.pairs == 21
+    # seed pairs closer together than 0.0013 on every distance: 0.0005 apart (4), 0.001 (4);
+    # the nearest seed pair distances, 0.001 and 0.0015, are far from it in the last bits
+    assert result.standing.closer == pytest.approx(
+        dict.fromkeys(("acc", "loss", "history"), 8 / 21)
+    )
+    assert "farther apart than 38% of 21 seed pairs" in result.standing.words()
 
 
-def test_score_beyond_two_seed_sds_is_outside(tmp_path):
+def test_a_score_farther_than_every_seed_pair_is_outside(tmp_path):
     committed = write_run(tmp_path / "committed")
-    rerun = write_run(tmp_path / "rerun", acc=0.903)
-    seeds = spread([0.899, 0.900, 0.901], seed_histories(tmp_path, [-0.001, 0.0, 0.001]))
-    result = verify.compare("relu_mnist", committed, rerun, seeds)
+    rerun = write_run(tmp_path / "rerun", acc=0.91)
+    result = verify.compare("relu_mnist", committed, rerun, seed_runs(tmp_path, SHIFTS))
     assert result.verdict == "outside"
+    assert result.standing.closer["acc"] == 1.0
+    assert result.standing.closer["history"] == 0.0  # the same history: only the score moved
     assert verify.exit_status([result]) == 1
 
 
-def test_history_beyond_its_seed_tolerance_is_outside_even_with_the_same_score(tmp_path):
+def test_a_history_farther_than_the_seed_pairs_is_outside_even_with_the_same_score(tmp_path):
     committed = write_run(tmp_path / "committed")
     rerun = write_run(tmp_path / "rerun", shift=0.005)
-    seeds = spread([0.899, 0.900, 0.901], seed_histories(tmp_path, [-0.001, 0.0, 0.001]))
-    result = verify.compare("relu_mnist", committed, rerun, seeds)
+    result = verify.compare("relu_mnist", committed, rerun, seed_runs(tmp_path, SHIFTS))
     assert result.verdict == "outside"
-    assert result.history_ratio == pytest.approx(2.5)
+    assert result.standing.closer["history"] == 1.0 and result.standing.closer["acc"] == 0.0
 
 
-def test_without_a_seed_spread_only_identical_passes(tmp_path):
+def test_with_fewer_than_two_seed_runs_only_identical_passes(tmp_path):
     committed = write_run(tmp_path / "committed")
     rerun = write_run(tmp_path / "rerun", acc=0.90001)
-    result = verify.compare("relu_mnist", committed, rerun, spread([0.9]))
+    result = verify.compare("relu_mnist", committed, rerun, seed_runs(tmp_path, [0.0]))
     assert result.verdict == "outside"
-    assert any("no seed spread" in note for note in result.notes)
+    assert result.standing is None
+    assert any("fewer than two seed runs" in note for note in result.notes)
 
 
-def test_seed_spread_reads_seeds_csv_and_the_seed_runs_histories(tmp_path):
+def test_seed_runs_reads_seeds_csv_and_loads_each_seed_run(tmp_path):
     sources = []
     for seed in (1, 2):
         stored = write_run(tmp_path / "sweep", name=f"seed{seed}", acc=0.9 + seed / 1000)
         sources.append(str(stored.files.provenance))
-    seeds = tmp_path / "seeds.csv"
-    pd.DataFrame(
-        {"run": "relu_mnist", "seed": [1, 2], "loss": 0.3, "acc": [0.901, 0.902], "source": sources}
-    ).to_csv(seeds, index=False)
-    result = verify.seed_spread("relu_mnist", seeds)
-    assert list(result.acc) == [0.901, 0.902]
-    assert len(result.histories) == 2
-    assert verify.seed_spread("cnn_mnist", seeds).acc_sd is None
+    seeds = records.run_files("seeds", tmp_path).score
+    table = {"run": "relu_mnist", "seed": [1, 2], "loss": 0.3, "acc": [0.901, 0.902]}
+    records.write_csv(pd.DataFrame(table | {"source": sources}), seeds)
+    runs = verify.seed_runs("relu_mnist", tmp_path)
+    assert sorted(runs) == [1, 2]
+    assert runs[2].score["acc"] == pytest.approx(0.902)
+    assert len(runs[1].history) == 8
+    assert verify.seed_runs("relu_mnist_bf16", tmp_path).keys() == runs.keys()  # float32 seeds
+    assert verify.seed_runs("cnn_mnist", tmp_path) == {}
 
 
 def test_record_appends_one_well_formed_row_per_run(tmp_path):
     committed = write_run(tmp_path / "committed")
-    result = verify.compare("relu_mnist", committed, committed, spread([]), seconds=12.34)
+    seeds = seed_runs(tmp_path, SHIFTS[:3])
+    result = verify.compare("relu_mnist", committed, committed, seeds, 12.34, "differ: Q10")
     result = replace(result, versions={"tensorflow": "2.21.0", "keras": "3.15.1", "numpy": "2.4.6"})
     path = tmp_path / "reproductions" / "verify.csv"
     verify.append_record(result, path)
@@ -140,6 +149,8 @@ def test_record_appends_one_well_formed_row_per_run(tmp_path):
     assert len(table) == 2
     row = table.iloc[-1]
     assert row["run"] == "relu_mnist" and row["verdict"] == "identical"
+    assert row["rule"] == "seed pairs 95%" and row["conclusions"] == "differ: Q10"
+    assert row["closer_acc"] == 0 and row["d_history"] == 0
     assert row["seconds"] == 12.3 and row["d_acc"] == 0
     assert row["python"] == platform.python_version()
     assert row["cpu"] and pd.Timestamp(row["date"]).tzinfo is not None
@@ -149,7 +160,7 @@ def test_record_appends_one_well_formed_row_per_run(tmp_path):
 
 def test_record_refuses_a_row_without_versions_and_writes_nothing(tmp_path):
     committed = write_run(tmp_path / "committed")
-    result = verify.compare("relu_mnist", committed, committed, spread([]), seconds=1.0)
+    result = verify.compare("relu_mnist", committed, committed, {}, seconds=1.0)
     path = tmp_path / "verify.csv"
     with pytest.raises(UserError, match="column tensorflow: the cell is empty"):
         verify.append_record(result, path)
@@ -159,7 +170,7 @@ def test_record_refuses_a_row_without_versions_and_writes_nothing(tmp_path):
 def test_verify_with_a_damaged_record_stops_before_training(tmp_path):
     record = tmp_path / "verify.csv"
     record.write_text(",".join(reproductions.COLUMNS) + "\n2026-11-26T12:23:41+00:00,4cb8\n")
-    with pytest.raises(UserError, match="line 2: 2 cells where the header has 16"):
+    with pytest.raises(UserError, match="line 2: 2 cells where the header has 22"):
         verify.verify(["relu_mnist"], committed_dir=tmp_path, scratch=tmp_path / "s", record=record)
     assert not (tmp_path / "s").exists()
 
@@ -208,11 +219,7 @@ def committed(tmp_path_factory):
             folder / "committed.ipynb",
             {"run_name": "fixture_relu", "results_dir": str(folder), "epochs": 2},
         )
-    (folder / "committed.ipynb").unlink()
-    seeds = folder / "seeds.csv"  # the noise: test accuracy sd 0.01, no seed histories
-    pd.DataFrame(
-        {"run": "relu_mnist", "seed": [1, 2, 3], "loss": 0.3, "acc": [0.5, 0.51, 0.52]}
-    ).assign(source="none.json").to_csv(seeds, index=False)
+    (folder / "committed.ipynb").unlink()  # no seeds.csv: only 'identical' can pass
     return folder
 
 
@@ -237,7 +244,6 @@ def test_rerun_of_a_fixture_run_is_identical_and_writes_only_to_scratch(
         record=record,
         committed_dir=committed,
         scratch=tmp_path / "scratch",
-        seeds=committed / "seeds.csv",
         **FIXTURE_RUN,
     )
     assert status == 0
@@ -264,7 +270,6 @@ def test_committed_score_nudged_beyond_the_noise_is_outside_and_exits_1(
         ["relu_mnist"],
         committed_dir=nudged,
         scratch=tmp_path / "scratch",
-        seeds=nudged / "seeds.csv",
         **FIXTURE_RUN,
     )
     assert status == 1

@@ -74,7 +74,7 @@ def answer_all(evidence: Evidence) -> list[Answer]:
             evidence,
             "cnn_dropout_mnist",
             "cnn_mnist",
-            ("higher", "lower"),
+            ("training accuracy above no dropout's", "training accuracy below no dropout's"),
             training_accuracies,
         ),
         versus(
@@ -160,13 +160,14 @@ def _activations(evidence: Evidence) -> Answer | None:
     accuracy = {a: accuracies(r) for a, r in runs.items()}
     mean = pd.Series({a: values.mean() for a, values in accuracy.items()}).sort_values()
     best = str(mean.index[-1])
+    names = {"relu": "ReLU"}
     shared = sorted(set.intersection(*(set(values.index) for values in accuracy.values())))
     agree = sum(max(accuracy, key=lambda a: accuracy[a][seed]) == best for seed in shared)
     detail = "mean test accuracy " + ", ".join(
         f"{a} {mean[a]:.4f} ({len(accuracy[a])} seeds)" for a in reversed(mean.index)
     )
     return Answer(
-        "Q7", f"{best} best of {len(mean)}", detail, mean.to_dict(), agree, len(shared),
+        "Q7", f"{names.get(best, best)} best of {len(mean)} activations", detail, mean.to_dict(), agree, len(shared),
         "sweeps/dense_activation/, scores/seeds.csv",
     )  # fmt: skip
 
@@ -213,22 +214,28 @@ def _dropout_histories(evidence: Evidence) -> Answer | None:
 
 
 def _playground(evidence: Evidence) -> Answer | None:
-    """Q23: the smallest network reaching test loss < 0.1 on at least half its seeds."""
+    """Q23: the smallest network of the search (fewest neurons) that reaches test loss < 0.1 on
+    at least half its seeds, and 2019's network's own rate."""
     if evidence.search is None:
         return None
     summary = analysis.playground_success(evidence.search)
     most = summary[summary["success_rate"] >= 0.5].sort_values(["neurons"], kind="stable")
     claim = summary.query("feature_set == 'all' and hidden == '3'")
-    if most.empty:
-        verdict = "no network in the search reaches test loss < 0.1 on half its seeds"
-    else:
-        row = most.iloc[0]
-        verdict = f"smallest: {row['feature_set']} features, hidden layers {row['hidden']}"
-    detail = "of the search's networks, the fewest neurons reaching test loss < 0.1 on at least half their seeds"
+    detail = "the search's networks, by neurons: test loss < 0.1 on at least half their seeds"
     if not claim.empty:
         row = claim.iloc[0]
-        detail += f"; 2019's network (all features, 3 neurons) on {analysis.success_text(row['successes'], row['seeds'])}"
-    return Answer("Q23", verdict, detail, {}, None, None, "scores/playground_search.csv")
+        detail += (
+            f"; 2019's network (all features, one layer of 3 neurons) on "
+            f"{analysis.success_text(row['successes'], row['seeds'])}"
+        )
+    if most.empty:
+        verdict, agree, seeds = "no network of the search reaches test loss < 0.1", None, None
+    else:
+        row = most.iloc[0]
+        layers = row["hidden"].replace("-", " and ")
+        verdict = f"smallest: {row['feature_set']} features, hidden {layers} neurons"
+        agree, seeds = int(row["successes"]), int(row["seeds"])
+    return Answer("Q23", verdict, detail, {}, agree, seeds, "scores/playground_search.csv")
 
 
 def differences(before: list[Answer], after: list[Answer]) -> list[str]:

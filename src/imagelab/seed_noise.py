@@ -141,6 +141,7 @@ def seed_runs(name: str, results_dir: str | Path | None = None) -> dict[int, obj
     ``results_dir``), by seed, each loaded and validated from the file its row names
     (``store.load_run``); empty when the table is absent."""
     from imagelab import records, store, tables
+    from imagelab.errors import UserError
 
     path = records.run_files("seeds", results_dir).score
     if not path.is_file():
@@ -150,6 +151,11 @@ def seed_runs(name: str, results_dir: str | Path | None = None) -> dict[int, obj
     for seed, source in table.loc[table["run"] == name, ["seed", "source"]].itertuples(index=False):
         provenance = records.PROJECT_ROOT / source  # absolute sources stay as they are
         runs[int(seed)] = store.load_run(provenance.stem, provenance.parent.parent)
+        if runs[int(seed)] is None:
+            raise UserError(
+                f"{records.relative(path)} names {source} for {name} seed {seed}, but no run is "
+                "stored there; `make seeds` rebuilds the table from the runs that are"
+            )
     return runs
 
 

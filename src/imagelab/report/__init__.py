@@ -4,7 +4,8 @@ Every number and every judgement in the report comes from a function here readin
 ``histories/``, ``scores/`` (with provenance) and ``figures/``; the report notebook only
 calls them. Nothing is trained: models are built (not fitted) to list their layers.
 
-One module per part of the report: ``reference`` (what 2019 said), ``results`` (stored runs as
+One module per part of the report: ``answered`` (the 23 answers: the opening table and each
+section's questions), ``reference`` (what 2019 printed), ``results`` (stored runs as
 read back), ``exercises`` (a section per exercise), ``summary`` (the closing tables),
 ``studies`` (reproduction checks), ``reproducibility`` (verifications on other CPUs),
 ``precision`` (the bfloat16 runs beside the float32 runs), ``extras`` (Playground, sweeps,
@@ -12,8 +13,8 @@ benchmark), ``display`` (markdown, tables, figures), ``inputs`` (the files the r
 their digest) and ``render`` (notebook to PDF and HTML).
 """
 
+from imagelab.report.answered import answers, answers_table, show_answers, show_answers_table
 from imagelab.report.exercises import (
-    answers,
     architecture_table,
     check_runs,
     comparison_note,
@@ -34,7 +35,6 @@ from imagelab.report.precision import precision_table, show_precision
 from imagelab.report.reference import (
     CIFAR_JPEG_NOTE,
     HISTORY_2019,
-    QUESTIONS_2019,
     is_jpeg_cifar,
 )
 from imagelab.report.render import REPORT_NOTEBOOK, render
@@ -57,11 +57,11 @@ from imagelab.report.summary import (
 __all__ = [
     "CIFAR_JPEG_NOTE",
     "HISTORY_2019",
-    "QUESTIONS_2019",
     "REPORT_NOTEBOOK",
     "REPRODUCTION_STUDIES",
     "SWEEP_COLUMNS",
     "answers",
+    "answers_table",
     "architecture_table",
     "check_runs",
     "comparison_note",
@@ -78,6 +78,8 @@ __all__ = [
     "score_table",
     "seed_spread",
     "show_abstract",
+    "show_answers",
+    "show_answers_table",
     "show_benchmarks",
     "show_environment",
     "show_exercise",

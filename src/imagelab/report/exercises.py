@@ -10,9 +10,10 @@ import pandas as pd
 from imagelab import analysis, store, tables
 from imagelab.errors import UserError
 from imagelab.exercises import EXERCISES, get_exercise
+from imagelab.report.answered import show_answers
 from imagelab.report.display import _figure, _figures_side_by_side, _show, _table
-from imagelab.report.reference import CIFAR_JPEG_NOTE, QUESTIONS_2019, is_jpeg_cifar
-from imagelab.report.results import idle_epochs, load_run, seed_spread
+from imagelab.report.reference import CIFAR_JPEG_NOTE, is_jpeg_cifar
+from imagelab.report.results import seed_spread
 from imagelab.store import StoredRun
 
 
@@ -112,84 +113,20 @@ def comparison_note(result: StoredRun, results_dir: str | Path | None = None) ->
     return " ".join(notes)
 
 
-def answers(
-    result: StoredRun,
-    results_dir: str | Path | None = None,
-    benchmarks: str | Path | None = None,
-) -> list[tuple[str, str, str]]:
-    """Each 2019 question of this exercise: (question, 2019's answer, ours from the data)."""
-    name = result.provenance["exercise"]
-    ours: dict[str, str] = {}
-    gen = analysis.generalisation(result.history)
-    idle = idle_epochs(benchmarks)
-    if name == "dense_mnist":
-        ours = {
-            "Q2": analysis.timing_sentence(result.provenance, idle.get(name)),
-            "Q4-5": gen,
-            "Q6": analysis.score_sentence(result.score, None),
-        }
-    elif name == "relu_mnist":
-        ours = {
-            "Q9": gen + " " + _gap_versus(result, "dense_mnist", results_dir),
-            "Q10": _test_versus(result, "dense_mnist", results_dir, expected="worse"),
-        }
-    elif name == "cnn_mnist":
-        ours = {
-            "Q12-13": gen + " " + _gap_versus(result, "relu_mnist", results_dir),
-            "Q14": analysis.score_sentence(result.score, None),
-        }
-    elif name == "cnn_dropout_mnist":
-        ours = {
-            "Q16": _gap_versus(result, "cnn_mnist", results_dir)
-            + " "
-            + _time_versus(result, "cnn_mnist", results_dir, idle),
-            "Q17": _test_versus(result, "cnn_mnist", results_dir, expected="better"),
-        }
-    elif name == "cifar10_cnn":
-        ours = {
-            "Q20": analysis.plateau_sentence(result.history),
-            "Q21": analysis.timing_sentence(result.provenance, idle.get(name), seconds_2019=120),
-        }
-    return [(q, said, ours.get(q.split(":")[0], "")) for q, said in QUESTIONS_2019[name]]
-
-
-def _gap_versus(result: StoredRun, other: str, results_dir: str | Path | None) -> str:
-    theirs = load_run(other, results_dir)
-    if theirs is None:
-        return f"({other} has no results to compare with.)"
-    return analysis.gap_versus(result.history, theirs.history, other)
-
-
-def _test_versus(
-    result: StoredRun, other: str, results_dir: str | Path | None, expected: str
-) -> str:
-    theirs = load_run(other, results_dir)
-    if theirs is None:
-        return f"({other} has no results to compare with.)"
-    return analysis.accuracy_versus(result.score["acc"], theirs.score["acc"], other, expected)
-
-
-def _time_versus(
-    result: StoredRun, other: str, results_dir: str | Path | None, idle: dict[str, float]
-) -> str:
-    theirs = load_run(other, results_dir)
-    if theirs is None:
-        return ""
-    name = result.provenance["exercise"]
-    paired = (idle[name], idle[other]) if name in idle and other in idle else None
-    return analysis.time_versus(result.provenance, theirs.provenance, other, paired)
-
-
 def exercise_names() -> list[str]:
     """The canonical exercises, in the 2019 report's order."""
     return list(EXERCISES)
 
 
 def show_exercise(
-    name: str, results_dir: str | Path | None = None, benchmarks: str | Path | None = None
+    name: str,
+    results_dir: str | Path | None = None,
+    benchmarks: str | Path | None = None,
+    sweeps_dir: str | Path | None = None,
 ) -> None:
     """An exercise's section (its heading is in the notebook): architecture and settings,
-    history beside the confusion matrix, score against 2019, misclassified images, Q&A."""
+    history beside the confusion matrix, score against 2019, misclassified images, and the
+    2019 questions this section answers (``report.answers``)."""
     try:
         result = store.load_run(name, results_dir)
         if result is not None:
@@ -219,11 +156,7 @@ def show_exercise(
         "### Misclassified test images"
     )
     _figure(result.files.figure("misclassified"), pdf_width="55%")
-    qa = "\n".join(
-        f"- **{q}**\n  - *2019:* {said}\n  - *Now:* {ours}"
-        for q, said, ours in answers(result, results_dir, benchmarks)
-    )
-    _show(f"### The 2019 questions\n\n{qa}")
+    show_answers(name, results_dir, sweeps_dir=sweeps_dir, benchmarks=benchmarks)
 
 
 def check_runs(names: list[str]) -> None:

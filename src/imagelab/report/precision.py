@@ -4,8 +4,10 @@ and in how much time?
 Each exercise's bfloat16 run (``<exercise>_bf16``, from ``make lab PRECISION=bf16``) beside
 its float32 run: test accuracy and loss, each run's own seconds per steady epoch, the
 benchmark's bfloat16-over-float32 ratio of fastest epochs where ``benchmarks/results.csv`` has
-one, and the latest verdict of ``imagelab verify --precision bf16`` from
-``reproductions/verify.csv`` (read through ``imagelab.reproductions.read``, which checks it).
+one, and the latest two verdicts of ``imagelab verify --precision bf16`` under today's rule
+(``imagelab.seed_noise``) from ``reproductions/verify.csv`` (read through
+``imagelab.reproductions.read``, which checks it): on the numbers and on the conclusions. The
+section's first sentence answers its question from them.
 Training times are compared for what they are: when the two labs trained on different CPUs,
 their ratio compares machines, not precisions.
 """
@@ -17,13 +19,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from imagelab import analysis, records, reproductions, tables, verify
+from imagelab import analysis, reproductions, seed_noise, tables
 from imagelab.exercises import EXERCISES
 from imagelab.machine import cpu_name
 from imagelab.precision import BFLOAT16, canonical_name
 from imagelab.report.display import _show, _table
 from imagelab.report.results import load_run
-from imagelab.store import DamagedResult, StoredRun
+from imagelab.store import StoredRun
 
 NOT_JUDGED = "not judged yet"
 STALE = "not judged since trained"  # every recorded verdict predates a run's last training
@@ -77,30 +79,37 @@ def precision_table(
             f"{r.name} ({analysis.contention_note(r.provenance)})" for r in shared
         )
         row["bench_ratio"] = ratios.get(name, np.nan)
-        row["acc_tolerance"] = _tolerance(name, results_dir)
-        row["verdict"] = latest_verdict(verified, bf16, fp32)
+        row |= latest_judgement(verified, bf16, fp32)
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def _tolerance(name: str, results_dir: str | Path | None) -> float:
-    """verify's tolerance on test accuracy (2 seed sd); NaN without seeds, or when a seed run
-    is damaged and ``--allow-missing`` let the report go on without it."""
-    try:
-        sd = verify.seed_spread(name, committed_dir=Path(results_dir or records.PROJECT_ROOT))
-    except DamagedResult:
-        return np.nan
-    return verify.SEED_SDS * sd.acc_sd if sd.acc_sd is not None else np.nan
-
-
-def latest_verdict(verified: pd.DataFrame | None, bf16: StoredRun, fp32: StoredRun | None) -> str:
-    """The latest verdict recorded for the bfloat16 run, if recorded after both runs were last
-    trained (an older verdict judged other files); ``NOT_JUDGED`` or ``STALE`` otherwise."""
-    if reproductions.latest_verdict(verified, bf16.name) is None:
-        return NOT_JUDGED
+def latest_judgement(
+    verified: pd.DataFrame | None, bf16: StoredRun, fp32: StoredRun | None
+) -> dict[str, object]:
+    """The latest judgement of the bfloat16 run under today's rule, recorded after both runs
+    were last trained (an older one judged other files): its ``verdict`` on the numbers, its
+    ``conclusions``, the share of seed pairs closer on test accuracy (``closer_acc``) and
+    ``admitted`` (joins the fast lab); ``NOT_JUDGED`` or ``STALE`` as the verdict otherwise."""
+    empty = {"conclusions": "", "closer_acc": np.nan, "admitted": False}
+    rows = None if verified is None else verified[verified["run"] == bf16.name]
+    if rows is not None:
+        rows = rows[rows["rule"] == seed_noise.RULE]
+    if rows is None or rows.empty:
+        return empty | {"verdict": NOT_JUDGED}
     finished = [r.provenance.get("finished") for r in (bf16, fp32) if r is not None]
-    known = [pd.to_datetime(f, utc=True) for f in finished if f]
-    return reproductions.latest_verdict(verified, bf16.name, max(known, default=None)) or STALE
+    since = max((pd.to_datetime(f, utc=True) for f in finished if f), default=None)
+    rows = rows if since is None else rows[rows["date"] >= since]
+    if rows.empty:
+        return empty | {"verdict": STALE}
+    last = rows.sort_values("date").iloc[-1]
+    admitted = last["conclusions"] == "same" and last["closer_acc"] <= seed_noise.QUANTILE
+    return {
+        "verdict": last["verdict"],
+        "conclusions": last["conclusions"],
+        "closer_acc": float(last["closer_acc"]),
+        "admitted": bool(admitted),
+    }
 
 
 def _bench_ratios(benchmarks: str | Path | None = None) -> dict[str, float]:
@@ -121,33 +130,46 @@ def _bench_source(benchmarks: str | Path | None = None) -> str:
     return f"{row.get('machine', 'machine not recorded')}, {str(row.get('date', '?'))[:10]}"
 
 
-def verdict_sentence(table: pd.DataFrame) -> str:
-    """How many bfloat16 runs are within seed noise of their float32 runs, and the rest."""
-    counts = table["verdict"].value_counts()
-    within = int(counts.get("within seed noise", 0))
-    others = [v for v in (*reproductions.VERDICTS, STALE, NOT_JUDGED) if v != "within seed noise"]
-    rest = "".join(f", {counts[v]} {v}" for v in others if v in counts)
-    runs = "run" if len(table) == 1 else "runs"
-    return (
-        f"Verdicts on the {len(table)} bfloat16 {runs}: {within} within seed noise of the "
-        f"float32 {runs}{rest}."
-    )
-
-
-def accuracy_sentence(table: pd.DataFrame) -> str:
-    """How many bfloat16 test accuracies lie within 2 seed sd of the float32 ones: the first of
-    verify's two criteria, so the reader sees which one an *outside* verdict comes from."""
-    judged = table.dropna(subset=["acc_fp32", "acc_tolerance"])
+def answer_sentence(table: pd.DataFrame, benchmarks: str | Path | None = None) -> str:
+    """The section's answer, first: the same conclusions or not, and how much faster, on the
+    machine that timed it (the benchmark's ratio of fastest epochs)."""
+    judged = table[~table["verdict"].isin((NOT_JUDGED, STALE))]
+    same = judged[judged["conclusions"] == "same"]
+    differ = judged[judged["conclusions"].str.startswith("differ")]
+    runs = f"{len(judged)} judged bfloat16 run{'s' if len(judged) != 1 else ''}"
     if judged.empty:
-        return ""
-    share = (judged["acc_bf16"] - judged["acc_fp32"]).abs() / judged["acc_tolerance"]
-    within = int((share <= 1).sum())
+        text = "No bfloat16 run is judged yet under today's rule, so whether it reaches the same conclusions is open"
+    elif differ.empty:
+        text = (
+            f"The same conclusions: each of the {runs} reaches every conclusion the float32 "
+            "runs hold on all their seeds"
+        )
+    else:
+        which = "; ".join(f"{r.exercise} ({r.conclusions})" for r in differ.itertuples())
+        text = f"Not the same conclusions everywhere: of the {runs}, {len(same)} reach them and {which} do not"
+    ratios = table["bench_ratio"].dropna()
+    if ratios.empty:
+        return text + "."
     return (
-        f"In test accuracy {within} of {len(judged)} lie within {verify.SEED_SDS} seed sd of the "
-        f"float32 run (the largest difference is {share.max():.2f} of that); where such a run "
-        "is judged *outside*, its history decided it: at some epoch a loss or accuracy differs "
-        f"from the float32 run's by more than {verify.SEED_SDS} sd of the seeds there."
+        f"{text}; an epoch in bfloat16 takes {ratios.min():.2f}-{ratios.max():.2f} times the "
+        f"float32 time (the benchmark's fastest epochs on {_bench_source(benchmarks)})."
     )
+
+
+def verdict_sentence(table: pd.DataFrame) -> str:
+    """The numbers verdicts, and which runs join the fast lab."""
+    counts = table["verdict"].value_counts()
+    parts = [
+        f"{counts[v]} {v}" for v in (*reproductions.VERDICTS, STALE, NOT_JUDGED) if v in counts
+    ]
+    joins = list(table.loc[table["admitted"], "exercise"])
+    text = f"On the numbers: {', '.join(parts)}."
+    if joins:
+        text += (
+            f" Joining `make lab PRECISION=bf16` (the same conclusions and a test accuracy within "
+            f"seed noise): {', '.join(joins)}."
+        )
+    return text
 
 
 def time_sentence(table: pd.DataFrame) -> str:
@@ -200,7 +222,8 @@ def show_precision(
             "benchmark bf16/fp32": [
                 f"{r:.2f}x" if pd.notna(r) else None for r in table["bench_ratio"]
             ],
-            "verdict": table["verdict"],
+            "numbers": table["verdict"],
+            "conclusions": table["conclusions"],
         }
     )
     benchmarked = table["bench_ratio"].notna().any()
@@ -216,17 +239,20 @@ def show_precision(
     missing = [n for n in names if n in EXERCISES and n not in set(table["exercise"])]
     shared = "; ".join(s for s in table["shared"] if s)
     _show(
-        "acc and loss are on the test set; s/epoch is each run's own epochs (median of epochs 2 "
-        f"onwards).{bench} verdict is the latest of `imagelab verify --precision bf16` "
-        "(`reproductions/verify.csv`): *within seed noise* when the bfloat16 run's test accuracy "
-        "and history differ from the float32 run's by no more than changing the seed does.\n\n"
+        answer_sentence(table, benchmarks)
+        + "\n\nacc and loss are on the test set; s/epoch is each run's own epochs (median of "
+        f"epochs 2 onwards).{bench} numbers and conclusions are the latest two verdicts of "
+        "`imagelab verify --precision bf16` (`reproductions/verify.csv`): the numbers *within "
+        "seed noise* when the bfloat16 run is no farther from the float32 run, on test accuracy, "
+        f"test loss and history, than {seed_noise.QUANTILE:.0%} of the pairs of float32 seed "
+        "runs are from each other; the conclusions *same* when every answer that holds on every "
+        "float32 seed still holds with the bfloat16 run in the float32 run's place.\n\n"
         + _table(shown, floatfmt=digits)
         + "\n\n"
         + " ".join(
             part
             for part in (
                 verdict_sentence(table),
-                accuracy_sentence(table),
                 time_sentence(table),
                 f"Runs that shared their cores, whose times draw no conclusion: {shared}."
                 if shared
