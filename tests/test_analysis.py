@@ -177,11 +177,11 @@ def test_sweep_digest_says_when_the_seeds_do_not_separate_the_best_setting():
     )
     _, close = analysis.sweep_digest(summary, ["dropout"])
     assert "dropout=0.25 (0.9895 over 3 seeds)" in close
-    assert "lead over the next best, dropout=0.0, is 0.0001, no more than" in close
-    assert "the seeds do not tell them apart" in close
+    assert "lead over the next best, dropout=0.0, is 0.0001 and their seed ranges overlap" in close
+    assert "(0.9893-0.9898 against 0.9887-0.9906): the seeds do not tell them apart" in close
     apart = summary.assign(test_acc=[0.980, 0.981, 0.982, 0.990, 0.991, 0.992])
     _, clear = analysis.sweep_digest(apart, ["dropout"])
-    assert "is 0.0100, more than the seed-to-seed standard deviation (0.0010)" in clear
+    assert "is 0.0100: every seed of it lies above every seed of the other" in clear
     one_seed = summary[summary["seed"] == 1]
     assert "lead" not in analysis.sweep_digest(one_seed, ["dropout"])[1]  # no spread, no verdict
 

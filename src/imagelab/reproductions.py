@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from imagelab import records
+from imagelab import records, seed_noise
 from imagelab.errors import UserError
 from imagelab.exercises import CANONICAL_NAMES, REGISTRY
 
@@ -44,7 +44,7 @@ BEFORE_RULE = ["date", "commit", "cpu", "isa", "onednn", "threads", "tensorflow"
                "seconds"]  # fmt: skip
 COLUMNS = BEFORE_RULE + JUDGED
 BEFORE_PYTHON = [column for column in BEFORE_RULE if column != "python"]  # before issue #29
-OLD_RULE = "2 sd per point"  # rows recorded before issue 34 (imagelab.seed_noise.OLD_RULE)
+OLD_RULE, RULE = seed_noise.OLD_RULE, seed_noise.RULE  # rows before issue 34; rows since
 VERDICTS = ("identical", "within seed noise", "outside")
 # Every exercise notebook's canonical run (the Playground spiral sixth), then the bfloat16 ones.
 RUNS = (*REGISTRY, *(name for name in CANONICAL_NAMES if name not in REGISTRY))
@@ -294,8 +294,8 @@ def _problem(column: str, value: str) -> str | None:
         if column in ("d_history", "closer_history"):
             return None  # the Playground's search keeps no histories
         return "the cell is empty"
-    if column == "rule" and value not in (OLD_RULE, "seed pairs 95%"):
-        return f"{value!r} is not a rule; one of {OLD_RULE!r}, 'seed pairs 95%'"
+    if column == "rule" and value not in (OLD_RULE, RULE):
+        return f"{value!r} is not a rule; one of {OLD_RULE!r}, {RULE!r}"
     if column == "conclusions" and not _CONCLUSIONS.fullmatch(value):
         return f"{value!r} is not a conclusions verdict: 'same', 'differ: Q10, Q17' or 'not judged: why'"
     if column == "verdict" and value not in VERDICTS:

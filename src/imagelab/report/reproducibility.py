@@ -2,8 +2,10 @@
 
 It reads ``reproductions/verify.csv`` through ``imagelab.reproductions.read``, the record's one
 reader, so a damaged record stops the report with one paragraph instead of showing garbage; the
-section is left out when no machine has recorded a verification yet. A machine is a CPU and a
-Python version: the section's table has one column per machine and one row per run.
+section is left out when no machine has recorded a verification yet. A column of its table is a
+CPU with one Python version (CPUs and Pythons are counted apart in the text), a row a run. It
+opens with the rule's calibration on the committed runs (``seed_noise.calibration_table``):
+how many seed runs the rule passes, and how many runs of another setting it calls *outside*.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from imagelab import reproductions
+from imagelab import reproductions, seed_noise
 from imagelab.exercises import REGISTRY
 from imagelab.report.display import _show, _table
 from imagelab.report.results import load_run
@@ -47,7 +49,41 @@ def verdict_table(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _cell(row: pd.Series) -> str:
-    return row["verdict"] + ("" if row["verdict"] == "identical" else f" ({row['d_acc']:+.4f})")
+    """'within seed noise (+0.0004), same' under today's rule; rows of the old rule and of
+    uncommitted code say so ('old rule', 'uncommitted code')."""
+    text = row["verdict"] + ("" if row["verdict"] == "identical" else f" ({row['d_acc']:+.4f})")
+    if row["rule"] == reproductions.OLD_RULE:
+        text += ", old rule"
+    elif row["conclusions"]:
+        text += f", {row['conclusions']}"
+    return text + (", uncommitted code" if str(row["commit"]).endswith("-dirty") else "")
+
+
+def calibration_sentence(results_dir: str | Path | None = None) -> str:
+    """How the rule fares on the committed runs: seed runs passed, other settings refused."""
+    table = seed_noise.calibration_table(results_dir)
+    if table.empty:
+        return ""
+    seeds = table[table["case"] == "seed run"]
+    passed = seeds.groupby("exercise", sort=False)["within"].agg(["sum", "count"])
+    per_exercise = ", ".join(f"{name} {int(r['sum'])} of {int(r['count'])}"
+                             for name, r in passed.iterrows())  # fmt: skip
+    power = table[table["expected"] == "outside"]
+    measured = table[table["expected"] == "as measured"]
+    text = (
+        f"The rule was calibrated on the committed runs: each float32 seed run judged against "
+        f"its canonical run as if it were a rerun, its own distance left out of the seed pairs, "
+        f"is within seed noise for {per_exercise}. Runs that differ by one setting are "
+        f"*outside*: {int((~power['within']).sum())} of {len(power)} ("
+        + ", ".join(sorted(set(power["case"] + " against " + power["exercise"])))
+        + ")."
+    )
+    if not measured.empty:
+        text += (
+            f" Dropout 0.25 against the CNN without dropout, a smaller change, is within seed "
+            f"noise for {int(measured['within'].sum())} of {len(measured)} runs."
+        )
+    return text
 
 
 def _machines(table: pd.DataFrame) -> str:
@@ -87,20 +123,26 @@ def show_reproducibility(
     verdicts = verdict_table(table)
     latest = table.sort_values("date").groupby([*MACHINE, "run"]).tail(1)
     counts = ", ".join(f"{n} {verdict}" for verdict, n in latest["verdict"].value_counts().items())
-    machines = len(verdicts.columns) - 1
+    cpus, pythons = table["cpu"].nunique(), table["python"].nunique()
     _show(
         "# Reproducibility\n\n"
         "A rerun on the same machine, with the same code, versions and thread settings, gives "
         "byte-identical history and score files (`tests/test_verify.py` reruns a run and "
         "compares the bytes). On another CPU, or with other thread or oneDNN settings, the "
-        "floating-point path can differ, and so can the results, in the fourth decimal. "
-        "`imagelab verify` retrains runs into a scratch folder and compares them with the "
-        "committed ones: *identical* (byte for byte), *within seed noise* (|Δ test accuracy| at "
-        "most twice the seed standard deviation, the history within its tolerance) or "
-        f"*outside*. Recorded in `reproductions/verify.csv`: {len(table)} verification(s) on "
-        f"{machines} machine(s), a machine being a CPU and a Python version. The latest verdict "
-        f"per machine and run ({counts}), with Δ test accuracy where it is not identical (the "
-        "other differences are in the file):\n\n"
+        "floating-point path can differ, and so can the results. `imagelab verify` retrains "
+        "runs into a scratch folder and gives two verdicts. On the *numbers*: *identical* (byte "
+        "for byte), *within seed noise* (no farther from the committed run, on test accuracy, "
+        f"test loss and the history's root mean square difference, than {seed_noise.QUANTILE:.0%} "
+        "of the pairs of float32 seed runs of that exercise are from each other) or *outside*. "
+        "On the *conclusions*: *same* when every answer that holds on every seed still holds "
+        "with the rerun in the committed run's place, else the questions that differ. "
+        "Verifications recorded before this rule were judged by the old one (every history "
+        "point within 2 seed standard deviations), which the seed runs themselves failed; they "
+        f"stay as recorded, marked *old rule*.\n\n{calibration_sentence(results_dir)}\n\n"
+        f"Recorded in `reproductions/verify.csv`: {len(table)} verification(s) on {cpus} CPU(s) "
+        f"with {pythons} Python version(s). The latest verdict per CPU, Python and run "
+        f"({counts}), with Δ test accuracy where it is not identical (the other differences are "
+        "in the file):\n\n"
         + _table(verdicts)
         + "\n\nThe machines, as last recorded:\n\n"
         + _machines(table)

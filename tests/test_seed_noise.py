@@ -1,0 +1,79 @@
+"""The numbers rule of `make verify`, shown on the committed runs before it judges anything:
+it passes the seed runs themselves (at least 90 % of each exercise's) and calls runs of another
+setting *outside*; and its arithmetic on hand-made runs."""
+
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+from imagelab import seed_noise, tables
+from imagelab.exercises import EXERCISES
+from imagelab.records import run_files
+
+
+def run(shift: float, acc: float = 0.9, loss: float = 0.3, epochs: int = 2) -> SimpleNamespace:
+    """A run whose every history value is moved by ``shift``."""
+    rows = [
+        (epoch, base + shift, metric, data)
+        for epoch in range(1, epochs + 1)
+        for metric, data, base in (("loss", "training", 0.5), ("acc", "validation", 0.8))
+    ]
+    history = pd.DataFrame(rows, columns=["epoch", "value", "metric", "data"])
+    return SimpleNamespace(history=history, score={"acc": acc, "loss": loss})
+
+
+def test_the_three_distances_are_plain_differences():
+    found = seed_noise.distances(run(0.003, acc=0.91, loss=0.28), run(0.0))
+    assert found == pytest.approx({"acc": 0.01, "loss": 0.02, "history": 0.003})
+    longer = seed_noise.distances(run(0.0, epochs=3), run(0.0))
+    assert longer["history"] == float("inf")  # runs of different lengths are not two seeds
+
+
+def test_within_means_no_farther_than_95_percent_of_the_seed_pairs():
+    reference = pd.DataFrame({"acc": range(1, 21), "loss": 0.0, "history": 0.0})  # 20 pairs
+    beyond_19 = seed_noise.standing({"acc": 19.5, "loss": 0.0, "history": 0.0}, reference)
+    assert beyond_19.closer["acc"] == 0.95 and beyond_19.within
+    beyond_all = seed_noise.standing({"acc": 21, "loss": 0.0, "history": 0.0}, reference)
+    assert beyond_all.worst == 1.0 and not beyond_all.within
+    assert beyond_all.words() == "farther apart than 100% of 20 seed pairs (acc)"
+    assert not seed_noise.standing({"acc": 0.0}, reference.iloc[:0]).within  # no pairs: no pass
+
+
+def test_a_seed_run_is_not_judged_against_its_own_distance():
+    runs = {seed: run(shift) for seed, shift in ((1, 0.0), (2, 0.001), (3, 0.002), (9, 0.01))}
+    table = seed_noise.calibration(runs, canonical_seed=1)
+    assert list(table["seed"]) == [2, 3, 9]
+    # seed 9 lies 0.01 from the canonical run; left out, the farthest pair is 0.009 (2 and 9)
+    assert table.set_index("seed").loc[9, "closer_history"] == 1.0
+
+
+# --- on the committed runs ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def calibration():
+    return seed_noise.calibration_table()
+
+
+def test_every_keras_exercise_has_ten_float32_seed_runs():
+    table = tables.read(run_files("seeds").score, tables.SEEDS)
+    counts = table.groupby("run")["seed"].nunique()
+    assert {name: counts.get(name, 0) for name in EXERCISES} == {
+        name: max(10, counts.get(name, 0)) for name in EXERCISES
+    }
+
+
+def test_the_rule_passes_at_least_90_percent_of_each_exercises_seed_runs(calibration):
+    seeds = calibration[calibration["case"] == "seed run"]
+    rates = seeds.groupby("exercise")["within"].mean()
+    assert set(rates.index) == set(EXERCISES)
+    assert (rates >= 0.9).all(), rates.to_dict()
+
+
+def test_the_rule_calls_runs_of_another_setting_outside(calibration):
+    other = calibration[calibration["expected"] == "outside"]
+    assert {"activation relu", "activation linear", "dropout 0.5", "dropout 0.0"} <= set(
+        other["case"]
+    )
+    assert not other["within"].any(), other.loc[other["within"], ["exercise", "judged"]]
