@@ -17,15 +17,15 @@ from imagelab.answer import Answer
 from imagelab.questions import BY_NUMBER, NOT_PRINTED
 from imagelab.report.display import _show, _table
 
-# Where in the report each section's answers stand (the headings of report.ipynb).
+# Where in the report each section's answers stand, in short (the headings of report.ipynb).
 SECTIONS = {
-    "dense_mnist": "Dense network, no activation",
-    "relu_mnist": "Dense network, ReLU",
-    "cnn_mnist": "Convolutional network (MNIST)",
-    "cnn_dropout_mnist": "Convolutional network with dropout",
-    "cifar10_cnn": "Convolutional network (CIFAR-10)",
+    "dense_mnist": "dense, no activation",
+    "relu_mnist": "dense, ReLU",
+    "cnn_mnist": "CNN (MNIST)",
+    "cnn_dropout_mnist": "CNN with dropout",
+    "cifar10_cnn": "CNN (CIFAR-10)",
     "paper": "Question 22",
-    "playground": "Playground spiral",
+    "playground": "Playground",
 }
 
 
@@ -52,7 +52,7 @@ def answers_table(found: list[Answer]) -> pd.DataFrame:
             "question": [a.question for a in found],
             "2019, in short": [BY_NUMBER[a.question].in_short for a in found],
             "ours": [a.verdict for a in found],
-            "seeds that agree": [a.seeds_text() for a in found],
+            "seeds that agree": [a.seeds_text() if a.seeds else "-" for a in found],
             "answered in": [SECTIONS[a.section] for a in found],
         }
     )
@@ -70,8 +70,9 @@ def show_answers_table(
         "canonical run (seed 2019); *seeds that agree* counts the runs of the same settings, the "
         "canonical one among them, on which the same verdict holds. A comparison of two "
         "settings is decided by their seed spreads: one is better only when every seed of it "
-        "lies beyond every seed of the other. Timings are from the benchmark, on the machine "
-        "it names. Each question is answered in full, with its numbers and 2019's words, in the "
+        "lies beyond every seed of the other. A dash: the answer is not a verdict on training "
+        "runs (a use, a data set, a paper, a timing). Timings are from the benchmark, on the "
+        "machine it names. 2019's answers are shortened here in our words. Each question is answered in full, with its numbers and 2019's words, in the "
         "section named.\n\n" + _table(answers_table(found))
     )
 
