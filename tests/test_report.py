@@ -240,17 +240,19 @@ def _benchmark(path, seconds):
     return path
 
 
+def _said(results_dir, benchmarks):
+    """The timing answers' details by question (``conclusions.Answer.detail``)."""
+    from imagelab import conclusions
+
+    found = conclusions.answer_all(conclusions.gather(results_dir, benchmarks=benchmarks))
+    return {answer.question: answer.detail for answer in found}
+
+
 def test_contended_runs_draw_no_timing_conclusion(synthetic_results, tmp_path, monkeypatch):
     for name in ("dense_mnist", "cnn_mnist", "cnn_dropout_mnist", "cifar10_cnn"):
         _contended(synthetic_results, name)
     no_bench = tmp_path / "missing.csv"
-    said = {}
-    for name in ("dense_mnist", "cnn_dropout_mnist", "cifar10_cnn"):
-        result = store.load_run(name, synthetic_results)
-        said |= {
-            q.split(":")[0]: ours
-            for q, _, ours in report.answers(result, synthetic_results, no_bench)
-        }
+    said = _said(synthetic_results, no_bench)
     for question in ("Q2", "Q16", "Q21"):
         assert "2.3 s" not in said[question] and "An epoch took" not in said[question], question
     assert "draw no conclusion" in said["Q2"] and "No idle measurement" in said["Q21"]
@@ -263,13 +265,10 @@ def test_contended_runs_draw_no_timing_conclusion(synthetic_results, tmp_path, m
     # With the benchmark's idle numbers, those are used, and the text says so.
     bench = _benchmark(tmp_path / "results.csv", {"cnn_mnist": 62.4, "cnn_dropout_mnist": 64.4,
                                                   "cifar10_cnn": 83.7, "dense_mnist": 2.26})  # fmt: skip
-    result = store.load_run("cnn_dropout_mnist", synthetic_results)
-    q16 = dict((q.split(":")[0], o) for q, _, o in report.answers(result, synthetic_results, bench))
-    assert "64.4 s against 62.4 s for cnn_mnist (+2.0 s), by the benchmark's idle" in q16["Q16"]
-    cifar = store.load_run("cifar10_cnn", synthetic_results)
-    q21 = dict((q.split(":")[0], o) for q, _, o in report.answers(cifar, synthetic_results, bench))
-    assert "An epoch takes 83.7 s by the benchmark's idle measurement" in q21["Q21"]
-    assert "1.4x as long" in q21["Q21"]  # 120 / 83.7, not 120 / 2.3
+    said = _said(synthetic_results, bench)
+    assert "64.4 s against 62.4 s for cnn_mnist (+2.0 s), by the benchmark's idle" in said["Q16"]
+    assert "An epoch takes 83.7 s by the benchmark's idle measurement" in said["Q21"]
+    assert "1.4x as long" in said["Q21"]  # 120 / 83.7, not 120 / 2.3
     shown = []
     monkeypatch.setattr(report.summary, "_show", shown.append)
     monkeypatch.setattr("IPython.display.display", lambda *a, **k: None)
@@ -287,10 +286,7 @@ def test_timing_answers_come_from_the_benchmark_even_for_uncontended_runs(
     # summary's s/epoch are its numbers, and the runs' own epochs only stand beside them.
     bench = _benchmark(tmp_path / "results.csv", {"cnn_mnist": 62.4, "cnn_dropout_mnist": 64.4,
                                                   "dense_mnist": 2.26})  # fmt: skip
-    said = {}
-    for name in ("dense_mnist", "cnn_dropout_mnist", "cifar10_cnn"):
-        result = store.load_run(name, synthetic_results)
-        said |= {q.split(":")[0]: o for q, _, o in report.answers(result, synthetic_results, bench)}
+    said = _said(synthetic_results, bench)
     assert said["Q2"].startswith("An epoch takes 2.3 s by the benchmark's idle measurement")
     assert "For comparison, the run's own epochs" in said["Q2"]
     timing = said["Q16"].split("A training epoch ")[1]  # after the gap sentence
@@ -480,13 +476,16 @@ def _bf16_run(results_dir, exercise, test_acc, **machine):
 
 
 def _verdicts(path, *rows):
-    """A verify record with (run, verdict, date) rows, as `imagelab verify --record` writes."""
-    for run, verdict, date in rows:
+    """A verify record with (run, verdict, date[, conclusions]) rows, as `imagelab verify
+    --record` writes them under today's rule."""
+    for run, verdict, date, *conclusions in rows:
         reproductions.append(
             {"date": date, "commit": "0" * 12, "cpu": "test cpu", "isa": "avx2", "onednn": "on",
              "threads": "all", "tensorflow": "2.21.0", "keras": "3.15.1", "numpy": "2.4.6",
              "python": "3.11.7", "run": run, "verdict": verdict, "d_acc": 0.0004,
-             "d_loss": 0.001, "max_d_history": 0.002, "seconds": 6.0},
+             "d_loss": 0.001, "max_d_history": 0.002, "seconds": 6.0, "rule": "seed pairs 95%",
+             "d_history": 0.001, "closer_acc": 0.5, "closer_loss": 0.4, "closer_history": 0.3,
+             "conclusions": conclusions[0] if conclusions else "same"},
             path,
         )  # fmt: skip
     return path
@@ -537,13 +536,17 @@ def test_bfloat16_table_has_a_row_per_stored_run_and_the_latest_verdict_recorded
     _contended(float32_runs, "cifar10_cnn_bf16")
     text = _shown_precision(monkeypatch, float32_runs, bench, record)
     assert _row(text, "cnn_mnist") == ["cnn_mnist", "0.8123", "0.8119", "0.1877", "0.1881", "2.3",
-                                       "1.2", "0.45x", "within seed noise"]  # fmt: skip
-    assert _row(text, "relu_mnist")[-2] == "-"  # no benchmark ratio for it
+                                       "1.2", "0.45x", "within seed noise", "same"]  # fmt: skip
+    assert _row(text, "relu_mnist")[-3] == "-"  # no benchmark ratio for it
     assert _row(text, "cnn_dropout_mnist")[1:7] == ["-", "0.9855", "-", "0.0145", "-", "1.2"]
     assert "the benchmark's ratio of fastest epochs, bfloat16 over float32" in text
     assert "bench cpu, 2026-03-01" in text and "each run's own epochs" in text
-    assert "Verdicts on the 4 bfloat16 runs: 1 within seed noise of the float32 runs, 1 not " \
-        "judged since trained, 2 not judged yet." in text  # fmt: skip
+    assert text.startswith("The same conclusions: each of the 1 judged bfloat16 run reaches every")
+    assert "0.45-0.45 times the float32 time (the benchmark's fastest epochs on bench cpu" in text
+    assert "On the numbers: 1 within seed noise, 1 not judged since trained, 2 not judged yet." \
+        in text  # fmt: skip
+    assert "Joining `make lab PRECISION=bf16` (the same conclusions and a test accuracy within " \
+        "seed noise): cnn_mnist." in text  # fmt: skip
     assert "Training the 3 exercises with both runs took 18.0 s in bfloat16 against 30.0 s in " \
         "float32 (0.60x" in text  # fmt: skip
     assert "both on test cpu (family 6 model 85), 2 cores." in text and "not a speed-up" not in text
@@ -561,8 +564,8 @@ def test_bfloat16_runs_on_another_cpu_are_not_called_a_speed_up(
     assert "The float32 runs were trained on test cpu (family 6 model 85), 2 cores, the bfloat16 " \
         "runs on AMD EPYC (family 26 model 2), 2 cores: different CPUs" in text  # fmt: skip
     assert "compares different machines and is not a speed-up" in text
-    assert "Verdicts on the 1 bfloat16 run: 0 within seed noise of the float32 run, 1 not " \
-        "judged yet." in text  # fmt: skip
+    assert text.startswith("No bfloat16 run is judged yet under today's rule")
+    assert "On the numbers: 1 not judged yet." in text
     assert "benchmark" not in text  # no benchmark column or sentence without bf16 rows
 
 

@@ -25,6 +25,7 @@ import pandas as pd
 from imagelab import analysis, seed_noise
 from imagelab.answer import Answer
 from imagelab.evidence import Evidence, gather
+from imagelab.machine import cpu_name
 from imagelab.questions import BY_NUMBER, NOT_PRINTED
 from imagelab.verdicts import (
     accuracies,
@@ -106,21 +107,29 @@ def _text(question: str, verdict: str, detail: str) -> Answer:
 
 
 def _timing(question: str, name: str, evidence: Evidence) -> Answer | None:
-    """Seconds per epoch from the benchmark (the fastest of its timed epochs, an idle machine)."""
-    seconds = evidence.idle.get(name)
-    if seconds is None:
+    """Seconds per epoch (``analysis.epoch_timing``): the benchmark's fastest epoch on an idle
+    machine where it covers the network, else the run's own epochs if it had the cores to
+    itself, else no conclusion; the machine named either way."""
+    run = evidence.canonical(name)
+    if run is None:
         return None
-    limit = SECONDS_2019.get(name)
-    verdict = f"{seconds:.1f} s per epoch"
+    idle, limit = evidence.idle.get(name), SECONDS_2019.get(name)
+    timing = analysis.epoch_timing(run.provenance, idle)
+    detail = analysis.timing_sentence(run.provenance, idle, limit)
+    if timing["seconds"] is None:
+        return Answer(question, "no timing conclusion", detail, evidence=f"scores/{name}.json")
+    verdict = f"{timing['seconds']:.1f} s per epoch"
     if limit is not None:
-        verdict = ("over" if seconds > limit else "under") + f" {limit / 60:g} minutes: {verdict}"
-    detail = (
-        f"the fastest of the benchmark's timed epochs through imagelab on an idle "
-        f"{evidence.bench_machine}"
-    )
-    return Answer(
-        question, verdict, detail, {"seconds": seconds}, evidence="benchmarks/results.csv"
-    )
+        verdict = (
+            "over" if timing["seconds"] > limit else "under"
+        ) + f" {limit / 60:g} minutes: {verdict}"
+    if timing["source"] == "benchmark":
+        detail += f" The benchmark ran on {evidence.bench_machine}."
+        where = "benchmarks/results.csv"
+    else:
+        where = f"scores/{name}.json"
+    detail += f" The run trained on {cpu_name(run.provenance.get('machine') or {})}."
+    return Answer(question, verdict, detail, {"seconds": timing["seconds"]}, evidence=where)
 
 
 def _history_2019(evidence: Evidence) -> Answer | None:
@@ -201,13 +210,15 @@ def _dropout_histories(evidence: Evidence) -> Answer | None:
         ("curves further apart than without dropout", "curves closer than without dropout"),
         gaps,
     )
-    with_dropout, without = (evidence.idle.get(n) for n in ("cnn_dropout_mnist", "cnn_mnist"))
-    if answer is None or not (with_dropout and without):
-        return answer
-    timing = (
-        f"; an epoch takes {with_dropout:.1f} s with dropout and {without:.1f} s without "
-        f"(benchmark, idle {evidence.bench_machine})"
+    if answer is None:
+        return None
+    runs = [evidence.canonical(n) for n in ("cnn_dropout_mnist", "cnn_mnist")]
+    idle = tuple(evidence.idle.get(n) for n in ("cnn_dropout_mnist", "cnn_mnist"))
+    timing = ". " + analysis.time_versus(
+        runs[0].provenance, runs[1].provenance, "cnn_mnist", idle if all(idle) else None
     )
+    if all(idle):
+        timing += f" The benchmark ran on {evidence.bench_machine}."
     return replace(
         answer, detail=answer.detail + timing, evidence=answer.evidence + ", benchmarks/results.csv"
     )

@@ -91,7 +91,7 @@ def latest_judgement(
     were last trained (an older one judged other files): its ``verdict`` on the numbers, its
     ``conclusions``, the share of seed pairs closer on test accuracy (``closer_acc``) and
     ``admitted`` (joins the fast lab); ``NOT_JUDGED`` or ``STALE`` as the verdict otherwise."""
-    empty = {"conclusions": "", "closer_acc": np.nan, "admitted": False}
+    empty = {"conclusions": None, "closer_acc": np.nan, "admitted": False}
     rows = None if verified is None else verified[verified["run"] == bf16.name]
     if rows is not None:
         rows = rows[rows["rule"] == seed_noise.RULE]
@@ -135,7 +135,7 @@ def answer_sentence(table: pd.DataFrame, benchmarks: str | Path | None = None) -
     machine that timed it (the benchmark's ratio of fastest epochs)."""
     judged = table[~table["verdict"].isin((NOT_JUDGED, STALE))]
     same = judged[judged["conclusions"] == "same"]
-    differ = judged[judged["conclusions"].str.startswith("differ")]
+    differ = judged[judged["conclusions"].fillna("").str.startswith("differ")]
     runs = f"{len(judged)} judged bfloat16 run{'s' if len(judged) != 1 else ''}"
     if judged.empty:
         text = "No bfloat16 run is judged yet under today's rule, so whether it reaches the same conclusions is open"
