@@ -207,20 +207,24 @@ def test_the_section_has_one_column_per_cpu_and_python(tmp_path, monkeypatch):
         row(cpu=intel, run="relu_mnist", verdict="within seed noise", d_acc="-0.0004",
             date="2026-11-28T10:00:00+00:00"),
         row(cpu=intel, run="relu_mnist", python="3.12.1", date="2026-11-29T10:00:00+00:00"),
+        row(cpu=intel, date="2026-11-25T10:00:00+00:00", commit=(HEAD or "0" * 12)[:12] + "-dirty",
+            rule="2 sd per point", d_history="", closer_acc="", closer_loss="",
+            closer_history="", conclusions=""),  # the old rule, from uncommitted code
     ]  # fmt: skip
     report.show_reproducibility(write(tmp_path / "verify.csv", rows), tmp_path)
     text = shown[0]
-    assert text.startswith("# Reproducibility") and "5 verification(s) on 3 machine(s)" in text
+    assert text.startswith("# Reproducibility")
+    assert "6 verification(s) on 2 CPU(s) with 2 Python version(s)" in text
     lines = [line for line in text.splitlines() if line.startswith("|")]
     header = [cell.strip() for cell in lines[0].strip("|").split("|")]
-    assert header == ["run", "EPYC f25 m17, Py 3.11.7", "Xeon f6 m207, Py 3.11.7",
+    assert header == ["run", "Xeon f6 m207, Py 3.11.7", "EPYC f25 m17, Py 3.11.7",
                       "Xeon f6 m207, Py 3.12.1"]  # fmt: skip
     cells = {
         line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]] for line in lines[2:]
     }
     assert cells == {
-        "dense_mnist": ["identical", "-", "-"],
-        "relu_mnist": ["identical", "within seed noise (-0.0004)", "identical"],
+        "dense_mnist": ["identical, old rule, uncommitted code", "identical, same", "-"],
+        "relu_mnist": ["within seed noise (-0.0004), same", "identical, same", "identical, same"],
     }
     assert f"- **Xeon f6 m207, Py 3.12.1**: {intel}, Python 3.12.1; ISA sse4_2" in text
     assert "3 verification(s) from 2026-11-26 to 2026-11-27" in text

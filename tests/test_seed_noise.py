@@ -77,3 +77,12 @@ def test_the_rule_calls_runs_of_another_setting_outside(calibration):
         other["case"]
     )
     assert not other["within"].any(), other.loc[other["within"], ["exercise", "judged"]]
+
+
+def test_verify_shows_the_calibration_without_retraining(capsys):
+    from imagelab import cli
+
+    assert cli.main(["verify", "--calibration"]) == 0
+    out = capsys.readouterr().out
+    assert "relu_mnist         within seed noise:" in out
+    assert "dropout 0.5          against cnn_mnist          outside:" in out

@@ -133,6 +133,8 @@ def _verify(args: argparse.Namespace) -> int:
         where = records.relative(record)
         print(f"appended {added} rows to {where}" if added else f"{where} unchanged: no new rows")
         return 0
+    if args.calibration:
+        return _calibration()
     if args.python:
         raise UserError("--python goes with --merge: the Python version of files to merge")
     if args.all and args.runs:
@@ -156,6 +158,28 @@ def _verify(args: argparse.Namespace) -> int:
     return verify.main(
         names, record=reproductions.RECORD if args.record else None, reuse=args.reuse
     )
+
+
+def _calibration() -> int:
+    """`verify --calibration`: the numbers rule on the committed runs, retraining nothing."""
+    from imagelab import seed_noise
+
+    table = seed_noise.calibration_table()
+    if table.empty:
+        raise UserError("no exercise has three seed runs in scores/seeds.csv; run `make seeds`")
+    seeds = table[table["case"] == "seed run"]
+    print(f"each seed run against its canonical run ({seed_noise.RULE}, own distance left out):")
+    for name, rows in seeds.groupby("exercise", sort=False):
+        print(f"  {name:<18} within seed noise: {int(rows['within'].sum())} of {len(rows)}")
+    print("runs of another setting against the canonical run (all seed pairs as reference):")
+    for (name, case, expected), rows in table[table["case"] != "seed run"].groupby(
+        ["exercise", "case", "expected"], sort=False
+    ):
+        print(
+            f"  {case:<20} against {name:<18} outside: {int((~rows['within']).sum())} of "
+            f"{len(rows)} (expected: {expected})"
+        )
+    return 0
 
 
 class _VerifyHelp(argparse.HelpFormatter):
@@ -266,6 +290,12 @@ def parser() -> argparse.ArgumentParser:
     )
     verify.add_argument(
         "--record", action="store_true", help="append the verdicts to reproductions/verify.csv"
+    )
+    verify.add_argument(
+        "--calibration",
+        action="store_true",
+        help="show the numbers rule on the committed runs (each seed run against its canonical "
+        "run; runs of another setting) and retrain nothing",
     )
     verify.add_argument(
         "--reuse",
