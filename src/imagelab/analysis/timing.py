@@ -106,9 +106,13 @@ def epoch_timing(provenance: dict, idle_seconds: float | None = None) -> dict[st
     return {"seconds": None, "source": None, "run_seconds": own}
 
 
-BENCHMARK_SOURCE = "the benchmark's idle measurement (`benchmarks/results.csv`)"
-# What a run's own epoch times are, wherever they stand beside the benchmark's.
-RUN_OWN = "the run's own epochs, which can include this machine's slow spells"
+BENCHMARK_SOURCE = (
+    "the benchmark's idle measurement (the fastest of its timed epochs on an idle machine, "
+    "`benchmarks/results.csv`)"
+)
+# What a run's own epoch times are, wherever they stand beside the benchmark's: measured on
+# the CPU that trained the run, which need not be the benchmark's.
+RUN_OWN = "the run's own epochs, on the CPU that trained it (slow spells included)"
 
 
 def timing_sentence(

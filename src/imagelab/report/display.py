@@ -19,17 +19,32 @@ def _show(markdown: str) -> None:
     display(Markdown(markdown))
 
 
-def _figure(path: Path, pdf_width: str | None = None) -> None:
-    """Show a PNG; ``pdf_width`` (e.g. ``"60%"``) sets its width in the PDF (default: its
-    natural size, see ``render``)."""
+def _metadata(caption: str, pdf_width: str | None) -> dict[str, str]:
+    """What ``render`` reads beside a figure: its caption (the PDF numbers it, "Figure 3: ...")
+    and its width in the PDF (default: its natural size)."""
+    return {"caption": caption} | ({"pdf_width": pdf_width} if pdf_width else {})
+
+
+def _figure(path: Path, caption: str, pdf_width: str | None = None) -> None:
+    """Show a PNG with its caption (what it shows and what to look at); ``pdf_width`` (e.g.
+    ``"60%"``) sets its width in the PDF."""
     from IPython.display import Image, display
 
     if path.is_file():
-        metadata = {"pdf_width": pdf_width} if pdf_width else None
-        display(Image(filename=str(path)), metadata=metadata)
+        display(Image(filename=str(path)), metadata=_metadata(caption, pdf_width))
 
 
-def _figures_side_by_side(paths: list[Path], pdf_width: str = "100%") -> None:
+def _plot(figure: object, caption: str, pdf_width: str | None = None) -> None:
+    """Show a matplotlib figure drawn for the report, with its caption, and close it."""
+    from IPython.display import display
+
+    from imagelab import plots
+
+    display(figure, metadata=_metadata(caption, pdf_width))
+    plots.close(figure)
+
+
+def _figures_side_by_side(paths: list[Path], caption: str, pdf_width: str = "100%") -> None:
     """Show PNGs next to each other as one image (pixels copied, not resampled)."""
     from IPython.display import Image, display
     from PIL import Image as PILImage
@@ -46,4 +61,4 @@ def _figures_side_by_side(paths: list[Path], pdf_width: str = "100%") -> None:
         left += image.width
     buffer = io.BytesIO()
     row.save(buffer, format="PNG", dpi=images[0].info.get("dpi", (110, 110)))
-    display(Image(data=buffer.getvalue()), metadata={"pdf_width": pdf_width})
+    display(Image(data=buffer.getvalue()), metadata=_metadata(caption, pdf_width))

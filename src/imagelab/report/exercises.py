@@ -147,15 +147,31 @@ def show_exercise(
         f"{stale}### Model\n\n{architecture_table(result)}\n\n{hyperparameter_line(result)}\n\n"
         "### Training history and confusion matrix"
     )
+    validation = (
+        "the test set, which 2019 also validated on"
+        if result.provenance["parameters"].get("validate_on_test")
+        else "the last 20 % of the training images, held out"
+    )
     _figures_side_by_side(
-        [result.files.figure("history"), result.files.figure("confusion")], pdf_width="88%"
+        [result.files.figure("history"), result.files.figure("confusion")],
+        f"{name}, the canonical run (seed {result.provenance['seed']}). Left: loss and accuracy "
+        f"after each epoch on the training images and on the validation images ({validation}); "
+        "where the two curves part, the model fits its training data better than unseen data. "
+        "Right: the test images by true digit or class (rows) and prediction (columns); the "
+        "cells off the diagonal are the mistakes, the largest ones the pairs it confuses.",
+        pdf_width="88%",
     )
     _show(
         f"{analysis.generalisation(result.history)}\n\n### Test score\n\n"
         f"{score_table(result, results_dir)}\n\n{comparison_note(result, results_dir)}\n\n"
         "### Misclassified test images"
     )
-    _figure(result.files.figure("misclassified"), pdf_width="55%")
+    _figure(
+        result.files.figure("misclassified"),
+        f"{name}: test images the canonical run got wrong, each titled with its true label and "
+        "the prediction; look for mistakes a person would make too (a 4 written like a 9).",
+        pdf_width="55%",
+    )
     show_answers(name, results_dir, sweeps_dir=sweeps_dir, benchmarks=benchmarks)
 
 

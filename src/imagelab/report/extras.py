@@ -32,7 +32,12 @@ def show_playground(results_dir: str | Path | None = None) -> None:
         f"epoch {p['switch_epoch']}, {p['epochs']} epochs, seed {p['seed']}) ended with "
         f"training loss {score['train_loss']:.4f} and test loss {score['test_loss']:.4f}."
     )
-    _figures_side_by_side([result.files.figure("surface"), result.files.figure("loss")])
+    _figures_side_by_side(
+        [result.files.figure("surface"), result.files.figure("loss")],
+        "The Playground spiral, 2019's network (our run). Left: the network's output over the "
+        "plane with the training and test points; a good fit follows both arms of the spiral. "
+        "Right: training and test loss per epoch; the drop where the learning rate changes.",
+    )
     seeds = sorted(int(seed) for seed in search["seed"].unique())
     _show(
         f"### The smallest network\n\nSeeds ({len(seeds)}: {seeds[0]}-{seeds[-1]}) whose final "
@@ -42,7 +47,13 @@ def show_playground(results_dir: str | Path | None = None) -> None:
         + "\n\n"
         + analysis.playground_claim(search)
     )
-    _figure(records.run_files("playground_search", results_dir).figure("success"), "90%")
+    _figure(
+        records.run_files("playground_search", results_dir).figure("success"),
+        "The Playground search: for each hidden-layer shape and feature set, the share of seeds "
+        "whose test loss ended below 0.1, with its 95 % interval; the smallest network whose "
+        "bar reaches one half answers question 23.",
+        "90%",
+    )
     _show(
         "### The 2019 settings glossary, checked against the runs\n\n"
         + _table(analysis.playground_glossary(result.history, p, search))
@@ -93,7 +104,13 @@ def show_sweeps(sweeps_dir: str | Path | None = None) -> None:
             + f"\n\n{text}"
         )
         if len(table) > 1:  # one grid point: the table says it all
-            _figure(path.parent / "summary.png", "55%")
+            _figure(
+                path.parent / "summary.png",
+                f"Sweep {path.parent.name}: mean test accuracy per setting with a bar of one "
+                "standard deviation over its seeds; settings whose bars overlap are not told "
+                "apart by the seeds.",
+                "55%",
+            )
 
 
 def _lab_floor(value: pd.Series, names: list[str]) -> str:

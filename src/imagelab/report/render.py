@@ -39,7 +39,10 @@ TYPST_STYLE = """
 #show heading: set block(above: 1.1em, below: 0.6em)
 #show table: set text(size: 8.5pt)
 #set table(inset: (x: 4pt, y: 2.5pt), stroke: (x, y) => if y == 0 { (bottom: 0.6pt) })
-#show figure: set block(above: 0.6em, below: 0.6em)
+#show figure: set block(above: 0.6em, below: 0.8em, breakable: false)
+#show figure.caption: set text(size: 9pt)
+#show figure.caption: set par(justify: false)
+#show heading: set text(hyphenate: false)
 #show raw: set text(size: 8.5pt)
 """
 
@@ -152,9 +155,9 @@ def write_pdf(notebook: object, path: Path, digest: str, work: Path) -> Path:
     source = pypandoc.convert_text(
         text,
         "typst",
-        # Notebook text is plain Markdown: no TeX math ($ is a dollar), images are not figures
-        # (no "Figure 1: png" captions), no raw HTML.
-        format="markdown-tex_math_dollars-implicit_figures-raw_html-raw_tex",
+        # Notebook text is plain Markdown: no TeX math ($ is a dollar), no raw HTML. An image
+        # alone in its paragraph with a caption becomes a numbered figure ("Figure 3: ...").
+        format="markdown-tex_math_dollars-raw_html-raw_tex",
         extra_args=[
             "--standalone",
             "--toc",
@@ -180,8 +183,8 @@ def to_markdown(notebook: object, images: Path) -> tuple[str, str, str]:
 
     Cells tagged ``title`` (a ``# heading``) and ``abstract`` (text, or a cell whose output is)
     give the title block; every other markdown cell is copied, every output's Markdown is
-    copied and every PNG becomes an image file with a width (the output's ``pdf_width``, or
-    its natural size scaled by ``FIGURE_SCALE``).
+    copied and every PNG becomes an image file with its caption (the output's ``caption``) and
+    a width (the output's ``pdf_width``, or its natural size scaled by ``FIGURE_SCALE``).
     """
     title, abstract, body = "", [], []
     for number, cell in enumerate(notebook.cells):
@@ -195,8 +198,10 @@ def to_markdown(notebook: object, images: Path) -> tuple[str, str, str]:
                 name = f"figure_{number}_{index}.png"
                 content = base64.b64decode(data["image/png"])
                 (images / name).write_bytes(content)
-                width = output.get("metadata", {}).get("pdf_width") or _natural_width(content)
-                parts.append(f"![]({name}){{width={width}}}")
+                metadata = output.get("metadata", {})
+                width = metadata.get("pdf_width") or _natural_width(content)
+                caption = " ".join(str(metadata.get("caption", "")).split())
+                parts.append(f"![{caption}]({name}){{width={width}}}")
             elif "text/markdown" in data:
                 parts.append(data["text/markdown"])
             elif output.get("output_type") == "error":

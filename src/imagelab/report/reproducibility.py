@@ -38,25 +38,23 @@ def _by_machine(table: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
 
 
 def verdict_table(table: pd.DataFrame) -> pd.DataFrame:
-    """One row per run (in the lab's order), one column per machine: the latest verdict there,
-    with the Δ test accuracy when it is not *identical*; "-" where it verified no such run."""
-    runs = [run for run in reproductions.RUNS if run in set(table["run"])]
-    columns = {"run": runs}
-    for label, rows in _by_machine(table):
-        latest = rows.groupby("run").tail(1).set_index("run")
-        columns[label] = [_cell(latest.loc[run]) if run in latest.index else "-" for run in runs]
-    return pd.DataFrame(columns)
+    """One row per machine (CPU and Python, in the order they first verified) and run (in the
+    lab's order): the latest verdicts there, on the numbers (with the Δ test accuracy when not
+    identical) and on the conclusions, marked when judged by the old rule or uncommitted code."""
+    rows = []
+    for label, found in _by_machine(table):
+        latest = found.groupby("run").tail(1).set_index("run")
+        for run in [run for run in reproductions.RUNS if run in latest.index]:
+            rows.append({"machine": label, "run": run} | _cells(latest.loc[run]))
+    return pd.DataFrame(rows, columns=["machine", "run", "numbers", "conclusions", "note"])
 
 
-def _cell(row: pd.Series) -> str:
-    """'within seed noise (+0.0004), same' under today's rule; rows of the old rule and of
-    uncommitted code say so ('old rule', 'uncommitted code')."""
-    text = row["verdict"] + ("" if row["verdict"] == "identical" else f" ({row['d_acc']:+.4f})")
-    if row["rule"] == reproductions.OLD_RULE:
-        text += ", old rule"
-    elif row["conclusions"]:
-        text += f", {row['conclusions']}"
-    return text + (", uncommitted code" if str(row["commit"]).endswith("-dirty") else "")
+def _cells(row: pd.Series) -> dict[str, str]:
+    """A verification's verdicts as the table shows them."""
+    numbers = row["verdict"] + ("" if row["verdict"] == "identical" else f" ({row['d_acc']:+.4f})")
+    notes = ["old rule"] if row["rule"] == reproductions.OLD_RULE else []
+    notes += ["uncommitted code"] if str(row["commit"]).endswith("-dirty") else []
+    return {"numbers": numbers, "conclusions": row["conclusions"] or "-", "note": ", ".join(notes)}
 
 
 def calibration_sentence(results_dir: str | Path | None = None) -> str:
@@ -140,9 +138,11 @@ def show_reproducibility(
         "point within 2 seed standard deviations), which the seed runs themselves failed; they "
         f"stay as recorded, marked *old rule*.\n\n{calibration_sentence(results_dir)}\n\n"
         f"Recorded in `reproductions/verify.csv`: {len(table)} verification(s) on {cpus} CPU(s) "
-        f"with {pythons} Python version(s). The latest verdict per CPU, Python and run "
+        f"with {pythons} Python version(s); a machine below is a CPU with one Python. The "
+        "latest verdicts per machine and run "
         f"({counts}), with Δ test accuracy where it is not identical (the other differences are "
-        "in the file):\n\n"
+        "in the file); *old rule* marks a verdict of the old rule, *uncommitted code* one made "
+        "with code that differed from its commit:\n\n"
         + _table(verdicts)
         + "\n\nThe machines, as last recorded:\n\n"
         + _machines(table)

@@ -10,7 +10,7 @@ import pandas as pd
 from imagelab import analysis
 from imagelab.exercises import get_exercise
 from imagelab.machine import cpu_name
-from imagelab.report.display import _show, _table
+from imagelab.report.display import _plot, _show, _table
 from imagelab.report.reference import CIFAR_JPEG_NOTE, is_jpeg_cifar
 from imagelab.report.results import idle_epochs, load_run, seed_spread
 
@@ -156,35 +156,22 @@ def show_summary(
             "seeds: mean (range)": table.apply(seeds, axis=1),
             "2019 loss": table["loss_2019"],
             "loss": table["loss"],
-            "s/epoch": table["s_per_epoch"],
-            "from": table["time_source"],
-            "run's own": table["run_s_per_epoch"],
         }
     )
-    # Times are coarse measurements: one decimal, where scores keep four.
-    digits = tuple(".1f" if c in ("s/epoch", "run's own") else ".4f" for c in shown.columns)
-    _show(_table(shown, floatfmt=digits))
-    cores = load_run(table["exercise"].iloc[0], results_dir).provenance["machine"]["cores"]
-    shared = ", ".join(table.loc[table["contended"], "exercise"]) or "none"
-    known = table["load"].dropna()  # provenance before the load was recorded has none
-    loads = (
-        f"; the runs' highest loads were {known.min():.1f}-{known.max():.1f}" if len(known) else ""
-    )
     _show(
-        "acc and loss are on the test set; seeds are the canonical run with the sweeps' runs of "
-        "the same settings (`scores/seeds.csv`). s/epoch answers how long an epoch takes: "
-        f"{analysis.BENCHMARK_SOURCE} where it covers the exercise (from *benchmark*), "
-        "else the median of the run's epochs after the first when the run had the cores to "
-        "itself (from *run*). run's own is that median, in s/epoch, either way: "
-        f"{analysis.RUN_OWN}. Runs that shared the cores (1-minute load average above "
-        f"{analysis.CONTENDED_LOAD:g} x {cores} cores at start or end, or little CPU time), "
-        f"whose own times draw no conclusion: {shared}{loads}."
+        _table(shown)
+        + "\n\nacc and loss are on the test set. *seeds* are the runs with the canonical "
+        "settings, the canonical run (seed 2019) and the sweeps' seeds (`scores/seeds.csv`). "
+        "How long an epoch takes is answered once, by questions 2 and 21 and the section "
+        "*How fast*, each naming its machine."
     )
-    figure = plots.comparison(table)
-    from IPython.display import display
-
-    display(figure, metadata={"pdf_width": "60%"})
-    plots.close(figure)
+    _plot(
+        plots.comparison(table),
+        "Test accuracy of each exercise: ours (the canonical run) beside 2019's where it "
+        "reported one. The CIFAR-10 network's accuracy is on a harder task and on our "
+        "JPEG-derived copy of the data.",
+        "60%",
+    )
     if any(is_jpeg_cifar(load_run(n, results_dir).provenance) for n in table["exercise"]):
         _show(CIFAR_JPEG_NOTE)
 
