@@ -243,7 +243,7 @@ def test_timing_answers_from_the_benchmark_where_it_covers_the_network():
         assert said.startswith("An epoch takes 9.0 s by the benchmark's idle measurement")
         assert "13.3x as long" in said  # 120 / 9.0: the 2019 ratio from the benchmark's number
         beside = said.split("For comparison, ")[1]
-        assert beside.startswith("the run's own epochs, which can include this machine's slow")
+        assert beside.startswith("the run's own epochs, on the CPU that trained it (slow spells")
         assert "11.0 s (median of epochs 2-4" in beside
         assert ("shared the cores" in beside) == (load > 3)
 
@@ -268,7 +268,7 @@ def test_time_versus_answers_from_the_benchmark_with_the_runs_own_beside_it():
         answer, beside = paired.split("For comparison, ")
         assert answer.startswith("A training epoch takes 64.4 s against 62.4 s for b (+2.0 s)")
         assert "by the benchmark's idle measurement" in answer and "20.5" not in answer
-        assert beside.startswith("the run's own epochs, which can include")
+        assert beside.startswith("the run's own epochs, on the CPU that trained it")
         assert "against 20.5 s" in beside
     assert "40.5 s against 20.5 s (+20.0 s); they shared the cores (this run 1-minute" in (
         analysis.time_versus(busy, slow, "b", idle=(64.4, 62.4))
