@@ -1,4 +1,10 @@
-"""Every figure of the lab, in one place, saved atomically as PNG."""
+"""Every figure of the lab, in one place, saved atomically as PNG.
+
+Each figure is drawn at the size it is printed at in the report (``HALF_WIDTH`` for the two
+that stand side by side, at most ``TEXT_WIDTH`` otherwise), so the sizes of its text are its
+printed sizes: none below ``MIN_FONT_PT`` (``STYLE`` sets them; ``report.render`` shows
+figures at their natural size).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,15 @@ from imagelab import analysis
 from imagelab.records import atomic_path
 
 SPLIT_COLOURS = {"training": "#F8766D", "validation": "#00BFC4"}  # ggplot2's two-colour palette
+TEXT_WIDTH = 6.9  # inches: the report's A4 text width
+HALF_WIDTH = 3.4  # inches: one of two figures side by side
+MIN_FONT_PT = 7  # the smallest text legible in print
+STYLE = {
+    "font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "xtick.labelsize": 7.5,
+    "ytick.labelsize": 7.5, "legend.fontsize": 7.5, "legend.title_fontsize": 7.5,
+    "figure.titlesize": 8.5,
+}  # fmt: skip
+plt.rcParams.update(STYLE)
 
 
 def save(fig: plt.Figure, path: Path) -> Path:
@@ -27,7 +42,9 @@ def save(fig: plt.Figure, path: Path) -> Path:
 def history(frame: pd.DataFrame, title: str = "") -> plt.Figure:
     """2019's history figure: points per epoch and a loess line per split, one facet per metric."""
     metrics = [m for m in ("loss", "acc") if m in set(frame["metric"])]
-    fig, axes = plt.subplots(len(metrics), 1, figsize=(6.5, 2.6 * len(metrics)), sharex=True)
+    fig, axes = plt.subplots(
+        len(metrics), 1, figsize=(HALF_WIDTH, 0.4 + 1.6 * len(metrics)), sharex=True
+    )
     for ax, metric in zip(np.atleast_1d(axes), metrics, strict=True):
         for split, rows in frame[frame["metric"] == metric].groupby("data"):
             sns.regplot(
@@ -40,8 +57,8 @@ def history(frame: pd.DataFrame, title: str = "") -> plt.Figure:
                 color=SPLIT_COLOURS.get(split),
                 label=split,
                 truncate=True,
-                scatter_kws={"s": 18},
-                line_kws={"linewidth": 1.5},
+                scatter_kws={"s": 10},
+                line_kws={"linewidth": 1.2},
             )
         ax.set(ylabel=metric, xlabel="")
         ax.grid(alpha=0.3)
@@ -66,7 +83,7 @@ def _epoch_axis(ax: plt.Axes, epochs: int) -> None:
 def histories_compared(histories: dict[str, pd.DataFrame], title: str = "") -> plt.Figure:
     """Several runs' histories on shared axes: a facet per metric, a colour per data split and a
     line style per run (the first solid), so a reader sees where two runs part."""
-    fig, axes = plt.subplots(2, 1, figsize=(6.5, 5.2), sharex=True)
+    fig, axes = plt.subplots(2, 1, figsize=(4.6, 3.8), sharex=True)
     for ax, metric in zip(axes, ("loss", "acc"), strict=True):
         for (run, frame), style in zip(histories.items(), ("-", "--", ":"), strict=False):
             for split, rows in frame[frame["metric"] == metric].groupby("data"):
@@ -75,10 +92,10 @@ def histories_compared(histories: dict[str, pd.DataFrame], title: str = "") -> p
                         color=SPLIT_COLOURS.get(split), label=f"{run}, {split}")  # fmt: skip
         ax.set(ylabel=metric)
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=8)
+    axes[0].legend()
     _epoch_axis(axes[-1], max(int(f["epoch"].max()) for f in histories.values()))
     if title:
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(title)
     fig.tight_layout()
     return fig
 
@@ -88,7 +105,7 @@ def confusion(predictions: pd.DataFrame, class_names: list[str], title: str = ""
     counts = pd.crosstab(predictions["true"], predictions["predicted"]).reindex(
         index=range(len(class_names)), columns=range(len(class_names)), fill_value=0
     )
-    fig, ax = plt.subplots(figsize=(6.4, 5.4))
+    fig, ax = plt.subplots(figsize=(HALF_WIDTH, 3.3))
     sns.heatmap(
         counts,
         annot=True,
@@ -112,7 +129,7 @@ def misclassified(
     wrong = predictions[predictions["true"] != predictions["predicted"]].head(count)
     columns = 8
     rows = max(1, int(np.ceil(len(wrong) / columns)))
-    fig, axes = plt.subplots(rows, columns, figsize=(columns * 1.25, rows * 1.45))
+    fig, axes = plt.subplots(rows, columns, figsize=(columns * 0.8, 0.3 + rows * 1.0))
     for ax in np.ravel(axes):
         ax.axis("off")
     for ax, (_, row) in zip(np.ravel(axes), wrong.iterrows(), strict=False):
@@ -126,14 +143,14 @@ def misclassified(
             color="#b2182b",
         )
     total = int((predictions["true"] != predictions["predicted"]).sum())
-    fig.suptitle(f"First {len(wrong)} of {total} misclassified test images", fontsize=9)
+    fig.suptitle(f"First {len(wrong)} of {total} misclassified test images")
     fig.tight_layout()
     return fig
 
 
 def comparison(table: pd.DataFrame) -> plt.Figure:
     """Test accuracy per exercise, 2019 against now (with the seed range where known)."""
-    fig, ax = plt.subplots(figsize=(7, 3.2))
+    fig, ax = plt.subplots(figsize=(5.6, 2.6))
     y = np.arange(len(table))
     ax.barh(y + 0.2, table["acc_2019"], height=0.4, color="#bbbbbb", label="2019")
     ax.barh(y - 0.2, table["acc"], height=0.4, color="#2166ac", label="now (canonical seed)")
@@ -147,9 +164,9 @@ def comparison(table: pd.DataFrame) -> plt.Figure:
             label="now, range over seeds",
         )
     ax.set_yticks(y, table["exercise"])
-    ax.set_xlim(max(0.0, float(np.nanmin(table[["acc", "acc_2019"]].to_numpy())) - 0.1), 1.0)
+    ax.set_xlim(0.0, 1.0)  # bars start at zero, so their lengths compare
     ax.set_xlabel("test accuracy")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3, fontsize=8, frameon=False)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=3, frameon=False)
     ax.invert_yaxis()
     fig.tight_layout()
     return fig
@@ -163,7 +180,7 @@ def sweep_summary(summary: pd.DataFrame, swept: list[str], title: str = "") -> p
     levels = list(dict.fromkeys(summary[x_name].tolist()))  # grid order: values may be text
     if pd.api.types.is_numeric_dtype(summary[x_name]):
         levels = sorted(levels)  # numbers along the axis in their own order, whatever ran first
-    fig, ax = plt.subplots(figsize=(6.5, 3.4))
+    fig, ax = plt.subplots(figsize=(4.6, 2.8))
     groups = complete.groupby(others, sort=False) if others else [((), complete)]
     for number, (key, rows) in enumerate(groups):
         key = key if isinstance(key, tuple) else (key,)
@@ -173,6 +190,7 @@ def sweep_summary(summary: pd.DataFrame, swept: list[str], title: str = "") -> p
         colour = f"C{number}"
         ax.scatter(x, rows["test_acc"], s=14, color=colour, alpha=0.45)
         stats = rows.groupby(x_name, sort=False)["test_acc"].agg(["mean", "std"])
+        stats = stats.loc[[value for value in levels if value in stats.index]]  # axis order
         positions = np.array([levels.index(v) for v in stats.index], dtype=float) + offset
         ax.errorbar(
             positions,
@@ -187,8 +205,8 @@ def sweep_summary(summary: pd.DataFrame, swept: list[str], title: str = "") -> p
     ax.set_xticks(range(len(levels)), [str(v) for v in levels])
     ax.set_xlabel(x_name)
     ax.set_ylabel("test accuracy")
-    ax.legend(fontsize=8)
-    ax.set_title(title, fontsize=10)
+    ax.legend()
+    ax.set_title(title)
     fig.tight_layout()
     return fig
 
@@ -211,7 +229,7 @@ def decision_surface(
     """The Playground's picture: the network's output (-1 to 1) as a heat map over the input
     plane, training points with a white edge and test points with a black edge on top."""
     grid_x1, grid_x2, output = grid
-    fig, ax = plt.subplots(figsize=(5.2, 4.6))
+    fig, ax = plt.subplots(figsize=(HALF_WIDTH, 3.0))
     mesh = ax.pcolormesh(
         grid_x1, grid_x2, output, cmap=PLAYGROUND_CMAP, vmin=-1, vmax=1, shading="auto"
     )
@@ -223,14 +241,14 @@ def decision_surface(
             cmap=PLAYGROUND_CMAP,
             vmin=-1.4,
             vmax=1.4,
-            s=16,
+            s=8,
             edgecolors=edge,
             linewidths=0.7,
             label=name,
         )
     fig.colorbar(mesh, ax=ax, label="network output")
     ax.set(xlabel="x1", ylabel="x2", aspect="equal", title=title)
-    ax.legend(loc="lower left", fontsize=7, framealpha=0.8)
+    ax.legend(loc="lower left", fontsize=MIN_FONT_PT, framealpha=0.8)
     fig.tight_layout()
     return fig
 
@@ -244,7 +262,7 @@ def loss_curves(
 ) -> plt.Figure:
     """Training and test loss per epoch (log scale), as the Playground's loss chart, with the
     epoch where the learning rate changed and the 0.1 goal marked."""
-    fig, ax = plt.subplots(figsize=(6.5, 3.2))
+    fig, ax = plt.subplots(figsize=(HALF_WIDTH, 3.0))
     colours = {"training": SPLIT_COLOURS["training"], "test": SPLIT_COLOURS["validation"]}
     epochs = int(frame["epoch"].max())
     marker = "o" if epochs <= POINTS_UP_TO else None  # a line alone hides a run of 1 epoch
@@ -257,7 +275,7 @@ def loss_curves(
     ax.set(yscale="log", ylabel="loss (0.5 (output - label)²)", title=title)
     _epoch_axis(ax, epochs)
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
+    ax.legend()
     fig.tight_layout()
     return fig
 
@@ -272,7 +290,8 @@ def search_success(summary: pd.DataFrame) -> plt.Figure:
     labels = labels.pivot(index="feature_set", columns="hidden", values="label")
     order = list(dict.fromkeys(summary["hidden"]))  # the table's order: by layers, size
     rates, labels = rates[order], labels[order]
-    fig, ax = plt.subplots(figsize=(1.0 + 0.55 * rates.shape[1], 1.2 + 0.5 * rates.shape[0]))
+    width = min(TEXT_WIDTH, 1.0 + 0.42 * rates.shape[1])
+    fig, ax = plt.subplots(figsize=(width, 1.2 + 0.4 * rates.shape[0]))
     sns.heatmap(
         rates,
         annot=labels,
@@ -308,7 +327,7 @@ def benchmarks(results: pd.DataFrame) -> plt.Figure:
     benchmark timed it), and the share of matmul peak."""
     value = results.set_index("name")["value"]
     names = [n.split("/")[0] for n in results["name"] if n.endswith("/ratio")]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2), sharey=True)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(TEXT_WIDTH, 3.0), sharey=True)
     y = np.arange(len(names))
     paths = [p for p in BENCHMARK_PATHS if any(f"{n}/{p}_epoch" in value for n in names)]
     height = 0.8 / len(paths)
@@ -323,7 +342,7 @@ def benchmarks(results: pd.DataFrame) -> plt.Figure:
         )
     left.set_yticks(y, names)
     left.set_xlabel("seconds per epoch")
-    left.legend(fontsize=8)
+    left.legend()
     left.invert_yaxis()
     right.barh(y, analysis.matmul_shares(value, names), color="#2166ac")
     right.set_xlabel("% of the run's best fp32 matmul GFLOP/s")

@@ -44,7 +44,7 @@ def _plot(figure: object, caption: str, pdf_width: str | None = None) -> None:
     plots.close(figure)
 
 
-def _figures_side_by_side(paths: list[Path], caption: str, pdf_width: str = "100%") -> None:
+def _figures_side_by_side(paths: list[Path], caption: str, pdf_width: str | None = None) -> None:
     """Show PNGs next to each other as one image (pixels copied, not resampled)."""
     from IPython.display import Image, display
     from PIL import Image as PILImage

@@ -159,7 +159,6 @@ def show_exercise(
         "where the two curves part, the model fits its training data better than unseen data. "
         "Right: the test images by true digit or class (rows) and prediction (columns); the "
         "cells off the diagonal are the mistakes, the largest ones the pairs it confuses.",
-        pdf_width="88%",
     )
     _show(
         f"{analysis.generalisation(result.history)}\n\n### Test score\n\n"
@@ -170,7 +169,6 @@ def show_exercise(
         result.files.figure("misclassified"),
         f"{name}: test images the canonical run got wrong, each titled with its true label and "
         "the prediction; look for mistakes a person would make too (a 4 written like a 9).",
-        pdf_width="55%",
     )
     show_answers(name, results_dir, sweeps_dir=sweeps_dir, benchmarks=benchmarks)
 

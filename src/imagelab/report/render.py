@@ -24,8 +24,9 @@ from imagelab.records import PROJECT_ROOT, relative
 
 REPORT_NOTEBOOK = PROJECT_ROOT / "notebooks" / "report.ipynb"
 OUT_DIR = PROJECT_ROOT / "report"
-# Figures without a stated width are shown at this share of their natural size (110 dpi PNGs).
-FIGURE_SCALE = 0.8
+# Figures are shown at their natural size: imagelab.plots draws each at its printed size, so
+# its text sizes are the printed ones (none under plots.MIN_FONT_PT).
+FIGURE_SCALE = 1.0
 TEXT_WIDTH_IN = 6.9  # A4 with 1.8 cm margins
 
 # Page and table style, after pandoc's default Typst template.

@@ -128,5 +128,4 @@ def show_reproduction_checks(
             "The dense network without activation: our canonical run's history against 2019's "
             "(printed in its report), loss and accuracy per epoch; question 3's answer counts how "
             "many of 2019's points lie inside the range of our seed runs.",
-            "60%",
         )

@@ -170,7 +170,6 @@ def show_summary(
         "Test accuracy of each exercise: ours (the canonical run) beside 2019's where it "
         "reported one. The CIFAR-10 network's accuracy is on a harder task and on our "
         "JPEG-derived copy of the data.",
-        "60%",
     )
     if any(is_jpeg_cifar(load_run(n, results_dir).provenance) for n in table["exercise"]):
         _show(CIFAR_JPEG_NOTE)
