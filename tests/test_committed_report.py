@@ -42,3 +42,57 @@ def test_the_digest_check_fails_when_a_result_changes(tmp_path):
     changed = copy / "scores" / "relu_mnist.csv"
     changed.write_bytes(changed.read_bytes() + b"\n")
     assert report.inputs_digest(results_dir=copy) != report.inputs_digest()
+
+
+# --- the PDF as a document: looked at, not only read ---------------------------------------------
+
+
+def _pdf_pages():
+    import pdfplumber
+
+    return pdfplumber.open(PDF)
+
+
+def test_figure_captions_are_numbered_in_order():
+    import re
+
+    import pypdf
+
+    text = "\n".join(page.extract_text() for page in pypdf.PdfReader(PDF).pages)
+    numbers = [int(n) for n in re.findall(r"Figure\s(\d+):", text)]  # Typst: a no-break space
+    assert len(numbers) >= 15  # every exercise's figures, the Playground's, the sweeps'
+    assert numbers == list(range(1, len(numbers) + 1))
+
+
+def test_no_two_words_overlap_on_any_page():
+    """Text that runs into the next column ("cnn_dropout_mnidentical") overlaps its neighbour."""
+    import numpy as np
+
+    with _pdf_pages() as pdf:
+        for number, page in enumerate(pdf.pages, start=1):
+            words = page.extract_words()
+            box = np.array([[w["x0"], w["x1"], w["top"], w["bottom"]] for w in words])
+            if len(box) < 2:
+                continue
+            width = np.minimum(box[:, None, 1], box[None, :, 1]) - np.maximum(
+                box[:, None, 0], box[None, :, 0]
+            )
+            height = np.minimum(box[:, None, 3], box[None, :, 3]) - np.maximum(
+                box[:, None, 2], box[None, :, 2]
+            )
+            overlap = (width > 1.0) & (height > 1.0)  # more than a point each way
+            np.fill_diagonal(overlap, False)
+            pairs = [
+                (words[i]["text"], words[j]["text"]) for i, j in zip(*np.nonzero(overlap), strict=True) if i < j
+            ]
+            assert not pairs, f"page {number}: overlapping words {pairs[:5]}"
+
+
+def test_the_report_stays_short_and_no_page_is_more_than_a_third_empty():
+    with _pdf_pages() as pdf:
+        assert len(pdf.pages) <= 20
+        for number, page in enumerate(pdf.pages[:-1], start=1):
+            bottoms = [c["bottom"] for c in page.chars] + [i["bottom"] for i in page.images]
+            footer = max(c["top"] for c in page.chars if c["text"].isdigit())  # the page number
+            content = max(b for b in bottoms if b < footer - 1)
+            assert content >= page.height * 2 / 3 - 30, f"page {number} is more than a third empty"
