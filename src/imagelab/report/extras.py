@@ -27,7 +27,7 @@ def show_playground(results_dir: str | Path | None = None) -> None:
         "# Exercise three: play time (the TensorFlow Playground spiral)\n\n"
         "2019 clicked through the Playground in a browser; here the same spiral, features, "
         "tanh output and loss (the mean of 0.5 (output - label)^2) are rebuilt in Keras. "
-        f"Our run of 2019's network (hidden layers {p['hidden']}, all {len(p['features'])} "
+        f"Our run of 2019's network ({_layers(p['hidden'])}, all {len(p['features'])} "
         f"features, learning rate {p['learning_rate']} then {p['later_learning_rate']} from "
         f"epoch {p['switch_epoch']}, {p['epochs']} epochs, seed {p['seed']}) ended with "
         f"training loss {score['train_loss']:.4f} and test loss {score['test_loss']:.4f}."
@@ -40,9 +40,11 @@ def show_playground(results_dir: str | Path | None = None) -> None:
     )
     seeds = sorted(int(seed) for seed in search["seed"].unique())
     _show(
-        f"### The smallest network\n\nSeeds ({len(seeds)}: {seeds[0]}-{seeds[-1]}) whose final "
-        f"test loss was below 0.1, with the 95 % Wilson interval of the share, over "
-        f"{len(search)} networks of {search['epochs'].iloc[0]} epochs:\n\n"
+        f"### The smallest network\n\nEach network was trained with {len(seeds)} seeds "
+        f"({seeds[0]} to {seeds[-1]}), {search['epochs'].iloc[0]} epochs each, {len(search)} runs "
+        "in all. A cell gives how many of its seeds ended with a test loss below 0.1, and the "
+        "95 % Wilson interval of that share; a row is a shape of hidden layers (3-3: two "
+        "layers of 3 neurons):\n\n"
         + _table(analysis.playground_rate_table(search))
         + "\n\n"
         + analysis.playground_claim(search)
@@ -57,6 +59,13 @@ def show_playground(results_dir: str | Path | None = None) -> None:
         "### The 2019 settings glossary, checked against the runs\n\n"
         + _table(analysis.playground_glossary(result.history, p, search))
     )
+
+
+def _layers(hidden: list[int]) -> str:
+    """Hidden layers in words: [3] is 'one hidden layer of 3 neurons'."""
+    if len(hidden) == 1:
+        return f"one hidden layer of {hidden[0]} neurons"
+    return f"{len(hidden)} hidden layers of {' and '.join(map(str, hidden))} neurons"
 
 
 # The digest's columns as the report prints them, with their precision: accuracies to four
