@@ -175,7 +175,8 @@ def _steps_per_call(studies_dir: str | Path | None = None) -> str:
     dispatch = dense[1] - dense[whole]
     return (
         "\n\n## Where the time went\n\n"
-        f"A dense MNIST epoch at one training step per call into TensorFlow (Keras's default, "
+        f"{_measured_when(path)} In its profiling part, a dense MNIST epoch at one training "
+        f"step per call into TensorFlow (Keras's default, "
         f"and imagelab's before `training.STEPS_PER_EXECUTION`) took {dense[1]:.2f} s; with all "
         f"{whole} steps in one call, {dense[whole]:.2f} s. The difference, {dispatch:.2f} s or "
         f"{1000 * dispatch / whole:.1f} ms per training step, is the cost of one call per step: "
@@ -185,8 +186,30 @@ def _steps_per_call(studies_dir: str | Path | None = None) -> str:
         f"pipeline alone reads an epoch in {_part(study, 'pipeline'):.2f} s and the validation "
         f"takes {_part(study, 'validation'):.2f} s (`studies/epoch_profile.py`). imagelab now "
         f"runs {many} steps per call (`training.STEPS_PER_EXECUTION`), with {weights} in every "
-        f"exercise; seconds per full epoch (a slice timed and scaled, minimum of repeats):"
+        f"exercise. Its second part timed every exercise both ways, seconds per full epoch (a "
+        "slice timed and scaled, minimum of repeats), so its dense row is another measurement "
+        "of the same epoch:"
         f"\n\n{_table(table)}"
+    )
+
+
+def _measured_when(path: Path) -> str:
+    """Where and when a study was measured, as far as git knows (the study file records no
+    CPU): its last commit's date. Its seconds are that machine's, not the benchmark's."""
+    import subprocess
+
+    try:
+        date = subprocess.run(
+            ["git", "log", "-1", "--format=%ad", "--date=short", "--", str(path)],
+            cwd=records.PROJECT_ROOT, capture_output=True, text=True, timeout=10,
+        ).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        date = ""
+    when = f"committed on {date}" if date else "of unknown date"
+    return (
+        f"`studies/{path.name}` ({when}) was measured on the project's machine of that time, "
+        "which its file does not name, not on the benchmark's: its seconds compare with each "
+        "other, not with the benchmark's above."
     )
 
 
