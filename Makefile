@@ -22,7 +22,7 @@ DEBIAN_PACKAGES := poppler-utils
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lock matrix system-deps test test-fast lint lab seeds sweep report all notebook clean bench bench-smoke verify
+.PHONY: help setup lock matrix system-deps test test-fast lint lab seeds sweep report figures all notebook clean bench bench-smoke verify
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -109,6 +109,9 @@ seeds: setup ## collect scores/seeds.csv from the canonical runs and the sweeps
 
 report: setup ## render report/report.pdf and .html from the stored results (never trains; stops if one is missing)
 	$(BIN)/imagelab report
+
+figures: setup ## draw the stored results' figures again with today's plot code, rewriting those that differ [CHECK=1: compare only]
+	$(BIN)/imagelab figures $(if $(CHECK),--check)
 
 all: lab report ## run the whole lab and build the report
 

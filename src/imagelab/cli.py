@@ -114,6 +114,26 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _figures(args: argparse.Namespace) -> int:
+    from imagelab import records, redraw
+
+    found = redraw.run_figures(args.results_dir) if args.results_dir else redraw.project_figures()
+    outcome = redraw.compare(found, write=not args.check)
+    print(f"figures: {len(outcome.same)} of {len(found)} drawn as stored")
+    for path in outcome.different:
+        print(f"    {'differs' if args.check else 'redrew'}: {records.relative(path)}")
+    for path, why in outcome.left.items():
+        print(f"    left as it is: {records.relative(path)}: {why}")
+    if outcome.different:
+        print(
+            "`imagelab figures` redraws them"
+            if args.check
+            else "commit them with the change that redrew them; the report shows the project's "
+            "figures, so `make report` renders it again"
+        )
+    return 1 if args.check and outcome.different else 0
+
+
 def _verify(args: argparse.Namespace) -> int:
     from imagelab import records, reproductions, verify
 
@@ -239,6 +259,15 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "seeds", help="collect scores/seeds.csv from the canonical runs and sweeps"
     ).set_defaults(handler=_seeds)
+    figures = commands.add_parser(
+        "figures",
+        help="draw the stored results' figures again with today's code; rewrite those that differ",
+    )
+    figures.set_defaults(handler=_figures)
+    figures.add_argument("--check", action="store_true", help="compare only; exit 1 if any differ")
+    figures.add_argument(
+        "--results-dir", metavar="DIR", help="the runs under DIR (default: the project's results)"
+    )
     report = commands.add_parser(
         "report", help="render report/report.pdf and .html from the stored results (never trains)"
     )

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from imagelab import playground, playground_search, plots, records, staging, store
+from imagelab import figures, playground, playground_search, plots, records, staging, store
 from imagelab.errors import UserError
 from imagelab.exercises import (
     PLAYGROUND,
@@ -204,6 +204,7 @@ class PlaygroundRun:
     load_at_start: list = field(default_factory=lambda: list(os.getloadavg()))
     result: playground.PlaygroundResult | None = None
     attempt: staging.Attempt | None = None  # where this attempt stages its files, once trained
+    searched: bool = False  # whether this run trained the search (else it shows the stored one)
     exercise = PLAYGROUND
 
     @property
@@ -270,20 +271,15 @@ class PlaygroundRun:
 
     def plot_surface(self, model: object):  # noqa: ANN201
         """The trained network's output over the input plane with the points, as the
-        Playground draws it; saved as figures/<run>_surface.png."""
-        data, s = self.data, self.settings
-        fig = plots.decision_surface(
-            playground.surface(model, s["features"]), (data.x_train, data.y_train),
-            (data.x_test, data.y_test), title=f"{self.name}: hidden {s['hidden']}",
-        )  # fmt: skip
+        Playground draws it; a run trained here saves it as figures/<run>_surface.png."""
+        grid = playground.surface(model, self.settings["features"])
+        fig = figures.surface(self.name, self.settings, grid, self.data)
         save_figure(self, fig, "surface")
         return fig
 
     def plot_loss(self):  # noqa: ANN201
-        """Training and test loss per epoch; saved as figures/<run>_loss.png."""
-        fig = plots.loss_curves(
-            self.result.history, self.params["switch_epoch"], title=f"{self.name}: loss per epoch"
-        )
+        """Training and test loss per epoch; saved as figures/<run>_loss.png when trained."""
+        fig = figures.loss(self.name, self.result.history, self.params["switch_epoch"])
         save_figure(self, fig, "loss")
         return fig
 
@@ -294,16 +290,17 @@ class PlaygroundRun:
         if not self.params["search"]:
             return playground_search.read_search(results_dir)
         grid = {name: self.params[name] for name in playground_search.GRID}
-        return playground_search.search(self.settings, grid, results_dir)
+        table = playground_search.search(self.settings, grid, results_dir)
+        self.searched = True
+        return table
 
     def plot_search(self, table: pd.DataFrame):  # noqa: ANN201
-        """Seeds reaching test loss < 0.1 per shape and feature set; saved as
-        figures/playground_search_success.png."""
-        from imagelab import analysis
-
-        fig = plots.search_success(analysis.playground_success(table))
-        files = records.run_files(playground_search.RUN_NAME, self.params["results_dir"])
-        plots.save(fig, files.figure("success"))
+        """Seeds reaching test loss < 0.1 per shape and feature set; a search run here saves it
+        as figures/playground_search_success.png (a stored search shown writes nothing)."""
+        fig = figures.search(table)
+        path = records.run_files(playground_search.RUN_NAME, self.params["results_dir"])
+        if self.searched:
+            plots.save(fig, path.figure("success"))
         return fig
 
 

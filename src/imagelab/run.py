@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from imagelab import data as datasets
-from imagelab import plots, precision, records, staging, store
+from imagelab import figures, plots, precision, records, staging, store
 from imagelab.errors import Diverged, UserError
 from imagelab.exercises import (
     CANONICAL_NAMES,
@@ -173,34 +173,34 @@ class Run:
         )
 
     def plot_history(self):  # noqa: ANN201
-        """The 2019 history figure, saved as figures/<run>_history.png."""
-        fig = plots.history(self.result.history, title=f"{self.name}: training history")
+        """The 2019 history figure; a run trained here saves it as figures/<run>_history.png."""
+        fig = figures.history(self.name, self.result.history)
         save_figure(self, fig, "history")
         return fig
 
     def plot_confusion(self):  # noqa: ANN201
-        """The test-set confusion matrix, saved as figures/<run>_confusion.png."""
-        fig = plots.confusion(
-            self.result.predictions,
-            self.data.class_names,
-            title=f"{self.name}: confusion matrix (test set)",
-        )
+        """The test-set confusion matrix; saved as figures/<run>_confusion.png when trained."""
+        fig = figures.confusion(self.name, self.result.predictions, self.data.class_names)
         save_figure(self, fig, "confusion")
         return fig
 
     def plot_misclassified(self):  # noqa: ANN201
-        """A grid of misclassified test images, saved as figures/<run>_misclassified.png."""
-        fig = plots.misclassified(self.result.predictions, self.data.x_test, self.data.class_names)
+        """A grid of misclassified test images; saved as figures/<run>_misclassified.png when
+        trained."""
+        fig = figures.misclassified(
+            self.result.predictions, self.data.x_test, self.data.class_names
+        )
         save_figure(self, fig, "misclassified")
         return fig
 
 
 def save_figure(run: object, fig: object, kind: str) -> None:
-    """Save the run's figure ``kind``: a trained run stages and publishes it with its attempt
-    (dropped if another attempt has published this run since); stored results shown re-save
-    theirs. Shared by ``Run`` and the Playground's run."""
+    """Save the figure ``kind`` of a run trained in this process: staged and published with
+    its attempt (dropped if another attempt has published this run since). Stored results
+    shown again are drawn, never saved: showing writes no file (``imagelab figures`` redraws
+    stored figures, on purpose; a stored run missing a figure is stale, so it trains again).
+    Shared by ``Run`` and the Playground's run."""
     if run.attempt is None:
-        plots.save(fig, run.files.figure(kind))
         return
     with run.attempt.writing() as staged:
         plots.save(fig, staged.figure(kind))
