@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import subprocess
 import tempfile
 import time
@@ -35,11 +36,21 @@ class _CellOutputOnly(logging.Filter):
         )
 
 
+class _PlainText(logging.Formatter):
+    """A cell's output as plain text: the colour codes Keras's model summary prints are for
+    a notebook's screen, not for a terminal log or a log file (make matrix's verify.log)."""
+
+    CODES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.CODES.sub("", super().format(record))
+
+
 def show_progress() -> None:
     """Stream what notebooks print (epoch lines) to the terminal while papermill runs them."""
     handler = logging.StreamHandler()
     handler.addFilter(_CellOutputOnly())
-    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.setFormatter(_PlainText("%(message)s"))
     logger = logging.getLogger("papermill")
     logger.handlers[:] = [handler]
     logger.setLevel(logging.INFO)

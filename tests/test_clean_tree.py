@@ -1,0 +1,117 @@
+"""Documented commands leave the tree as it was (issue 38): `make matrix` records its verdicts
+outside what the tests and the report read, and gives its tests the git filter `make setup`
+installs, so it passes on a fresh clone before any setup and `make test` passes after it."""
+
+import logging
+import shutil
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from imagelab import cli, records, reproductions, runs
+from imagelab import verify as verify_module
+
+from .conftest import ROOT
+from .test_interactive import _as_run_and_saved
+
+sys.path.insert(0, str(ROOT / "tools"))
+import matrix  # noqa: E402
+
+
+def _git(folder, *args, env=None, text=None):
+    return subprocess.run(
+        ["git", *args], cwd=folder, env=env, input=text, capture_output=True, text=True, check=True
+    ).stdout
+
+
+def test_matrix_gives_its_tests_the_git_filter_make_setup_installs(tmp_path):
+    # A clone where `make setup` never ran: no filter in .git/config. With the environment the
+    # matrix gives its tests, git stores a notebook run and saved elsewhere as committed, and
+    # nbstripout finds the committed notebooks already stripped: the two tests of
+    # test_interactive.py that need the filter pass there.
+    _git(tmp_path, "init", "--quiet")
+    shutil.copy(ROOT / ".gitattributes", tmp_path / ".gitattributes")
+    (tmp_path / "notebooks").mkdir()
+    committed = ROOT / "notebooks" / "02_relu_mnist.ipynb"
+    shutil.copy(committed, tmp_path / "notebooks" / committed.name)
+    saved = nbformat.writes(_as_run_and_saved(committed))
+    where = ["hash-object", "--stdin", "--path", f"notebooks/{committed.name}"]
+    bare = {k: v for k, v in matrix._environment().items() if not k.startswith("GIT_CONFIG")}
+    stored = _git(tmp_path, *where, env=bare, text=saved)
+    assert stored != _git(tmp_path, "hash-object", "--no-filters", str(committed))  # no filter
+    env = bare | matrix.git_filter(sys.executable)
+    assert _git(tmp_path, "config", "--get", "filter.nbstripout.extrakeys", env=env) == (
+        "metadata.language_info.version\n"
+    )
+    stored = _git(tmp_path, *where, env=env, text=saved)
+    assert stored == _git(tmp_path, "hash-object", "--no-filters", str(committed))
+    strip = [sys.executable, "-m", "nbstripout", "--verify", f"notebooks/{committed.name}"]
+    assert subprocess.run(strip, cwd=tmp_path, env=env).returncode == 0
+    assert not (tmp_path / ".git" / "config").read_text().count("nbstripout")  # nothing written
+
+
+def test_the_git_filter_settings_come_after_those_the_caller_gave():
+    given = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "a.b", "GIT_CONFIG_VALUE_0": "c"}
+    added = matrix.git_filter(sys.executable, given)
+    assert added["GIT_CONFIG_KEY_1"] == "filter.nbstripout.clean"
+    assert int(added["GIT_CONFIG_COUNT"]) == 1 + sum(k.startswith("GIT_CONFIG_KEY_") for k in added)
+
+
+def test_matrix_records_its_verdicts_outside_what_the_tests_read(monkeypatch, tmp_path):
+    ran = []
+    monkeypatch.setattr(matrix, "OUT", tmp_path / "matrix")
+    monkeypatch.setattr(matrix, "ROOT", tmp_path)
+    (tmp_path / "matrix" / "3.12.1").mkdir(parents=True)
+    (tmp_path / "Makefile").write_text((ROOT / "Makefile").read_text())
+
+    def run(command, log, env):
+        ran.append(command)
+        log.write_text("== verify dense_mnist: identical (23s)\n")
+        return 0, 1.0
+
+    monkeypatch.setattr(matrix, "_run", run)
+    result = matrix.Result("3.12.1", "/usr/bin/python3.12", installed=True)
+    matrix.verify(result)
+    [command] = ran
+    assert "--record" not in command
+    assert command[command.index("--record-to") + 1] == "matrix/3.12.1/verify.csv"
+    assert result.verdicts == {"dense_mnist": "identical (23 s)"}
+
+
+def test_verify_record_to_appends_there_and_says_how_to_merge(monkeypatch, tmp_path, capsys):
+    given = []
+    monkeypatch.setattr(verify_module, "main", lambda names, record=None: given.append(record) or 0)
+    record = tmp_path / "verify.csv"
+    assert cli.main(["verify", "dense_mnist", "--record-to", str(record)]) == 0
+    assert given == [record]
+    said = capsys.readouterr().out
+    assert f"`imagelab verify --merge {record}` adds its rows to reproductions/verify.csv" in said
+    assert cli.main(["verify", "dense_mnist", "--record"]) == 0
+    assert given[-1] == reproductions.RECORD
+    assert "`make report` renders it again" in capsys.readouterr().out
+
+
+def test_merge_takes_no_record_to(capsys):
+    assert cli.main(["verify", "--merge", "x.csv", "--record-to", "y.csv"]) == 2
+    assert "without run names, --all, --record or --record-to" in capsys.readouterr().err
+
+
+def test_papermill_log_lines_carry_no_colour_codes(capsys):
+    logger = logging.getLogger("papermill")
+    kept = logger.handlers[:], logger.level, logger.propagate
+    try:
+        runs.show_progress()
+        logger.info('\x1b[1mModel: \x1b[38;5;33m"dense"\x1b[0m')
+    finally:
+        logger.handlers[:], logger.level, logger.propagate = kept
+    assert capsys.readouterr().err == 'Model: "dense"\n'
+
+
+@pytest.mark.parametrize("path", ["build/matrix/3.12.1/verify.csv"])
+def test_git_ignores_what_the_commands_write_for_the_user_to_keep_or_not(path):
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    assert subprocess.run(["git", "check-ignore", "--quiet", path], cwd=ROOT).returncode == 0
+    assert records.PROJECT_ROOT == ROOT
