@@ -10,11 +10,11 @@ import sys
 import nbformat
 import pytest
 
-from imagelab import cli, records, reproductions, runs
+from imagelab import cli, exercises, outputs, records, reproductions, runs
 from imagelab import verify as verify_module
 
 from .conftest import ROOT
-from .test_interactive import _as_run_and_saved
+from .test_interactive import NOTEBOOKS, _as_run_and_saved
 
 sys.path.insert(0, str(ROOT / "tools"))
 import matrix  # noqa: E402
@@ -109,9 +109,61 @@ def test_papermill_log_lines_carry_no_colour_codes(capsys):
     assert capsys.readouterr().err == 'Model: "dense"\n'
 
 
-@pytest.mark.parametrize("path", ["build/matrix/3.12.1/verify.csv"])
+@pytest.mark.parametrize("path", ["build/matrix/3.12.1/verify.csv", "runs/scores/mine.json"])
 def test_git_ignores_what_the_commands_write_for_the_user_to_keep_or_not(path):
     if not (ROOT / ".git").exists():
         pytest.skip("not a git checkout")
     assert subprocess.run(["git", "check-ignore", "--quiet", path], cwd=ROOT).returncode == 0
     assert records.PROJECT_ROOT == ROOT
+
+
+# --- a student's runs stay out of git's way, and a run names every file it wrote -----------
+
+
+def _own_run(monkeypatch, tmp_path, **overrides):
+    """Run All of notebook 01 under a name of one's own, results_dir left at None."""
+    from imagelab.run import start_run
+
+    monkeypatch.setattr(outputs, "OWN_RUNS", tmp_path / "runs")
+    params = exercises.notebook_defaults("dense_mnist") | {"run_name": "mine", "epochs": 1}
+    run = start_run("dense_mnist", params | overrides)
+    run.fit(run.build_model())
+    for draw in (run.plot_history, run.plot_confusion, run.plot_misclassified):
+        draw()
+    return run
+
+
+def test_a_run_of_ones_own_goes_to_runs_and_names_every_file_it_wrote(
+    fixture_data, monkeypatch, tmp_path
+):
+    run = _own_run(monkeypatch, tmp_path)
+    files = (tmp_path / "runs").rglob("*")  # but the publishing lock, .staging/.lock
+    written = sorted(p for p in files if p.is_file() and ".staging" not in p.parts)
+    assert len(written) == 7 and sorted(run.written) == written
+    assert not records.run_files("mine").provenance.exists()  # nothing in the project's folders
+    said = run.wrote().splitlines()
+    assert (
+        said[0]
+        == "[mine] wrote 7 files under runs/, which git ignores (`git add -f` keeps a run on purpose):"
+    )
+    assert sorted(line.strip() for line in said[1:]) == sorted(map(str, written))
+    shown = _own_run(monkeypatch, tmp_path)
+    assert shown.cached and shown.wrote() == "[mine] showed the stored results; wrote no file"
+
+
+def test_a_run_in_runs_finds_the_projects_canonical_runs_beside_it(monkeypatch, tmp_path):
+    monkeypatch.setattr(outputs, "OWN_RUNS", tmp_path / "runs")
+    own = str(tmp_path / "runs")
+    assert outputs.results_dir_for("mine", None) == own
+    assert outputs.results_dir_for("dense_mnist", None) is None
+    assert outputs.results_dir_for("mine", "/elsewhere") == "/elsewhere"
+    assert outputs.beside("dense_mnist", own) is None  # the project's
+    assert outputs.beside("playground_search", own) is None
+    assert outputs.beside("other_try", own) == own
+    assert outputs.beside("dense_mnist", "/elsewhere") == "/elsewhere"
+
+
+@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.name[:2].isdigit()], ids=str)
+def test_every_exercise_notebook_ends_by_naming_what_its_run_wrote(path):
+    last = nbformat.read(path, as_version=4).cells[-1]
+    assert last.cell_type == "code" and last.source == "print(run.wrote())"

@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from imagelab import data as datasets
-from imagelab import figures, plots, precision, records, staging, store
+from imagelab import figures, precision, records, staging, store
 from imagelab.errors import Diverged, UserError
 from imagelab.exercises import (
     CANONICAL_NAMES,
@@ -34,20 +34,14 @@ from imagelab.exercises import (
     validate,
 )
 from imagelab.fingerprint import code_cells, python_source
-
-# How to retrain when a notebook shows stored results; each notebook's first cell says the same
-# (tests/test_interactive.py checks), so what Run All prints matches what the student read.
-RETRAIN = "to retrain, set force = True in the parameters cell (papermill: -p force True)"
-
-
-def stored_results_message(run_name: str, provenance: dict) -> str:
-    """What a run prints when it shows up-to-date stored results instead of training."""
-    return (
-        f"[{run_name}] showing the stored results, which are up to date (trained "
-        f"{provenance.get('finished')}, commit {str(provenance['git'].get('commit'))[:10]}); "
-        f"not training. {RETRAIN[0].upper()}{RETRAIN[1:]}."
-    )
-
+from imagelab.outputs import (
+    RETRAIN,
+    results_dir_for,
+    save_figure,
+    stored_results_message,
+    write_provenance,
+    wrote,
+)
 
 # Names IPython puts in every kernel's namespace (those starting with "_" aside).
 IPYTHON_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit", "open"})
@@ -94,10 +88,15 @@ class Run:
     load_at_start: list = field(default_factory=lambda: list(os.getloadavg()))
     result: object = None  # training.FitResult once fitted or loaded
     attempt: staging.Attempt | None = None  # where this attempt stages its files, once trained
+    written: list[Path] = field(default_factory=list)  # every file this run published
 
     @property
     def name(self) -> str:
         return self.files.run_name
+
+    def wrote(self) -> str:
+        """Every file this run wrote, by name (the notebook's last cell prints it)."""
+        return wrote(self)
 
     @property
     def cached(self) -> bool:
@@ -143,10 +142,12 @@ class Run:
             records.write_csv(self.result.predictions, staged.predictions)
             self._write_provenance(model, staged, started, cpu_seconds)
             self.attempt.publish()
+        f = self.files
+        self.written += [f.history, f.score, f.predictions, f.provenance]
         print(
-            f"[{self.name}] test loss {self.result.score['loss']:.4f}, "
-            f"test accuracy {self.result.score['acc']:.4f}; wrote {self.files.history}, "
-            f"{self.files.score} and {self.files.provenance.name}"
+            f"[{self.name}] test loss {self.result.score['loss']:.4f}, test accuracy "
+            f"{self.result.score['acc']:.4f}; wrote its history, score, predictions and "
+            f"provenance under {records.relative(f.results_dir)}"
         )
         return self.result
 
@@ -194,43 +195,6 @@ class Run:
         return fig
 
 
-def save_figure(run: object, fig: object, kind: str) -> None:
-    """Save the figure ``kind`` of a run trained in this process: staged and published with
-    its attempt (dropped if another attempt has published this run since). Stored results
-    shown again are drawn, never saved: showing writes no file (``imagelab figures`` redraws
-    stored figures, on purpose; a stored run missing a figure is stale, so it trains again).
-    Shared by ``Run`` and the Playground's run."""
-    if run.attempt is None:
-        return
-    with run.attempt.writing() as staged:
-        plots.save(fig, staged.figure(kind))
-        run.attempt.publish_figure(kind)
-
-
-def write_provenance(
-    run: object, model: object, to: Path | None = None, **measured: object
-) -> None:
-    """Write a finished run's provenance, last of its files (its presence marks the run done):
-    what the run knows of itself (name, exercise, notebook, fingerprint, git, load at start,
-    epoch and training seconds) and what it ``measured`` (parameters, data, score, started,
-    cpu_seconds and any extra keys), through the one builder, ``store.build_provenance``.
-    Written to ``to`` (an attempt's staging folder), else to the run's own provenance file.
-    Shared by ``Run`` and the Playground's run."""
-    provenance = store.build_provenance(
-        run_name=run.name,
-        exercise=run.exercise.name,
-        notebook=f"notebooks/{run.exercise.notebook}",
-        epoch_seconds=run.result.epoch_seconds,
-        train_seconds=run.result.train_seconds,
-        model={"name": model.name, "params": int(model.count_params())},
-        fingerprint=run.fingerprint,
-        git=run.git,
-        load_at_start=run.load_at_start,
-        **measured,
-    )
-    records.write_json(provenance, to or run.files.provenance)
-
-
 def notebook_parameters(exercise: str, namespace: dict[str, object]) -> dict[str, object]:
     """The values of the notebook's parameters in ``namespace`` (its ``globals()``), after
     refusing any other plain value no cell of the notebook defines (``-p epoch 2``)."""
@@ -259,6 +223,7 @@ def start_run(exercise: str, namespace: dict[str, object]) -> Run:
     """
     params = notebook_parameters(exercise, namespace)
     validate(exercise, params)
+    params["results_dir"] = results_dir_for(params["run_name"], params["results_dir"])
     precision.check(params["precision"])
     state, stored = check_stored(exercise, params)
     try:

@@ -119,8 +119,9 @@ def direction(difference: float) -> str:
 def _stored(run: object, other: str) -> object:
     """Another stored run beside ``run`` (a ``store.StoredRun``), or None when it has not run."""
     from imagelab import store
+    from imagelab.outputs import beside
 
-    return store.load_run(other, run.params["results_dir"])
+    return store.load_run(other, beside(other, run.params["results_dir"]))
 
 
 def accuracy_versus(
