@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from imagelab import data as datasets
-from imagelab import figures, precision, records, staging, store
+from imagelab import figures, precision, progress, records, staging, store
 from imagelab.errors import Diverged, UserError
 from imagelab.exercises import (
     CANONICAL_NAMES,
@@ -74,6 +74,14 @@ def fit_settings(p: dict[str, object]) -> dict[str, object]:
     return settings | {"validate_on_test": p.get("validate_on_test", False)}
 
 
+def steps_per_epoch(p: dict[str, object], data: datasets.Dataset) -> int:
+    """Training batches per epoch: the training images (less the validation split, which
+    ``training.fit`` holds out of them unless it validates on the test set) over the batch."""
+    n = len(data.x_train)
+    n = n if p.get("validate_on_test") else int(n * (1 - p["validation_split"]))
+    return math.ceil(n / p["batch_size"])
+
+
 @dataclass
 class Run:
     """One run of an exercise: its parameters, data and files; created by ``start_run``."""
@@ -124,7 +132,8 @@ class Run:
             return self.result
         started, p = dt.datetime.now(dt.UTC), self.params
         cpu_started = time.process_time()
-        self.result = training.fit(model, self.data, **fit_settings(p), label=self.name)
+        with progress.showing(model, self.name, p["epochs"], steps_per_epoch(p, self.data)):
+            self.result = training.fit(model, self.data, **fit_settings(p), label=self.name)
         check_converged(
             self.name,
             self.result.history,
