@@ -110,6 +110,11 @@ class Run:
     def cached(self) -> bool:
         return self.stored is not None
 
+    @property
+    def data_cut(self) -> str | None:
+        """What ``data_limit`` left of the data set, in words; None when the run saw it all."""
+        return data_cut(self.data, self.params["data_limit"])
+
     def build_model(self):  # noqa: ANN201 (a keras.Model; keras is imported lazily by models)
         """The exercise's model, built with this run's parameters (after seeding)."""
         return build_model(self.exercise.name, self.params)
@@ -258,9 +263,15 @@ def start_run(exercise: str, namespace: dict[str, object]) -> Run:
 
     training.configure_threads()
     training.set_seed(params["seed"])
+    cut = data_cut(data, params["data_limit"])
+    seen = (
+        f"data_limit={params['data_limit']}: {cut} (data_limit cuts both; this run's scores are "
+        "not those of a full-data run, nor 2019's)"
+        if cut
+        else f"{len(data.x_train)} training and {len(data.x_test)} test images"
+    )
     print(
-        f"[{files.run_name}] {len(data.x_train)} training and {len(data.x_test)} test "
-        f"images from {data.source} (verified against {data.verified_against})"
+        f"[{files.run_name}] {seen}, from {data.source} (verified against {data.verified_against})"
     )
     return Run(
         get_exercise(exercise),
@@ -269,6 +280,24 @@ def start_run(exercise: str, namespace: dict[str, object]) -> Run:
         data,
         None,
         fingerprint=store.current_fingerprint(exercise, params["precision"]),
+    )
+
+
+def data_cut(data: datasets.Dataset, limit: int | None) -> str | None:
+    """What ``data_limit`` left of the data set, in words ('the first 2000 of 60000 training
+    images and the first 2000 of 10000 test images'); None without a limit. ``data.load``
+    applies the limit to both splits (and is fingerprinted, so it stays as it is)."""
+    if limit is None:
+        return None
+    folder = datasets.data_dir()
+    arrays = datasets.load_raw(data.name, str(folder) if folder else None)[0]  # cached
+
+    def part(kept: int, total: int, images: str) -> str:
+        return f"all {total} {images}" if kept >= total else f"the first {kept} of {total} {images}"
+
+    return (
+        f"{part(len(data.x_train), len(arrays['x_train']), 'training images')} and "
+        f"{part(len(data.x_test), len(arrays['x_test']), 'test images')}"
     )
 
 
