@@ -48,7 +48,9 @@ $(VENV)/share/jupyter/lab/settings/overrides.json: jupyter/overrides.json | $(IN
 $(INSTALLED): pyproject.toml requirements.lock
 	@if [ -x $(BIN)/python ]; then $(BIN)/python tools/pythons.py check-venv $(VENV); \
 	else python=$$(python3 tools/pythons.py choose $(PYTHON)) \
+	  && echo "setup: creating $(VENV) with $$($$python --version 2>&1) ($$(command -v $$python))" \
 	  && $$python -m venv $(VENV) || { rm -rf $(VENV); exit 1; }; fi
+	@echo "setup: installing requirements.lock into $(VENV), $$($(BIN)/python --version 2>&1) (about 3 min on a fresh clone, quietly)"
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name imagelab --display-name "Python (imagelab)" >/dev/null
@@ -94,7 +96,7 @@ lint: setup ## check code style with ruff
 test: setup lint ## lint, then run the whole test suite on tiny fixture data (what CI runs)
 	$(BIN)/pytest
 
-test-fast: setup ## the unit tier only: no kernels, no PDF, under a minute (pytest -m "not slow")
+test-fast: setup ## the unit tier only: no kernels, no PDF, a few minutes (pytest -m "not slow")
 	$(BIN)/pytest -m "not slow"
 
 lab: setup ## run the five exercises on the full data (skips up-to-date ones; FORCE=1 reruns; PRECISION=bf16: in bfloat16)
@@ -118,7 +120,7 @@ all: lab report ## run the whole lab and build the report
 verify: setup ## retrain runs in build/verify, compare with the committed ones: make verify [RUNS="dense_mnist relu_mnist"] [ALL=1] [RECORD=1]
 	$(BIN)/imagelab verify $(RUNS) $(if $(ALL),--all) $(if $(RECORD),--record)
 
-bench: setup ## time imagelab against bare Keras on the full data (about 22 min, idle machine)
+bench: setup ## time imagelab against bare Keras on the full data (half an hour or more; README: Speed)
 	$(BIN)/python benchmarks/bench.py
 
 bench-smoke: setup ## the benchmark on fixture data, seconds; writes to build/bench-smoke

@@ -167,3 +167,52 @@ def test_a_run_in_runs_finds_the_projects_canonical_runs_beside_it(monkeypatch, 
 def test_every_exercise_notebook_ends_by_naming_what_its_run_wrote(path):
     last = nbformat.read(path, as_version=4).cells[-1]
     assert last.cell_type == "code" and last.source == "print(run.wrote())"
+
+
+def test_make_report_names_the_pdfs_own_sha256_and_the_inputs_digest(monkeypatch, tmp_path, capsys):
+    import hashlib
+    import importlib
+
+    from imagelab.report import inputs
+
+    render = importlib.import_module("imagelab.report.render")  # the module, not its function
+
+    def execute(notebook, output, parameters, log_output=True):
+        nbformat.write(nbformat.v4.new_notebook(), output)
+
+    monkeypatch.setattr(runs, "BUILD", tmp_path / "build")
+    monkeypatch.setattr(runs, "execute", execute)
+    monkeypatch.setattr(render, "write_html", lambda notebook, path: path.write_text("<html/>"))
+    monkeypatch.setattr(render, "write_pdf", lambda nb, path, digest, work: path.write_bytes(b"%P"))
+    pdf = render.render(out_dir=tmp_path)
+    said = capsys.readouterr().out
+    own = hashlib.sha256(pdf.read_bytes()).hexdigest()
+    assert (
+        f"(its sha256 {own[:12]}...; the digest of the inputs it shows, in its keywords: " in said
+    )
+    assert f"{inputs.digest()[:19]}...)" in said
+
+
+# --- what a target needs, it names in one line -----------------------------------------------
+
+
+def test_lab_and_verify_name_the_data_they_train_on(monkeypatch, tmp_path):
+    from imagelab import data
+
+    monkeypatch.setenv(data.DATA_ENV, str(tmp_path))
+    assert runs.data_line() == f"== data: {tmp_path} (IMAGELAB_DATA={tmp_path})"
+    monkeypatch.delenv(data.DATA_ENV)
+    monkeypatch.setattr(data, "PYPROJECT", tmp_path / "pyproject.toml")  # no default folder
+    line = runs.data_line()
+    assert line.startswith("== data: keras.datasets, downloaded once into ~/.keras/datasets")
+    assert "IMAGELAB_DATA is unset" in line and "\n" not in line
+
+
+def test_the_advice_to_unset_imagelab_data_comes_only_when_it_is_set(monkeypatch):
+    from imagelab import data
+
+    monkeypatch.delenv(data.DATA_ENV, raising=False)
+    unset = str(data._fail("mnist", "keras.datasets", "download failed (no network)"))
+    assert "unset IMAGELAB_DATA" not in unset and "IMAGELAB_DATA is unset" in unset
+    monkeypatch.setenv(data.DATA_ENV, "/somewhere")
+    assert "unset IMAGELAB_DATA to download" in str(data._fail("mnist", "x", "file not found"))

@@ -49,6 +49,9 @@ def _verify(args: argparse.Namespace) -> int:
 
         return _recorded(verify_precision.main(args.runs or None, record), record)
     names = verify.ALL_RUNS if args.all else args.runs or verify.DEFAULT_RUNS
+    from imagelab.runs import data_line
+
+    print(data_line())
     bfloat16 = [name for name in names if name.endswith(SUFFIX[BFLOAT16])]
     if record and bfloat16:
         # A bfloat16 run's row in the record is its verdict against its float32 run; a retrain

@@ -113,6 +113,7 @@ def lab(
     if not dry_run:
         precision.check(number_format)
         show_progress()
+    print(data_line())
     ran, damaged, started = [], [], time.perf_counter()
     for number, name in enumerate(names, start=1):
         run_name = precision.canonical_name(name, number_format)
@@ -148,6 +149,24 @@ def lab(
             f"lab {' '.join(damaged)}{' --precision bf16' if bf16 else ''}` retrains them"
         )
     return ran
+
+
+def data_line() -> str:
+    """Where the data of the runs about to train comes from, in one line."""
+    import os
+
+    from imagelab import data
+
+    folder = data.data_dir()
+    if folder is None:
+        return (
+            "== data: keras.datasets, downloaded once into ~/.keras/datasets (needs internet): "
+            f"{data.DATA_ENV} is unset and the project's default folder ([tool.imagelab] data "
+            "in pyproject.toml) is absent; `imagelab data info` shows what is found"
+        )
+    given = os.environ.get(data.DATA_ENV)
+    why = f"{data.DATA_ENV}={given}" if given else "the project's default, [tool.imagelab] data"
+    return f"== data: {folder} ({why})"
 
 
 def _judged_outside(exercise: str, number_format: str) -> bool:
