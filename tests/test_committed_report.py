@@ -42,3 +42,14 @@ def test_the_digest_check_fails_when_a_result_changes(tmp_path):
     changed = copy / "scores" / "relu_mnist.csv"
     changed.write_bytes(changed.read_bytes() + b"\n")
     assert report.inputs_digest(results_dir=copy) != report.inputs_digest()
+
+
+def test_readme_states_the_committed_reports_page_count():
+    # A number in prose is computed or checked, never typed and left: the README's page count
+    # is the committed PDF's, and a re-render with another count fails here until it is fixed.
+    import re
+
+    pypdf = pytest.importorskip("pypdf")
+    readme = (ROOT / "README.md").read_text()
+    stated = re.findall(r"the committed PDF has (\d+) pages", readme)
+    assert stated == [str(len(pypdf.PdfReader(PDF).pages))], stated
