@@ -95,7 +95,7 @@ def test_verify_record_to_appends_there_and_says_how_to_merge(monkeypatch, tmp_p
 
 def test_merge_takes_no_record_to(capsys):
     assert cli.main(["verify", "--merge", "x.csv", "--record-to", "y.csv"]) == 2
-    assert "without run names, --all, --record or --record-to" in capsys.readouterr().err
+    assert "without run names, --all or --record, nor --record-to" in capsys.readouterr().err
 
 
 def test_papermill_log_lines_carry_no_colour_codes(capsys):

@@ -24,7 +24,7 @@ def _verify(args: argparse.Namespace) -> int:
         if args.runs or args.all or args.record or args.record_to:
             raise UserError(
                 "--merge adds rows other machines recorded and retrains nothing; give it "
-                "without run names, --all, --record or --record-to"
+                "without run names, --all or --record, nor --record-to"
             )
         record = reproductions.RECORD
         merged = reproductions.merge(args.merge, record, python=args.python)
