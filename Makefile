@@ -76,7 +76,7 @@ lock: ## re-resolve requirements.lock for every supported Python with uv [UPGRAD
 	  touch -r build/requirements.lock.before requirements.lock; echo "lock: unchanged"; \
 	else echo "lock: requirements.lock rewritten ($$(grep -c '==' requirements.lock) pins)"; fi
 
-matrix: ## fast tests and `imagelab verify` on every supported CPython here, venvs in build/matrix/ [PYTHONS="3.12.1 3.13.0"]
+matrix: ## fast tests and `imagelab verify` on every supported CPython here; venvs and verdicts in build/matrix/ (works before setup) [PYTHONS="3.12.1 3.13.0"]
 	@python=$$(python3 tools/pythons.py choose $(PYTHON)) \
 	  && $$python tools/matrix.py $(PYTHONS)
 
