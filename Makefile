@@ -22,7 +22,7 @@ DEBIAN_PACKAGES := poppler-utils
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lock matrix system-deps test test-fast lint lab seeds sweep report all notebook clean bench bench-smoke verify
+.PHONY: help setup lock matrix system-deps test test-fast lint lab seeds sweep report figures all notebook clean bench bench-smoke verify
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -48,7 +48,9 @@ $(VENV)/share/jupyter/lab/settings/overrides.json: jupyter/overrides.json | $(IN
 $(INSTALLED): pyproject.toml requirements.lock
 	@if [ -x $(BIN)/python ]; then $(BIN)/python tools/pythons.py check-venv $(VENV); \
 	else python=$$(python3 tools/pythons.py choose $(PYTHON)) \
+	  && echo "setup: creating $(VENV) with $$($$python --version 2>&1) ($$(command -v $$python))" \
 	  && $$python -m venv $(VENV) || { rm -rf $(VENV); exit 1; }; fi
+	@echo "setup: installing requirements.lock into $(VENV), $$($(BIN)/python --version 2>&1) (about 3 min on a fresh clone, quietly)"
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name imagelab --display-name "Python (imagelab)" >/dev/null
@@ -74,7 +76,7 @@ lock: ## re-resolve requirements.lock for every supported Python with uv [UPGRAD
 	  touch -r build/requirements.lock.before requirements.lock; echo "lock: unchanged"; \
 	else echo "lock: requirements.lock rewritten ($$(grep -c '==' requirements.lock) pins)"; fi
 
-matrix: ## fast tests and `imagelab verify` on every supported CPython here, venvs in build/matrix/ [PYTHONS="3.12.1 3.13.0"]
+matrix: ## fast tests and `imagelab verify` on every supported CPython here; venvs and verdicts in build/matrix/ (works before setup) [PYTHONS="3.12.1 3.13.0"]
 	@python=$$(python3 tools/pythons.py choose $(PYTHON)) \
 	  && $$python tools/matrix.py $(PYTHONS)
 
@@ -94,7 +96,7 @@ lint: setup ## check code style with ruff
 test: setup lint ## lint, then run the whole test suite on tiny fixture data (what CI runs)
 	$(BIN)/pytest
 
-test-fast: setup ## the unit tier only: no kernels, no PDF, under a minute (pytest -m "not slow")
+test-fast: setup ## the unit tier only: no kernels, no PDF, a few minutes (pytest -m "not slow")
 	$(BIN)/pytest -m "not slow"
 
 lab: setup ## run the five exercises on the full data (skips up-to-date ones; FORCE=1 reruns; PRECISION=bf16: in bfloat16)
@@ -110,12 +112,15 @@ seeds: setup ## collect scores/seeds.csv from the canonical runs and the sweeps
 report: setup ## render report/report.pdf and .html from the stored results (never trains; stops if one is missing)
 	$(BIN)/imagelab report
 
+figures: setup ## draw the stored results' figures again with today's plot code, rewriting those that differ [CHECK=1: compare only]
+	$(BIN)/imagelab figures $(if $(CHECK),--check)
+
 all: lab report ## run the whole lab and build the report
 
 verify: setup ## retrain runs in build/verify, judge numbers and conclusions: make verify [RUNS="dense_mnist relu_mnist"] [ALL=1] [RECORD=1] [REUSE=1]
 	$(BIN)/imagelab verify $(RUNS) $(if $(ALL),--all) $(if $(RECORD),--record) $(if $(REUSE),--reuse)
 
-bench: setup ## time imagelab against bare Keras on the full data (about 22 min, idle machine)
+bench: setup ## time imagelab against bare Keras on the full data (half an hour or more; README: Speed)
 	$(BIN)/python benchmarks/bench.py
 
 bench-smoke: setup ## the benchmark on fixture data, seconds; writes to build/bench-smoke

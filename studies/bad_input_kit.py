@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ("histories", "scores", "figures")
+RESULTS = ("histories", "scores", "figures", "runs")  # runs/: any non-canonical run_name
 # What a command can read or write in the project: the copy each case runs in.
 PROJECT = ("src", "notebooks", "histories", "scores", "figures", "sweeps", "benchmarks", "studies")
 PROJECT_FILES = ("pyproject.toml", "requirements.lock")

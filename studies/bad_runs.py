@@ -19,7 +19,12 @@ PM = "papermill notebooks/01_dense_mnist.ipynb $WORK/out.ipynb"
 SAFE = "-p run_name try1 -p data_limit 64"  # should a refusal fail, the run is tiny
 REPORT = "imagelab report"
 DRY_RUN = "imagelab lab --dry-run"  # exits 2 on a damaged result with issue 26 part A (i26a)
-NO_TRY1 = ("$PROJECT/scores/try1.json", "$PROJECT/scores/try1.csv", "$PROJECT/histories/try1.csv")
+# try1 is no canonical name: its files would go to runs/ (imagelab.outputs.results_dir_for).
+NO_TRY1 = tuple(
+    f"$PROJECT/{folder}{path}"
+    for folder in ("", "runs/")
+    for path in ("scores/try1.json", "scores/try1.csv", "histories/try1.csv")
+)
 
 # --- what the cases of this module plant --------------------------------------------------
 

@@ -10,6 +10,7 @@ import errno
 import importlib.util
 import os
 import re
+import shutil
 import sys
 
 import pytest
@@ -40,12 +41,33 @@ CASES = [
 ]
 
 
+def _data_for(case, tmp_path):
+    """The data folder a case runs on: the fixtures, or for a case that needs the full verified
+    MNIST, a folder holding the project data folder's copy when that is the verified one (the
+    fixtures are not); None when neither holds it."""
+    if case.needs != "canonical" or sys.modules["bad_input_kit"].canonical_data(FIXTURES):
+        return None
+    from imagelab import data
+
+    folder = data.data_dir()
+    if folder is None or not sys.modules["bad_input_kit"].canonical_data(folder):
+        pytest.skip(
+            "needs the full verified MNIST: neither tests/fixtures nor the data folder "
+            f"({folder or 'none: IMAGELAB_DATA unset and no ../shared/datasets'}) holds it"
+        )
+    copy = tmp_path / "data"
+    copy.mkdir()
+    shutil.copy(folder / "mnist.npz", copy / "mnist.npz")
+    return copy
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_bad_input_is_refused_in_one_paragraph_and_nothing_changes(case, tmp_path):
-    reason = bad_inputs.skip_reason(case, FIXTURES)
+    data = _data_for(case, tmp_path)
+    reason = bad_inputs.skip_reason(case, data or FIXTURES)
     if reason:
         pytest.skip(reason)
-    layout = bad_inputs.make_layout(tmp_path, FIXTURES)
+    layout = bad_inputs.make_layout(tmp_path, FIXTURES, data=data)
     outcome = bad_inputs.run_case(case, layout, in_process=True)
     assert outcome.status == case.status, outcome.output
     assert re.search(case.expect, outcome.message), outcome.output

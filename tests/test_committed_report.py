@@ -44,6 +44,17 @@ def test_the_digest_check_fails_when_a_result_changes(tmp_path):
     assert report.inputs_digest(results_dir=copy) != report.inputs_digest()
 
 
+def test_readme_states_the_committed_reports_page_count():
+    # A number in prose is computed or checked, never typed and left: the README's page count
+    # is the committed PDF's, and a re-render with another count fails here until it is fixed.
+    import re
+
+    pypdf = pytest.importorskip("pypdf")
+    readme = (ROOT / "README.md").read_text()
+    stated = re.findall(r"the committed PDF has (\d+) pages", readme)
+    assert stated == [str(len(pypdf.PdfReader(PDF).pages))], stated
+
+
 # --- the PDF as a document: looked at, not only read ---------------------------------------------
 
 
@@ -83,7 +94,9 @@ def test_no_two_words_overlap_on_any_page():
             overlap = (width > 1.0) & (height > 1.0)  # more than a point each way
             np.fill_diagonal(overlap, False)
             pairs = [
-                (words[i]["text"], words[j]["text"]) for i, j in zip(*np.nonzero(overlap), strict=True) if i < j
+                (words[i]["text"], words[j]["text"])
+                for i, j in zip(*np.nonzero(overlap), strict=True)
+                if i < j
             ]
             assert not pairs, f"page {number}: overlapping words {pairs[:5]}"
 

@@ -5,11 +5,15 @@ For each interpreter ``tools/pythons.py found`` lists (or those named on the com
 version or its prefix), in ``build/matrix/<version>/``: a fresh ``venv`` made by ``make setup
 VENV=... PYTHON=...`` (the one install recipe; .venv is not touched) and ``pytest -m "not
 slow"`` with that venv's Python; then, once every interpreter is tested, ``imagelab verify
-dense_mnist relu_mnist --record`` with each. Verifying last keeps the tests alike: ``--record``
-appends to reproductions/verify.csv, which the report's digest covers, so a test run after it
-would see other files than the first. Each step writes its log beside the venv (setup.log,
-tests.log, verify.log). The summary table is written to ``build/matrix/summary.txt`` after
-every step, so an interrupted matrix keeps what it measured, and printed at the end.
+dense_mnist relu_mnist --record-to build/matrix/<version>/verify.csv`` with each: the verdicts
+go beside the venv, not into reproductions/verify.csv, which the tests and the report's digest
+read, so the tree stays as it was and `make test` passes after a matrix; `imagelab verify
+--merge build/matrix/*/verify.csv` keeps them (the last lines say so). The tests run with the
+project's git filter for notebooks given in their environment (``git_filter``), as `make
+setup` would install it, so a matrix before any setup tests what a set-up clone does, and
+.git/config is not touched. Each step writes its log beside the venv (setup.log, tests.log,
+verify.log). The summary table is written to ``build/matrix/summary.txt`` after every step,
+so an interrupted matrix keeps what it measured, and printed at the end.
 
     python3 tools/matrix.py [VERSION ...] [--no-verify]
 """
@@ -62,7 +66,31 @@ def _environment(venv: Path | None = None) -> dict[str, str]:
     if venv is not None:  # as `source venv/bin/activate` would
         env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
         env["VIRTUAL_ENV"] = str(venv)
+        env |= git_filter(venv / "bin" / "python", env)
     return env
+
+
+def git_filter(python: Path, env: dict[str, str] | None = None) -> dict[str, str]:
+    """The nbstripout git filter as `make setup` installs it (the Makefile's NB_KEEP_METADATA
+    and NB_STRIP_METADATA), running ``python``, as git configuration in the environment
+    (``GIT_CONFIG_COUNT``, git 2.31+): it applies to the commands run with it, over any
+    .git/config, and is written nowhere."""
+    makefile = (ROOT / "Makefile").read_text()
+    values = dict(re.findall(r"^(NB_KEEP_METADATA|NB_STRIP_METADATA) := (.+)$", makefile, re.M))
+    command = f'"{python}" -m nbstripout'
+    settings = {
+        "filter.nbstripout.clean": command,
+        "filter.nbstripout.smudge": "cat",
+        "filter.nbstripout.required": "true",
+        "diff.ipynb.textconv": f"{command} -t",
+        "filter.nbstripout.keepmetadatakeys": values["NB_KEEP_METADATA"].strip(),
+        "filter.nbstripout.extrakeys": values["NB_STRIP_METADATA"].strip(),
+    }
+    start = int((env or {}).get("GIT_CONFIG_COUNT", "0"))  # after any the caller gave
+    found = {"GIT_CONFIG_COUNT": str(start + len(settings))}
+    for number, (key, value) in enumerate(settings.items(), start=start):
+        found |= {f"GIT_CONFIG_KEY_{number}": key, f"GIT_CONFIG_VALUE_{number}": value}
+    return found
 
 
 def _run(command: list[str], log: Path, env: dict[str, str]) -> tuple[int, float]:
@@ -124,14 +152,16 @@ def install_and_test(version: str, interpreter: str) -> Result:
 
 
 def verify(result: Result) -> None:
-    """Retrain RUNS with the venv of ``result``, recording the verdicts in it."""
+    """Retrain RUNS with the venv of ``result``, recording the verdicts beside it."""
     folder = OUT / result.version
-    venv = folder / "venv"
-    print(f"== matrix {result.version}: imagelab verify {' '.join(RUNS)} --record")
-    command = [str(venv / "bin" / "imagelab"), "verify", *RUNS, "--record"]
+    venv, record = folder / "venv", (folder / "verify.csv").relative_to(ROOT)
+    (ROOT / record).unlink(missing_ok=True)  # this matrix's verdicts only
+    print(f"== matrix {result.version}: imagelab verify {' '.join(RUNS)} --record-to {record}")
+    command = [str(venv / "bin" / "imagelab"), "verify", *RUNS, "--record-to", str(record)]
     _run(command, folder / "verify.log", _environment(venv))
     result.verdicts = verify_verdicts((folder / "verify.log").read_text())
-    print(f"== matrix {result.version}: {result.verdicts or 'verify failed, see verify.log'}")
+    verdicts = ", ".join(f"{run} {verdict}" for run, verdict in result.verdicts.items())
+    print(f"== matrix {result.version}: {verdicts or 'verify failed, see verify.log'}")
 
 
 def _counts(result: Result) -> str:
@@ -208,6 +238,14 @@ def main(argv: list[str] | None = None) -> int:
             save()
     print(save(), end="")
     print(f"== matrix: written to {(OUT / 'summary.txt').relative_to(ROOT)}")
+    recorded = [OUT.relative_to(ROOT) / r.version / "verify.csv" for r in results]
+    recorded = [path for path in recorded if (ROOT / path).is_file()]
+    if recorded and not args.no_verify:
+        print(
+            f"== matrix: verdicts recorded in {', '.join(map(str, recorded))}, outside what the "
+            "tests and the report read; to keep them: .venv/bin/imagelab verify --merge "
+            f"{' '.join(map(str, recorded))}, then make report, and commit both"
+        )
     return 0 if all(r.ok for r in results) else 1
 
 

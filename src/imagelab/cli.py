@@ -7,8 +7,9 @@ import signal
 import sys
 from pathlib import Path
 
+from imagelab import cli_verify
 from imagelab.errors import DISK_ERRORS, UserError
-from imagelab.precision import BFLOAT16, SHORT, SUFFIX
+from imagelab.precision import SHORT
 
 
 def _data_info(args: argparse.Namespace) -> int:
@@ -114,95 +115,24 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _verify(args: argparse.Namespace) -> int:
-    from imagelab import records, reproductions, verify
+def _figures(args: argparse.Namespace) -> int:
+    from imagelab import records, redraw
 
-    if args.merge:
-        if args.runs or args.all or args.record:
-            raise UserError(
-                "--merge adds rows other machines recorded and retrains nothing; give it "
-                "without run names, --all or --record"
-            )
-        record = reproductions.RECORD
-        merged = reproductions.merge(args.merge, record, python=args.python)
-        for file in merged:
-            print(
-                f"merged {file.rows} rows from {file.file} ({file.duplicates} duplicates skipped)"
-            )
-        added = sum(file.rows for file in merged)
-        where = records.relative(record)
-        print(f"appended {added} rows to {where}" if added else f"{where} unchanged: no new rows")
-        return 0
-    if args.calibration:
-        return _calibration()
-    if args.python:
-        raise UserError("--python goes with --merge: the Python version of files to merge")
-    if args.all and args.runs:
-        raise UserError("give run names or --all, not both")
-    record = reproductions.RECORD if args.record else None
-    if args.precision == "bf16":
-        from imagelab import verify_precision
-
-        return verify_precision.main(args.runs or None, record)
-    names = verify.ALL_RUNS if args.all else args.runs or verify.DEFAULT_RUNS
-    bfloat16 = [name for name in names if name.endswith(SUFFIX[BFLOAT16])]
-    if args.record and bfloat16:
-        # A bfloat16 run's row in the record is its verdict against its float32 run; a retrain
-        # judged against the committed bfloat16 run is another question, kept out of it.
-        raise UserError(
-            f"--record keeps, for a bfloat16 run, its verdict against its float32 run (`imagelab "
-            f"verify --precision bf16 --record`); retraining {', '.join(bfloat16)} compares it "
-            "with the committed run but is not recorded beside those verdicts: run it without "
-            "--record"
-        )
-    return verify.main(
-        names, record=reproductions.RECORD if args.record else None, reuse=args.reuse
-    )
-
-
-def _calibration() -> int:
-    """`verify --calibration`: the numbers rule on the committed runs, retraining nothing."""
-    from imagelab import seed_noise
-
-    table = seed_noise.calibration_table()
-    if table.empty:
-        raise UserError("no exercise has three seed runs in scores/seeds.csv; run `make seeds`")
-    seeds = table[table["case"] == "seed run"]
-    print(f"each seed run against its canonical run ({seed_noise.RULE}, own distance left out):")
-    for name, rows in seeds.groupby("exercise", sort=False):
-        print(f"  {name:<18} within seed noise: {int(rows['within'].sum())} of {len(rows)}")
-    print("runs of another setting against the canonical run (all seed pairs as reference):")
-    for (name, case, expected), rows in table[table["case"] != "seed run"].groupby(
-        ["exercise", "case", "expected"], sort=False
-    ):
+    found = redraw.run_figures(args.results_dir) if args.results_dir else redraw.project_figures()
+    outcome = redraw.compare(found, write=not args.check)
+    print(f"figures: {len(outcome.same)} of {len(found)} drawn as stored")
+    for path in outcome.different:
+        print(f"    {'differs' if args.check else 'redrew'}: {records.relative(path)}")
+    for path, why in outcome.left.items():
+        print(f"    left as it is: {records.relative(path)}: {why}")
+    if outcome.different:
         print(
-            f"  {case:<20} against {name:<18} outside: {int((~rows['within']).sum())} of "
-            f"{len(rows)} (expected: {expected})"
+            "`imagelab figures` redraws them"
+            if args.check
+            else "commit them with the change that redrew them; the report shows the project's "
+            "figures, so `make report` renders it again"
         )
-    return 0
-
-
-class _VerifyHelp(argparse.HelpFormatter):
-    """`verify --help`, with how long --all takes read from reproductions/verify.csv when the
-    help is shown (never typed: a typed time goes stale, and reading the record for every
-    command would slow them all)."""
-
-    def _get_help_string(self, action: argparse.Action) -> str:
-        text = super()._get_help_string(action) or ""
-        if "{all_time}" in text:
-            from imagelab import reproductions, verify
-
-            try:
-                seconds = reproductions.recorded_seconds(verify.ALL_RUNS, reproductions.RECORD)
-            except UserError:  # a damaged record: `verify --record` names the fix; help goes on
-                seconds = None
-            took = (
-                f"{seconds / 60:.0f} min, each run's last time in reproductions/verify.csv"
-                if seconds
-                else "no time readable from reproductions/verify.csv"
-            )
-            text = text.replace("{all_time}", took)
-        return text
+    return 1 if args.check and outcome.different else 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -265,6 +195,15 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "seeds", help="collect scores/seeds.csv from the canonical runs and sweeps"
     ).set_defaults(handler=_seeds)
+    figures = commands.add_parser(
+        "figures",
+        help="draw the stored results' figures again with today's code; rewrite those that differ",
+    )
+    figures.set_defaults(handler=_figures)
+    figures.add_argument("--check", action="store_true", help="compare only; exit 1 if any differ")
+    figures.add_argument(
+        "--results-dir", metavar="DIR", help="the runs under DIR (default: the project's results)"
+    )
     report = commands.add_parser(
         "report", help="render report/report.pdf and .html from the stored results (never trains)"
     )
@@ -275,56 +214,7 @@ def parser() -> argparse.ArgumentParser:
         help="render even when a result is missing or damaged (without it); a damaged side "
         "table (seeds, benchmark, sweeps, studies, verify record) still stops it",
     )
-    verify = commands.add_parser(
-        "verify",
-        help="retrain committed runs in build/verify; judge their numbers (identical / within "
-        "seed noise / outside) and their conclusions (same / differ)",
-        formatter_class=_VerifyHelp,
-    )
-    verify.set_defaults(handler=_verify)
-    verify.add_argument("runs", nargs="*", help="runs to retrain (default: dense_mnist relu_mnist)")
-    verify.add_argument(
-        "--all",
-        action="store_true",
-        help="all five exercises and the Playground spiral ({all_time})",
-    )
-    verify.add_argument(
-        "--record", action="store_true", help="append the verdicts to reproductions/verify.csv"
-    )
-    verify.add_argument(
-        "--calibration",
-        action="store_true",
-        help="show the numbers rule on the committed runs (each seed run against its canonical "
-        "run; runs of another setting) and retrain nothing",
-    )
-    verify.add_argument(
-        "--reuse",
-        action="store_true",
-        help="judge a retrain already in build/verify/<run> that today's training code made, "
-        "instead of retraining it (after more seed runs, say)",
-    )
-    verify.add_argument(
-        "--precision",
-        choices=tuple(SHORT),
-        default="fp32",
-        help="bf16: judge each stored <exercise>_bf16 run against its float32 run by the same "
-        "two verdicts (nothing retrained; runs: exercise names, default all five); an exercise "
-        "joins `make lab PRECISION=bf16` when its conclusions are the same and its test "
-        "accuracy within seed noise",
-    )
-    verify.add_argument(
-        "--merge",
-        nargs="+",
-        metavar="FILE",
-        help="add the rows of other machines' verify.csv files to reproductions/verify.csv "
-        "(checked first; rows already there are skipped); retrains nothing",
-    )
-    verify.add_argument(
-        "--python",
-        metavar="VERSION",
-        help="with --merge, for files recorded before the python column: the Python version "
-        "they were recorded with, e.g. 3.11.7 (never guessed)",
-    )
+    cli_verify.add_command(commands)
     return main
 
 

@@ -34,35 +34,11 @@ import numpy as np
 
 from imagelab.errors import UserError
 
+# The verified copies and the one test of canonical data, re-exported (imagelab.verified).
+from imagelab.verified import ARRAYS, KNOWN_CHECKSUMS, KNOWN_SIZES, canonical_differences  # noqa: F401
+
 DATA_ENV = "IMAGELAB_DATA"
 MANIFEST = "checksums.json"
-ARRAYS = ("x_train", "y_train", "x_test", "y_test")
-
-# Array-content sha256s of the verified copies (shared/datasets/SOURCES.md). The CIFAR-10 entry
-# is the JPEG-derived copy (quality 75, fixed shuffled order), not the lossless original.
-KNOWN_CHECKSUMS = {
-    "mnist": {
-        "description": "MNIST, original IDX files (LeCun, Cortes, Burges)",
-        "x_train": "741c988805d008ac6e4c904b69001ba184c24b2c540a4ef403f4c71b676cf757",
-        "y_train": "1feba77c54802fa5339a11837ea4b2866434b83314ec45192930f1df69120c13",
-        "x_test": "6d87418db22cc8025d05968bec9bd5c3932904b23485740db143a061a2c9d161",
-        "y_test": "ddeff807876a9661a1110d45c266c86239a3a1b7d37da0c3716a7a683c852ff5",
-    },
-    "cifar10": {
-        "description": "CIFAR-10, JPEG-derived copy (quality 75; pixels differ slightly "
-        "from the original, order reshuffled)",
-        "x_train": "8f6689e5efe220934ec5583d5ceb14b6a06d202c202ad616b81c91820d5077eb",
-        "y_train": "4716fd77f221b4f583694b47c794f82794dffafd4657c00240f9a88b9b1b1649",
-        "x_test": "357b4cc58191a3e050ec7e663a5e3e1ffdfa72d07ac733886064beae61db4e36",
-        "y_test": "56fcbb69009bb453573888705635780b67b3ee343e1d81629094c22f109d4902",
-    },
-}
-
-# Images per split of the verified copies: with the checksums above, what makes data canonical.
-KNOWN_SIZES = {
-    "mnist": {"n_train": 60000, "n_test": 10000},
-    "cifar10": {"n_train": 50000, "n_test": 10000},
-}
 
 IMAGE_SHAPES = {"mnist": (28, 28), "cifar10": (32, 32, 3)}
 CLASS_NAMES = {
@@ -145,11 +121,16 @@ def _default_data_dir(pyproject: Path) -> Path | None:
 
 
 def _how_to_provide(name: str) -> str:
+    download = (  # the advice to unset the variable only when it is set
+        f"on a machine with internet, unset {DATA_ENV} to download through keras.datasets"
+        if os.environ.get(DATA_ENV)
+        else f"keras.datasets downloads it where there is internet ({DATA_ENV} is unset and "
+        "the project's default folder, [tool.imagelab] data in pyproject.toml, is absent)"
+    )
     return (
-        f"Set {DATA_ENV} to a folder holding {name}.npz (for example "
-        f"{DATA_ENV}=../shared/datasets), or build one from the original files with "
-        f"`imagelab data import PATH`; on a machine with internet, unset {DATA_ENV} to "
-        f"download through keras.datasets."
+        f"Set {DATA_ENV} to a folder holding {name}.npz (for example {DATA_ENV}=../shared/"
+        f"datasets), or build one from the original files with `imagelab data import PATH`; "
+        f"{download}."
     )
 
 
@@ -198,6 +179,9 @@ def _read_npz(name: str, path: Path) -> dict[str, np.ndarray]:
 
 
 def _read_keras(name: str) -> dict[str, np.ndarray]:
+    from imagelab import quiet_tensorflow
+
+    quiet_tensorflow()  # keras imports TensorFlow, whose start-up chatter says nothing here
     import keras
 
     loader = {"mnist": keras.datasets.mnist, "cifar10": keras.datasets.cifar10}[name]
@@ -231,24 +215,6 @@ def _check_structure(name: str, where: Path | str, arrays: dict[str, np.ndarray]
 
 BUILT_IN = "imagelab.data.KNOWN_CHECKSUMS (shared/datasets/SOURCES.md)"
 KERAS_DOWNLOAD = "keras.datasets file hash (array hashes not in our table)"
-
-
-def canonical_differences(dataset: str, checksums: object, sizes: dict[str, object]) -> list[str]:
-    """How data (``checksums`` per array; ``sizes``: ``n_train``, ``n_test``) differs from the
-    verified copy (``KNOWN_CHECKSUMS``, ``KNOWN_SIZES``), in words; empty when it is that copy.
-
-    The one test of canonical data: by content, never by a file's name, folder or the table that
-    vouched for it (a folder called ``keras.datasets`` holding imported images is not canonical).
-    """
-    if dataset not in KNOWN_CHECKSUMS:
-        return [f"{dataset!r} is not one of the verified data sets {sorted(KNOWN_CHECKSUMS)}"]
-    checksums = checksums if isinstance(checksums, dict) else {}
-    wrong = [key for key in ARRAYS if checksums.get(key) != KNOWN_CHECKSUMS[dataset][key]]
-    return [f"{key}'s sha256 is not the verified one" for key in wrong] + [
-        f"{key} is {sizes.get(key)!r}, the verified copy has {size}"
-        for key, size in KNOWN_SIZES[dataset].items()
-        if sizes.get(key) != size
-    ]
 
 
 def _manifest_entry(name: str, folder: Path) -> dict[str, str] | None:

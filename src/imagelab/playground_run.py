@@ -14,17 +14,27 @@ import datetime as dt
 import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from imagelab import playground, playground_search, plots, records, staging, store
+from imagelab import figures, playground, playground_search, plots, records, staging, store
 from imagelab.errors import UserError
 from imagelab.exercises import (
     PLAYGROUND,
     RUN_CONTROLS,
     check_canonical_name,
     notebook_defaults,
+)
+from imagelab.outputs import (
+    RETRAIN,
+    beside,
+    results_dir_for,
+    save_figure,
+    stored_results_message,
+    write_provenance,
+    wrote,
 )
 from imagelab.params import check_choice, check_parameter
 from imagelab.playground import (
@@ -36,14 +46,7 @@ from imagelab.playground import (
     NUM_SAMPLES,
     REGULARIZATIONS,
 )
-from imagelab.run import (
-    RETRAIN,
-    check_converged,
-    check_stored,
-    save_figure,
-    stored_results_message,
-    write_provenance,
-)
+from imagelab.run import check_converged, check_stored
 
 # What one spiral run trains with; the notebook's other parameters are the run controls and
 # the search's (``search``, ``search_feature_sets``, ``search_hidden``, ``search_seeds``).
@@ -174,6 +177,7 @@ def start(params: dict[str, object]) -> PlaygroundRun:
         raise
     except ValueError as error:
         raise UserError(str(error)) from None
+    params["results_dir"] = results_dir_for(params["run_name"], params["results_dir"])
     state, stored = check_stored(PLAYGROUND.name, settings | _controls(params))
     files = records.run_files(params["run_name"], params["results_dir"])
     if state == "up-to-date" and not params["force"]:
@@ -204,11 +208,17 @@ class PlaygroundRun:
     load_at_start: list = field(default_factory=lambda: list(os.getloadavg()))
     result: playground.PlaygroundResult | None = None
     attempt: staging.Attempt | None = None  # where this attempt stages its files, once trained
+    searched: bool = False  # whether this run trained the search (else it shows the stored one)
+    written: list[Path] = field(default_factory=list)  # every file this run published
     exercise = PLAYGROUND
 
     @property
     def name(self) -> str:
         return self.files.run_name
+
+    def wrote(self) -> str:
+        """Every file this run wrote, by name (the notebook's last cell prints it)."""
+        return wrote(self)
 
     @property
     def settings(self) -> dict[str, object]:
@@ -261,29 +271,25 @@ class PlaygroundRun:
                 weights=[w.tolist() for w in model.get_weights()],  # to redraw the surface
             )
             self.attempt.publish()
+        self.written += [self.files.history, self.files.score, self.files.provenance]
         print(
             f"[{self.name}] train loss {score['train_loss']:.4f}, test loss "
-            f"{score['test_loss']:.4f} ({self.result.train_seconds:.1f}s); wrote "
-            f"{self.files.history}, {self.files.score} and {self.files.provenance.name}"
+            f"{score['test_loss']:.4f} ({self.result.train_seconds:.1f}s); wrote its history, "
+            f"score and provenance under {records.relative(self.files.results_dir)}"
         )
         return self.result
 
     def plot_surface(self, model: object):  # noqa: ANN201
         """The trained network's output over the input plane with the points, as the
-        Playground draws it; saved as figures/<run>_surface.png."""
-        data, s = self.data, self.settings
-        fig = plots.decision_surface(
-            playground.surface(model, s["features"]), (data.x_train, data.y_train),
-            (data.x_test, data.y_test), title=f"{self.name}: hidden {s['hidden']}",
-        )  # fmt: skip
+        Playground draws it; a run trained here saves it as figures/<run>_surface.png."""
+        grid = playground.surface(model, self.settings["features"])
+        fig = figures.surface(self.name, self.settings, grid, self.data)
         save_figure(self, fig, "surface")
         return fig
 
     def plot_loss(self):  # noqa: ANN201
-        """Training and test loss per epoch; saved as figures/<run>_loss.png."""
-        fig = plots.loss_curves(
-            self.result.history, self.params["switch_epoch"], title=f"{self.name}: loss per epoch"
-        )
+        """Training and test loss per epoch; saved as figures/<run>_loss.png when trained."""
+        fig = figures.loss(self.name, self.result.history, self.params["switch_epoch"])
         save_figure(self, fig, "loss")
         return fig
 
@@ -291,19 +297,22 @@ class PlaygroundRun:
         """With ``search=True``, train the search grid with this run's other settings and store
         it; else read the stored search. One row per (feature set, shape, seed)."""
         results_dir = self.params["results_dir"]
-        if not self.params["search"]:
-            return playground_search.read_search(results_dir)
+        if not self.params["search"]:  # a run of one's own in runs/ reads the project's search
+            return playground_search.read_search(beside(playground_search.RUN_NAME, results_dir))
         grid = {name: self.params[name] for name in playground_search.GRID}
-        return playground_search.search(self.settings, grid, results_dir)
+        table = playground_search.search(self.settings, grid, results_dir)
+        self.searched = True
+        search = records.run_files(playground_search.RUN_NAME, results_dir)
+        self.written += [search.score, search.provenance]
+        return table
 
     def plot_search(self, table: pd.DataFrame):  # noqa: ANN201
-        """Seeds reaching test loss < 0.1 per shape and feature set; saved as
-        figures/playground_search_success.png."""
-        from imagelab import analysis
-
-        fig = plots.search_success(analysis.playground_success(table))
-        files = records.run_files(playground_search.RUN_NAME, self.params["results_dir"])
-        plots.save(fig, files.figure("success"))
+        """Seeds reaching test loss < 0.1 per shape and feature set; a search run here saves it
+        as figures/playground_search_success.png (a stored search shown writes nothing)."""
+        fig = figures.search(table)
+        if self.searched:
+            path = records.run_files(playground_search.RUN_NAME, self.params["results_dir"])
+            self.written.append(plots.save(fig, path.figure("success")))
         return fig
 
 

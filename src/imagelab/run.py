@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from imagelab import data as datasets
-from imagelab import plots, precision, records, staging, store
+from imagelab import figures, precision, progress, records, staging, store
 from imagelab.errors import Diverged, UserError
 from imagelab.exercises import (
     CANONICAL_NAMES,
@@ -34,20 +34,14 @@ from imagelab.exercises import (
     validate,
 )
 from imagelab.fingerprint import code_cells, python_source
-
-# How to retrain when a notebook shows stored results; each notebook's first cell says the same
-# (tests/test_interactive.py checks), so what Run All prints matches what the student read.
-RETRAIN = "to retrain, set force = True in the parameters cell (papermill: -p force True)"
-
-
-def stored_results_message(run_name: str, provenance: dict) -> str:
-    """What a run prints when it shows up-to-date stored results instead of training."""
-    return (
-        f"[{run_name}] showing the stored results, which are up to date (trained "
-        f"{provenance.get('finished')}, commit {str(provenance['git'].get('commit'))[:10]}); "
-        f"not training. {RETRAIN[0].upper()}{RETRAIN[1:]}."
-    )
-
+from imagelab.outputs import (
+    RETRAIN,
+    results_dir_for,
+    save_figure,
+    stored_results_message,
+    write_provenance,
+    wrote,
+)
 
 # Names IPython puts in every kernel's namespace (those starting with "_" aside).
 IPYTHON_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit", "open"})
@@ -80,6 +74,14 @@ def fit_settings(p: dict[str, object]) -> dict[str, object]:
     return settings | {"validate_on_test": p.get("validate_on_test", False)}
 
 
+def steps_per_epoch(p: dict[str, object], data: datasets.Dataset) -> int:
+    """Training batches per epoch: the training images (less the validation split, which
+    ``training.fit`` holds out of them unless it validates on the test set) over the batch."""
+    n = len(data.x_train)
+    n = n if p.get("validate_on_test") else int(n * (1 - p["validation_split"]))
+    return math.ceil(n / p["batch_size"])
+
+
 @dataclass
 class Run:
     """One run of an exercise: its parameters, data and files; created by ``start_run``."""
@@ -94,14 +96,24 @@ class Run:
     load_at_start: list = field(default_factory=lambda: list(os.getloadavg()))
     result: object = None  # training.FitResult once fitted or loaded
     attempt: staging.Attempt | None = None  # where this attempt stages its files, once trained
+    written: list[Path] = field(default_factory=list)  # every file this run published
 
     @property
     def name(self) -> str:
         return self.files.run_name
 
+    def wrote(self) -> str:
+        """Every file this run wrote, by name (the notebook's last cell prints it)."""
+        return wrote(self)
+
     @property
     def cached(self) -> bool:
         return self.stored is not None
+
+    @property
+    def data_cut(self) -> str | None:
+        """What ``data_limit`` left of the data set, in words; None when the run saw it all."""
+        return data_cut(self.data, self.params["data_limit"])
 
     def build_model(self):  # noqa: ANN201 (a keras.Model; keras is imported lazily by models)
         """The exercise's model, built with this run's parameters (after seeding)."""
@@ -125,7 +137,8 @@ class Run:
             return self.result
         started, p = dt.datetime.now(dt.UTC), self.params
         cpu_started = time.process_time()
-        self.result = training.fit(model, self.data, **fit_settings(p), label=self.name)
+        with progress.showing(model, self.name, p["epochs"], steps_per_epoch(p, self.data)):
+            self.result = training.fit(model, self.data, **fit_settings(p), label=self.name)
         check_converged(
             self.name,
             self.result.history,
@@ -143,10 +156,12 @@ class Run:
             records.write_csv(self.result.predictions, staged.predictions)
             self._write_provenance(model, staged, started, cpu_seconds)
             self.attempt.publish()
+        f = self.files
+        self.written += [f.history, f.score, f.predictions, f.provenance]
         print(
-            f"[{self.name}] test loss {self.result.score['loss']:.4f}, "
-            f"test accuracy {self.result.score['acc']:.4f}; wrote {self.files.history}, "
-            f"{self.files.score} and {self.files.provenance.name}"
+            f"[{self.name}] test loss {self.result.score['loss']:.4f}, test accuracy "
+            f"{self.result.score['acc']:.4f}; wrote its history, score, predictions and "
+            f"provenance under {records.relative(f.results_dir)}"
         )
         return self.result
 
@@ -173,62 +188,25 @@ class Run:
         )
 
     def plot_history(self):  # noqa: ANN201
-        """The 2019 history figure, saved as figures/<run>_history.png."""
-        fig = plots.history(self.result.history, title=f"{self.name}: training history")
+        """The 2019 history figure; a run trained here saves it as figures/<run>_history.png."""
+        fig = figures.history(self.name, self.result.history)
         save_figure(self, fig, "history")
         return fig
 
     def plot_confusion(self):  # noqa: ANN201
-        """The test-set confusion matrix, saved as figures/<run>_confusion.png."""
-        fig = plots.confusion(
-            self.result.predictions,
-            self.data.class_names,
-            title=f"{self.name}: confusion matrix (test set)",
-        )
+        """The test-set confusion matrix; saved as figures/<run>_confusion.png when trained."""
+        fig = figures.confusion(self.name, self.result.predictions, self.data.class_names)
         save_figure(self, fig, "confusion")
         return fig
 
     def plot_misclassified(self):  # noqa: ANN201
-        """A grid of misclassified test images, saved as figures/<run>_misclassified.png."""
-        fig = plots.misclassified(self.result.predictions, self.data.x_test, self.data.class_names)
+        """A grid of misclassified test images; saved as figures/<run>_misclassified.png when
+        trained."""
+        fig = figures.misclassified(
+            self.result.predictions, self.data.x_test, self.data.class_names
+        )
         save_figure(self, fig, "misclassified")
         return fig
-
-
-def save_figure(run: object, fig: object, kind: str) -> None:
-    """Save the run's figure ``kind``: a trained run stages and publishes it with its attempt
-    (dropped if another attempt has published this run since); stored results shown re-save
-    theirs. Shared by ``Run`` and the Playground's run."""
-    if run.attempt is None:
-        plots.save(fig, run.files.figure(kind))
-        return
-    with run.attempt.writing() as staged:
-        plots.save(fig, staged.figure(kind))
-        run.attempt.publish_figure(kind)
-
-
-def write_provenance(
-    run: object, model: object, to: Path | None = None, **measured: object
-) -> None:
-    """Write a finished run's provenance, last of its files (its presence marks the run done):
-    what the run knows of itself (name, exercise, notebook, fingerprint, git, load at start,
-    epoch and training seconds) and what it ``measured`` (parameters, data, score, started,
-    cpu_seconds and any extra keys), through the one builder, ``store.build_provenance``.
-    Written to ``to`` (an attempt's staging folder), else to the run's own provenance file.
-    Shared by ``Run`` and the Playground's run."""
-    provenance = store.build_provenance(
-        run_name=run.name,
-        exercise=run.exercise.name,
-        notebook=f"notebooks/{run.exercise.notebook}",
-        epoch_seconds=run.result.epoch_seconds,
-        train_seconds=run.result.train_seconds,
-        model={"name": model.name, "params": int(model.count_params())},
-        fingerprint=run.fingerprint,
-        git=run.git,
-        load_at_start=run.load_at_start,
-        **measured,
-    )
-    records.write_json(provenance, to or run.files.provenance)
 
 
 def notebook_parameters(exercise: str, namespace: dict[str, object]) -> dict[str, object]:
@@ -259,6 +237,7 @@ def start_run(exercise: str, namespace: dict[str, object]) -> Run:
     """
     params = notebook_parameters(exercise, namespace)
     validate(exercise, params)
+    params["results_dir"] = results_dir_for(params["run_name"], params["results_dir"])
     precision.check(params["precision"])
     state, stored = check_stored(exercise, params)
     try:
@@ -284,9 +263,15 @@ def start_run(exercise: str, namespace: dict[str, object]) -> Run:
 
     training.configure_threads()
     training.set_seed(params["seed"])
+    cut = data_cut(data, params["data_limit"])
+    seen = (
+        f"data_limit={params['data_limit']}: {cut} (data_limit cuts both; this run's scores are "
+        "not those of a full-data run, nor 2019's)"
+        if cut
+        else f"{len(data.x_train)} training and {len(data.x_test)} test images"
+    )
     print(
-        f"[{files.run_name}] {len(data.x_train)} training and {len(data.x_test)} test "
-        f"images from {data.source} (verified against {data.verified_against})"
+        f"[{files.run_name}] {seen}, from {data.source} (verified against {data.verified_against})"
     )
     return Run(
         get_exercise(exercise),
@@ -295,6 +280,24 @@ def start_run(exercise: str, namespace: dict[str, object]) -> Run:
         data,
         None,
         fingerprint=store.current_fingerprint(exercise, params["precision"]),
+    )
+
+
+def data_cut(data: datasets.Dataset, limit: int | None) -> str | None:
+    """What ``data_limit`` left of the data set, in words ('the first 2000 of 60000 training
+    images and the first 2000 of 10000 test images'); None without a limit. ``data.load``
+    applies the limit to both splits (and is fingerprinted, so it stays as it is)."""
+    if limit is None:
+        return None
+    folder = datasets.data_dir()
+    arrays = datasets.load_raw(data.name, str(folder) if folder else None)[0]  # cached
+
+    def part(kept: int, total: int, images: str) -> str:
+        return f"all {total} {images}" if kept >= total else f"the first {kept} of {total} {images}"
+
+    return (
+        f"{part(len(data.x_train), len(arrays['x_train']), 'training images')} and "
+        f"{part(len(data.x_test), len(arrays['x_test']), 'test images')}"
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import subprocess
 import tempfile
 import time
@@ -35,11 +36,21 @@ class _CellOutputOnly(logging.Filter):
         )
 
 
+class _PlainText(logging.Formatter):
+    """A cell's output as plain text: the colour codes Keras's model summary prints are for
+    a notebook's screen, not for a terminal log or a log file (make matrix's verify.log)."""
+
+    CODES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.CODES.sub("", super().format(record))
+
+
 def show_progress() -> None:
     """Stream what notebooks print (epoch lines) to the terminal while papermill runs them."""
     handler = logging.StreamHandler()
     handler.addFilter(_CellOutputOnly())
-    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.setFormatter(_PlainText("%(message)s"))
     logger = logging.getLogger("papermill")
     logger.handlers[:] = [handler]
     logger.setLevel(logging.INFO)
@@ -102,6 +113,7 @@ def lab(
     if not dry_run:
         precision.check(number_format)
         show_progress()
+    print(data_line())
     ran, damaged, started = [], [], time.perf_counter()
     for number, name in enumerate(names, start=1):
         run_name = precision.canonical_name(name, number_format)
@@ -137,6 +149,24 @@ def lab(
             f"lab {' '.join(damaged)}{' --precision bf16' if bf16 else ''}` retrains them"
         )
     return ran
+
+
+def data_line() -> str:
+    """Where the data of the runs about to train comes from, in one line."""
+    import os
+
+    from imagelab import data
+
+    folder = data.data_dir()
+    if folder is None:
+        return (
+            "== data: keras.datasets, downloaded once into ~/.keras/datasets (needs internet): "
+            f"{data.DATA_ENV} is unset and the project's default folder ([tool.imagelab] data "
+            "in pyproject.toml) is absent; `imagelab data info` shows what is found"
+        )
+    given = os.environ.get(data.DATA_ENV)
+    why = f"{data.DATA_ENV}={given}" if given else "the project's default, [tool.imagelab] data"
+    return f"== data: {folder} ({why})"
 
 
 def _judged_outside(exercise: str, number_format: str) -> bool:

@@ -5,7 +5,8 @@ the steady epoch time, accuracy comparisons at stored precision, the plateau, th
 and the Playground glossary. Each is a pure function over loaded runs (histories, scores,
 provenance) or tables, so the notebook and the report print the same sentence for the same
 question because they call the same function. Accuracy, gap, plateau and the Playground live
-here; seconds per epoch and contention in ``analysis.timing``; sweeps in ``analysis.sweeps``.
+here; accuracies against 2019 and against other runs in ``analysis.compare``; seconds per epoch
+and contention in ``analysis.timing``; sweeps in ``analysis.sweeps``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,20 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from imagelab.analysis.compare import (
+    ACCURACY_DECIMALS,
+    GAP_EPOCHS,
+    accuracy_difference,
+    accuracy_versus,
+    compare_with,
+    direction,
+    dropout_effect,
+    exact_accuracy,
+    final_accuracy,
+    gap_versus,
+    score_sentence,
+    unlike,
+)
 from imagelab.analysis.sweeps import sweep_digest
 from imagelab.analysis.timing import (
     BENCHMARK_SOURCE,
@@ -32,29 +47,6 @@ from imagelab.analysis.timing import (
 
 # A train-validation accuracy gap above this is called overfitting (0.01 = one digit in 100).
 OVERFIT_GAP = 0.01
-# The gap is averaged over the last epochs: one epoch's validation accuracy is noisy.
-GAP_EPOCHS = 3
-# Accuracies are counts over 10,000 test images: four decimals is their exact precision.
-ACCURACY_DECIMALS = 4
-
-
-def exact_accuracy(accuracy: float | pd.Series) -> float | pd.Series:
-    """An accuracy at the precision it is exact to: float32 stores 0.9801 as 0.98009998, which
-    must still equal 2019's 0.9801."""
-    return np.round(accuracy, ACCURACY_DECIMALS)
-
-
-def accuracy_difference(ours: float, theirs: float) -> float:
-    """``ours - theirs`` at stored precision, never ``-0.0`` (so it cannot print "-0.0000")."""
-    return float(np.round(exact_accuracy(ours) - exact_accuracy(theirs), ACCURACY_DECIMALS)) + 0.0
-
-
-def final_accuracy(history: pd.DataFrame, last: int = GAP_EPOCHS) -> dict[str, float]:
-    """Mean training and validation accuracy over the last ``last`` epochs, and their gap."""
-    acc = history[history["metric"] == "acc"]
-    final = acc[acc["epoch"] > acc["epoch"].max() - last].groupby("data")["value"].mean()
-    train, val = float(final.get("training", np.nan)), float(final.get("validation", np.nan))
-    return {"train_acc": train, "val_acc": val, "gap": train - val}
 
 
 def last_epochs(epochs: int, last: int = GAP_EPOCHS) -> str:
@@ -90,87 +82,6 @@ def generalisation(history: pd.DataFrame, last: int = GAP_EPOCHS) -> str:
     return (
         f"The model generalises well: {numbers}, within {OVERFIT_GAP}, so it does as well on "
         "data it has not seen as on its training data."
-    )
-
-
-def score_sentence(score: dict[str, float], exercise: object) -> str:
-    """Test loss and accuracy in words, as mistakes per 100 images, beside 2019's number."""
-    text = (
-        f"Test loss {score['loss']:.4f}, test accuracy {score['acc']:.4f}: "
-        f"{100 * (1 - score['acc']):.2f} mistakes per 100 test images."
-    )
-    reference = getattr(exercise, "result_2019", None)
-    if reference:
-        text += (
-            f" 2019 reported loss {reference['loss']:.4f} and accuracy {reference['acc']:.4f} "
-            f"({accuracy_difference(score['acc'], reference['acc']):+.4f} now)."
-        )
-    else:
-        text += " 2019 did not report a test score for this exercise."
-    return text
-
-
-def direction(difference: float) -> str:
-    """'better', 'worse' or 'the same', for a difference in accuracy (ours minus theirs, as from
-    ``accuracy_difference``)."""
-    return "better" if difference > 0 else "worse" if difference < 0 else "the same"
-
-
-def _stored(run: object, other: str) -> object:
-    """Another stored run beside ``run`` (a ``store.StoredRun``), or None when it has not run."""
-    from imagelab import store
-
-    return store.load_run(other, run.params["results_dir"])
-
-
-def accuracy_versus(
-    ours: float, theirs: float, other: str, expected: str | None = None, name: str = "It"
-) -> str:
-    """This run's test accuracy against another run's, and whether 2019's expectation held.
-
-    ``expected`` is what 2019 expected of this run against ``other`` ('better' or 'worse').
-    """
-    diff = accuracy_difference(ours, theirs)
-    actual = direction(diff)
-    text = (
-        f"{name} scores {ours:.4f} on the test set against {theirs:.4f} for {other}: "
-        f"{actual} ({diff:+.4f})."
-    )
-    if expected is not None:
-        held = "that held" if actual == expected else "that did not hold"
-        text += f" 2019 expected it to do {expected} than {other}; {held}."
-    return text
-
-
-def gap_versus(ours: pd.DataFrame, theirs: pd.DataFrame, other: str) -> str:
-    """This run's train-validation gap (``final_accuracy``) against another run's."""
-    ours_gap, their_gap = final_accuracy(ours)["gap"], final_accuracy(theirs)["gap"]
-    closer = "smaller" if abs(ours_gap) < abs(their_gap) else "larger"
-    return (
-        f"Its train-validation gap ({ours_gap:+.4f}) is {closer} than that of {other} "
-        f"({their_gap:+.4f})."
-    )
-
-
-def compare_with(run: object, other: str) -> str:
-    """How this run's test accuracy compares with another stored run's."""
-    theirs = _stored(run, other)
-    if theirs is None:
-        return f"No stored results of {other!r} to compare with yet (run it first)."
-    return accuracy_versus(run.result.score["acc"], theirs.score["acc"], other, name=run.name)
-
-
-def dropout_effect(run: object, without: str) -> str:
-    """Dropout's effect: the train/validation gap and test accuracy with and without it."""
-    theirs = _stored(run, without)
-    if theirs is None:
-        return f"No stored results of {without!r} to compare with yet (run it first)."
-    gap_with = final_accuracy(run.result.history)["gap"]
-    gap_without = final_accuracy(theirs.history)["gap"]
-    closer = "closer together" if abs(gap_with) < abs(gap_without) else "further apart"
-    return (
-        f"With dropout the training and validation accuracies end {closer} (gap {gap_with:+.4f} "
-        f"against {gap_without:+.4f} without). {compare_with(run, without)}"
     )
 
 

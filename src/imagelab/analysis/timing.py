@@ -40,9 +40,12 @@ def own_epochs(epoch_seconds: list[float]) -> str:
     )
 
 
-def epoch_time_sentence(epoch_seconds: list[float], seconds_2019: float | None = None) -> str:
+def epoch_time_sentence(
+    epoch_seconds: list[float], seconds_2019: float | None = None, cut: str | None = None
+) -> str:
     """Seconds per epoch of a run, from its own epochs (the first apart: it includes graph
-    tracing)."""
+    tracing), against 2019's ``seconds_2019`` unless ``cut`` says the run saw only part of the
+    data (``run.data_cut``): its epochs were shorter for that alone."""
     if len(epoch_seconds) == 1:
         text = (
             f"The one epoch took {epoch_seconds[0]:.1f} s, graph tracing included (train two "
@@ -50,7 +53,12 @@ def epoch_time_sentence(epoch_seconds: list[float], seconds_2019: float | None =
         )
     else:
         text = f"An epoch took {own_epochs(epoch_seconds)}."
-    if seconds_2019:
+    if seconds_2019 and cut:
+        text += (
+            f" Not compared with 2019's {seconds_2019:.0f} s: an epoch here went over {cut} "
+            "(data_limit), 2019's over the whole training set."
+        )
+    elif seconds_2019:
         steady = steady_epoch_seconds(epoch_seconds)
         text += f" 2019: more than {seconds_2019:.0f} s, {seconds_2019 / steady:.1f}x as long."
     return text

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import io
 import tempfile
 import time
@@ -113,7 +114,13 @@ def render(out_dir: Path = OUT_DIR, parameters: dict | None = None, quiet: bool 
         write_html(notebook, new_html)
         write_pdf(notebook, new_pdf, digest, work)
     _step(quiet, f"wrote {relative(html)}", started)
-    _step(quiet, f"wrote {relative(pdf)} ({digest[:19]}...)", started)
+    pdf_sha256 = hashlib.sha256(pdf.read_bytes()).hexdigest()
+    _step(
+        quiet,
+        f"wrote {relative(pdf)} (its sha256 {pdf_sha256[:12]}...; the digest of the inputs it "
+        f"shows, in its keywords: {digest[:19]}...)",
+        started,
+    )
     return pdf
 
 

@@ -338,12 +338,11 @@ def write_summary(sweep: Sweep) -> Path:
     table = summary_table(sweep)
     path = records.write_csv(table, sweep.folder / "summary.csv")
     if (table["status"] == "complete").any():
-        from imagelab import plots  # seconds of imports: only when there is a figure to draw
+        from imagelab import figures, plots  # seconds of imports: only when there is one to draw
 
-        figure = plots.sweep_summary(
-            table,
-            list(sweep.grid),
-            title=f"sweep {sweep.name}: {sweep.exercise}, {len(sweep.seeds)} seeds",
+        figure = figures.sweep_summary(
+            table, list(sweep.grid), sweep.name, sweep.exercise, len(sweep.seeds)
         )
         plots.save(figure, sweep.folder / "summary.png")
+        plots.close(figure)
     return path
