@@ -76,7 +76,9 @@ def _fake_run(results_dir, name, train_acc, val_acc, test_acc, epochs=4, exercis
     )
     provenance["machine"] |= {"cpu": "test cpu", "cores": 2, "platform": "test"}
     del provenance["load_average"]  # as in runs that recorded none: the summary shows "-"
-    records.write_json(provenance | {"finished": "2026-01-01T00:00:00+00:00"}, files.provenance)
+    # Twelve seconds from start to finish: the ten of training, its epochs' nine among them.
+    times = {"finished": "2026-01-01T00:00:12+00:00", "wall_seconds": 12.0}
+    records.write_json(provenance | times, files.provenance)
 
 
 ACCURACIES = {  # train, validation, test; cnn_mnist overfits badly (0.999 against 0.80)

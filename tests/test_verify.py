@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from imagelab import cli, data, machine, records, reproductions, store, verify
+from imagelab import cli, data, exercises, machine, records, reproductions, store, verify
 from imagelab.errors import UserError
 
 from .conftest import ROOT
@@ -37,11 +37,15 @@ def write_run(folder, name="run", acc=0.9, loss=0.3, shift=0.0, seconds=1.0):
     true = np.arange(data.KNOWN_SIZES["mnist"]["n_test"]) % 10  # every test image, as recorded
     predictions = pd.DataFrame({"index": np.arange(len(true)), "true": true, "predicted": true})
     records.write_csv(predictions, files.predictions)
-    provenance = {"run_name": name, "exercise": "relu_mnist", "parameters": {}, "seed": 1}
+    settings = exercises.settings_of(exercises.notebook_defaults("relu_mnist")) | {"seed": 1}
+    if name.endswith("_bf16"):  # a canonical bfloat16 name holds a bfloat16 run
+        settings["precision"] = "mixed_bfloat16"
+    provenance = {"run_name": name, "exercise": "relu_mnist", "parameters": settings, "seed": 1}
     verified = {k: v for k, v in data.KNOWN_CHECKSUMS["mnist"].items() if k in data.ARRAYS}
     mnist = {"dataset": "mnist", "checksums": verified, "verified_against": "test"}
     provenance |= {"data": mnist | data.KNOWN_SIZES["mnist"], "versions": {}}  # as canonical
-    provenance |= {"git": {"commit": None}, "machine": {"cores": 2}, "finished": "2026-01-01"}
+    provenance |= {"git": {"commit": None}, "machine": {"cores": 2}}
+    provenance |= {"finished": "2026-01-01T00:00:00+00:00"}
     provenance |= {"epoch_seconds": [seconds, seconds], "train_seconds": 2 * seconds}
     provenance |= {"score": {"loss": loss, "acc": acc}}
     records.write_json(provenance, files.provenance)

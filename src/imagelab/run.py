@@ -44,7 +44,7 @@ def stored_results_message(run_name: str, provenance: dict) -> str:
     """What a run prints when it shows up-to-date stored results instead of training."""
     return (
         f"[{run_name}] showing the stored results, which are up to date (trained "
-        f"{provenance.get('finished')}, commit {str(provenance['git'].get('commit'))[:10]}); "
+        f"{provenance.get('finished')}, commit {records.shown_commit(provenance['git'].get('commit'))}); "
         f"not training. {RETRAIN[0].upper()}{RETRAIN[1:]}."
     )
 

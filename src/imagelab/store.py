@@ -362,10 +362,7 @@ def build_provenance(
     its ratio shows whether the run had the cores to itself (about the thread count) or shared
     them (lower).
     """
-    versions = {
-        package: metadata.version(package)
-        for package in ("tensorflow", "keras", "numpy", "pandas", "papermill", "imagelab")
-    }
+    versions = {package: metadata.version(package) for package in provenance_schema.VERSIONED}
     return {
         "run_name": run_name,
         "exercise": exercise,
