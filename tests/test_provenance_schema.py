@@ -12,7 +12,7 @@ import pytest
 from imagelab import data, exercises, provenance_schema, records, runs, store
 from imagelab.errors import UserError
 
-from .conftest import ROOT, copy_committed_run
+from .conftest import ROOT, copy_committed_run, seal_run
 
 RUN = "dense_mnist"
 
@@ -196,6 +196,7 @@ def test_the_same_data_under_another_name_is_no_canonical_run_and_loads(stored, 
         shutil.copy(getattr(stored, kind), getattr(other, kind))
     _set(other, "run_name", "dense_other_data")
     _set(other, "data.n_train", 100)
+    seal_run(other)  # its own set, under its own name
     assert (
         store.load_run("dense_other_data", other.results_dir).provenance["data"]["n_train"] == 100
     )

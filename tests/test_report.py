@@ -10,6 +10,8 @@ import pytest
 
 from imagelab import data, exercises, plots, records, report, reproductions, runs, store
 
+from .conftest import seal_run
+
 
 def _fake_run(results_dir, name, train_acc, val_acc, test_acc, epochs=4, exercise=None, **stored):
     """A finished run's files, with chosen accuracies (no training): a run of ``exercise``
@@ -79,6 +81,7 @@ def _fake_run(results_dir, name, train_acc, val_acc, test_acc, epochs=4, exercis
     # Twelve seconds from start to finish: the ten of training, its epochs' nine among them.
     times = {"finished": "2026-01-01T00:00:12+00:00", "wall_seconds": 12.0}
     records.write_json(provenance | times, files.provenance)
+    seal_run(files)
 
 
 ACCURACIES = {  # train, validation, test; cnn_mnist overfits badly (0.999 against 0.80)

@@ -13,7 +13,7 @@ import pytest
 from imagelab import cli, data, exercises, machine, records, reproductions, store, verify
 from imagelab.errors import UserError
 
-from .conftest import ROOT
+from .conftest import ROOT, seal_run
 
 # --- verdicts on hand-made results (no training) ----------------------------------------------
 
@@ -49,6 +49,7 @@ def write_run(folder, name="run", acc=0.9, loss=0.3, shift=0.0, seconds=1.0):
     provenance |= {"epoch_seconds": [seconds, seconds], "train_seconds": 2 * seconds}
     provenance |= {"score": {"loss": loss, "acc": acc}}
     records.write_json(provenance, files.provenance)
+    seal_run(files)
     return store.load_run(name, folder)
 
 
@@ -74,6 +75,7 @@ def test_other_predictions_are_not_identical(tmp_path):
     predictions = rerun.predictions.copy()
     predictions.loc[1, "predicted"] = (predictions.loc[1, "true"] + 1) % 10
     records.write_csv(predictions, rerun.files.predictions)
+    seal_run(rerun.files)  # the rerun's own set
     rerun = store.load_run("run", tmp_path / "rerun")
     assert verify.compare("relu_mnist", committed, rerun, spread([])).verdict == "outside"
 

@@ -138,6 +138,15 @@ def current_fingerprint() -> dict[str, object]:
     return fingerprint.fingerprint(notebook, PLAYGROUND.training_code + SEARCH_CODE)
 
 
+def seal(results_dir: str | Path | None = None) -> None:
+    """Record the finished search's table in its provenance's manifest (``imagelab.manifest``):
+    ``search`` writes both in place, the table as it goes, so the set is sealed after it."""
+    from imagelab import manifest
+
+    files = records.run_files(RUN_NAME, results_dir)
+    manifest.seal(files, [files.score])
+
+
 def load(results_dir: str | Path | None = None) -> tuple[pd.DataFrame, dict] | None:
     """The stored search and its provenance, validated (``store.load_table``, then each value
     against ``tables.PLAYGROUND_SEARCH``: losses >= 0, accuracies in [0, 1] ...); None if none."""

@@ -16,7 +16,6 @@ import math
 import os
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pandas as pd
 
@@ -108,8 +107,8 @@ class Run:
         return build_model(self.exercise.name, self.params)
 
     def fit(self, model: object):  # noqa: ANN201 (training.FitResult)
-        """Train and evaluate, write history, score, predictions and provenance (last); or
-        show the stored results when they are up to date."""
+        """Train and evaluate, then publish the run's set as one: history, score, predictions,
+        figures and provenance (last); or show the stored results when they are up to date."""
         from imagelab import training
 
         if self.stored is not None:
@@ -134,30 +133,26 @@ class Run:
             p["epochs"],
         )
         cpu_seconds = time.process_time() - cpu_started
-        # Staged, then published in one step (see imagelab.staging): another attempt of this
-        # run (a sweep's orphan, say) can never interleave its files with these.
-        self.attempt = staging.Attempt(self.files)
+        # The whole set (figures too) is staged, then published as one (see imagelab.staging):
+        # another attempt of this run (a sweep's orphan, say) never mixes its files with these,
+        # and a kill leaves this set whole or the earlier one.
+        self.attempt = staging.Attempt(self.files, force=p["force"])
         with self.attempt.writing() as staged:
             records.write_csv(self.result.history, staged.history)
             records.write_csv(pd.DataFrame([self.result.score]), staged.score)
             records.write_csv(self.result.predictions, staged.predictions)
-            self._write_provenance(model, staged, started, cpu_seconds)
-            self.attempt.publish()
+            stage_figures(self, staged)
+            self.attempt.publish(self._provenance(model, started, cpu_seconds))
         print(
             f"[{self.name}] test loss {self.result.score['loss']:.4f}, "
-            f"test accuracy {self.result.score['acc']:.4f}; wrote {self.files.history}, "
-            f"{self.files.score} and {self.files.provenance.name}"
+            f"test accuracy {self.result.score['acc']:.4f}; {published_message(self)}"
         )
         return self.result
 
-    def _write_provenance(
-        self, model: object, staged: records.RunFiles, started: dt.datetime, cpu_seconds: float
-    ) -> None:
-        write_provenance(
+    def _provenance(self, model: object, started: dt.datetime, cpu_seconds: float) -> dict:
+        return run_provenance(
             self,
             model,
-            to=staged.provenance,
-            attempt=self.attempt.id,
             parameters=settings_of(self.params),
             data={
                 "dataset": self.data.name,
@@ -172,51 +167,61 @@ class Run:
             cpu_seconds=cpu_seconds,
         )
 
+    def figure(self, kind: str):  # noqa: ANN201 (a matplotlib Figure)
+        """The run's figure ``kind`` (history, confusion or misclassified), drawn."""
+        if kind == "history":
+            return plots.history(self.result.history, title=f"{self.name}: training history")
+        if kind == "confusion":
+            return plots.confusion(
+                self.result.predictions,
+                self.data.class_names,
+                title=f"{self.name}: confusion matrix (test set)",
+            )
+        return plots.misclassified(self.result.predictions, self.data.x_test, self.data.class_names)
+
     def plot_history(self):  # noqa: ANN201
-        """The 2019 history figure, saved as figures/<run>_history.png."""
-        fig = plots.history(self.result.history, title=f"{self.name}: training history")
-        save_figure(self, fig, "history")
-        return fig
+        """The 2019 history figure (published with the run as figures/<run>_history.png)."""
+        return self.figure("history")
 
     def plot_confusion(self):  # noqa: ANN201
-        """The test-set confusion matrix, saved as figures/<run>_confusion.png."""
-        fig = plots.confusion(
-            self.result.predictions,
-            self.data.class_names,
-            title=f"{self.name}: confusion matrix (test set)",
-        )
-        save_figure(self, fig, "confusion")
-        return fig
+        """The test-set confusion matrix (published as figures/<run>_confusion.png)."""
+        return self.figure("confusion")
 
     def plot_misclassified(self):  # noqa: ANN201
-        """A grid of misclassified test images, saved as figures/<run>_misclassified.png."""
-        fig = plots.misclassified(self.result.predictions, self.data.x_test, self.data.class_names)
-        save_figure(self, fig, "misclassified")
-        return fig
+        """A grid of misclassified test images (published as figures/<run>_misclassified.png)."""
+        return self.figure("misclassified")
 
 
-def save_figure(run: object, fig: object, kind: str) -> None:
-    """Save the run's figure ``kind``: a trained run stages and publishes it with its attempt
-    (dropped if another attempt has published this run since); stored results shown re-save
-    theirs. Shared by ``Run`` and the Playground's run."""
-    if run.attempt is None:
-        plots.save(fig, run.files.figure(kind))
-        return
-    with run.attempt.writing() as staged:
+def stage_figures(run: object, staged: records.RunFiles, **drawn: object) -> None:
+    """Draw each figure of the run's exercise (``run.figure(kind)``, or the one in ``drawn``)
+    and save it into the attempt's staging folder, closed: the notebook's plot cells draw
+    their own to show. Shared by ``Run`` and the Playground's run."""
+    import matplotlib.pyplot as plt
+
+    for kind in run.exercise.figures:
+        fig = drawn[kind] if kind in drawn else run.figure(kind)
         plots.save(fig, staged.figure(kind))
-        run.attempt.publish_figure(kind)
+        plt.close(fig)
 
 
-def write_provenance(
-    run: object, model: object, to: Path | None = None, **measured: object
-) -> None:
-    """Write a finished run's provenance, last of its files (its presence marks the run done):
-    what the run knows of itself (name, exercise, notebook, fingerprint, git, load at start,
-    epoch and training seconds) and what it ``measured`` (parameters, data, score, started,
-    cpu_seconds and any extra keys), through the one builder, ``store.build_provenance``.
-    Written to ``to`` (an attempt's staging folder), else to the run's own provenance file.
-    Shared by ``Run`` and the Playground's run."""
-    provenance = store.build_provenance(
+def published_message(run: object) -> str:
+    """What a run says once its set is published: where its files are."""
+    files, kind = run.files, run.exercise
+    shown = [files.history, files.score] + ([files.predictions] if kind.predictions else [])
+    figures = ", ".join(files.figure(k).name for k in kind.figures)
+    return (
+        f"published its files as one set: {', '.join(records.relative(p) for p in shown)}, "
+        f"{figures} and {files.provenance.name}"
+    )
+
+
+def run_provenance(run: object, model: object, **measured: object) -> dict:
+    """A finished run's provenance, which its attempt seals and publishes last (its presence
+    marks the run done): what the run knows of itself (name, exercise, notebook, fingerprint,
+    git, load at start, epoch and training seconds) and what it ``measured`` (parameters,
+    data, score, started, cpu_seconds and any extra keys), through the one builder,
+    ``store.build_provenance``. Shared by ``Run`` and the Playground's run."""
+    return store.build_provenance(
         run_name=run.name,
         exercise=run.exercise.name,
         notebook=f"notebooks/{run.exercise.notebook}",
@@ -228,7 +233,6 @@ def write_provenance(
         load_at_start=run.load_at_start,
         **measured,
     )
-    records.write_json(provenance, to or run.files.provenance)
 
 
 def notebook_parameters(exercise: str, namespace: dict[str, object]) -> dict[str, object]:
