@@ -114,9 +114,12 @@ def test_the_bfloat16_lab_leaves_out_a_run_judged_outside_unless_named(capsys, m
 
 
 def _seeds(tmp_path, accs):
+    """A seeds.csv of relu_mnist runs with these test accuracies, each stored (its source)."""
+    runs = [write_run(tmp_path / "sweep", f"seed{seed}", acc=acc, seed=seed)
+            for seed, acc in enumerate(accs)]  # fmt: skip
     path = tmp_path / "seeds.csv"
     pd.DataFrame({"run": "relu_mnist", "seed": range(len(accs)), "loss": 0.3, "acc": accs,
-                  "source": "none"}).to_csv(path, index=False)  # fmt: skip
+                  "source": [str(r.files.provenance) for r in runs]}).to_csv(path, index=False)  # fmt: skip
     return path
 
 

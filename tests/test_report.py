@@ -333,17 +333,17 @@ def test_seeds_table_collects_canonical_settings_from_sweeps(synthetic_results, 
 
 def test_reproduction_checks_put_each_keras2_variant_beside_our_seeds(tmp_path, monkeypatch):
     results, studies = tmp_path / "results", tmp_path / "studies"
-    records.write_csv(
-        pd.DataFrame(
-            {
-                "run": ["relu_mnist"] * 3 + ["cnn_mnist"],
-                "seed": [1, 2, 9, 1],
-                "loss": [0.1] * 4,
-                "acc": [0.9800, 0.9806, 0.9800999760627747, 0.99],  # float32 0.9801
-            }
-        ),  # fmt: skip
-        records.run_files("seeds", results).score,
-    )
+    seeds = {
+        "run": ["relu_mnist"] * 3 + ["cnn_mnist"],
+        "seed": [1, 2, 9, 1],
+        "acc": [0.9800, 0.9806, 0.9800999760627747, 0.99],  # float32 0.9801
+    }
+    sources = []  # each row's run, stored: seeds.csv is checked against them
+    for run, seed, acc in zip(*seeds.values(), strict=True):
+        _fake_run(tmp_path / "sweep", f"{run}-{seed}", 0.99, 0.98, acc, exercise=run, seed=seed)
+        sources.append(str(records.run_files(f"{run}-{seed}", tmp_path / "sweep").provenance))
+    seeds |= {"loss": [1 - acc for acc in seeds["acc"]], "source": sources}
+    records.write_csv(pd.DataFrame(seeds), records.run_files("seeds", results).score)
     records.write_csv(
         pd.DataFrame(
             {"loss_rule": ["keras2_clipped"] * 2, "seed": [1, 2], "test_acc": [0.9775, 0.9790]}

@@ -18,7 +18,7 @@ from .conftest import ROOT, seal_run
 # --- verdicts on hand-made results (no training) ----------------------------------------------
 
 
-def write_run(folder, name="run", acc=0.9, loss=0.3, shift=0.0, seconds=1.0):
+def write_run(folder, name="run", acc=0.9, loss=0.3, shift=0.0, seconds=1.0, seed=1):
     """A two-epoch run under ``folder``, as ``store.load_run`` reads it; ``shift`` moves every
     history value."""
     files = records.run_files(name, folder)
@@ -37,10 +37,10 @@ def write_run(folder, name="run", acc=0.9, loss=0.3, shift=0.0, seconds=1.0):
     true = np.arange(data.KNOWN_SIZES["mnist"]["n_test"]) % 10  # every test image, as recorded
     predictions = pd.DataFrame({"index": np.arange(len(true)), "true": true, "predicted": true})
     records.write_csv(predictions, files.predictions)
-    settings = exercises.settings_of(exercises.notebook_defaults("relu_mnist")) | {"seed": 1}
+    settings = exercises.settings_of(exercises.notebook_defaults("relu_mnist")) | {"seed": seed}
     if name.endswith("_bf16"):  # a canonical bfloat16 name holds a bfloat16 run
         settings["precision"] = "mixed_bfloat16"
-    provenance = {"run_name": name, "exercise": "relu_mnist", "parameters": settings, "seed": 1}
+    provenance = {"run_name": name, "exercise": "relu_mnist", "parameters": settings, "seed": seed}
     verified = {k: v for k, v in data.KNOWN_CHECKSUMS["mnist"].items() if k in data.ARRAYS}
     mnist = {"dataset": "mnist", "checksums": verified, "verified_against": "test"}
     provenance |= {"data": mnist | data.KNOWN_SIZES["mnist"], "versions": {}}  # as canonical
@@ -122,7 +122,7 @@ def test_without_a_seed_spread_only_identical_passes(tmp_path):
 def test_seed_spread_reads_seeds_csv_and_the_seed_runs_histories(tmp_path):
     sources = []
     for seed in (1, 2):
-        stored = write_run(tmp_path / "sweep", name=f"seed{seed}", acc=0.9 + seed / 1000)
+        stored = write_run(tmp_path / "sweep", name=f"seed{seed}", acc=0.9 + seed / 1000, seed=seed)
         sources.append(str(stored.files.provenance))
     seeds = tmp_path / "seeds.csv"
     pd.DataFrame(
