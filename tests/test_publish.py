@@ -7,10 +7,8 @@ force, checked at publish under the lock (issue 35)."""
 
 from __future__ import annotations
 
-import contextlib
-import datetime as dt
 import errno
-import hashlib
+import importlib.util
 import itertools
 import json
 import os
@@ -22,76 +20,27 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from imagelab import exercises, manifest, records, staging, store
+from imagelab import exercises, records, staging, store
 
 from .conftest import ROOT
 
-RUN = "mine"
-# Two stored runs of relu_mnist to publish under RUN: the canonical one (seed 2019) and a
-# sweep's (seed 4): other settings. SAME is the canonical one with other epoch seconds: the
-# same settings, other files (a rerun).
-CANONICAL = records.run_files("relu_mnist")
-SEED4 = records.run_files("epochs-12_seed4-80f0bcb5", ROOT / "sweeps" / "relu_seeds")
-
-
-def source_set(source: records.RunFiles, slower: float = 0.0) -> dict[str, bytes]:
-    """The files of a stored run as RUN's set would hold them (name -> bytes), its history's
-    seconds ``slower``, and its provenance (without manifest and attempt) under "provenance"."""
-    target = records.run_files(RUN, Path("/"))
-    kind = exercises.get_exercise("relu_mnist")
-    files = {}
-    for path, into in zip(manifest.members(source, kind), manifest.members(target, kind),
-                          strict=True):  # fmt: skip
-        files[manifest.key(target, into)] = path.read_bytes()
-    if slower:
-        history = pd.read_csv(source.history)
-        history["seconds"] += slower
-        files["histories/mine.csv"] = history.to_csv(index=False).encode()
-    provenance = json.loads(source.provenance.read_bytes())
-    for key in (manifest.KEY, "attempt"):
-        provenance.pop(key, None)
-    if slower:
-        provenance["epoch_seconds"] = [s + slower for s in provenance["epoch_seconds"]]
-        provenance["train_seconds"] += 12 * slower
-        provenance["wall_seconds"] += 12 * slower
-        finished = dt.datetime.fromisoformat(provenance["finished"])
-        provenance["finished"] = (finished + dt.timedelta(seconds=12 * slower)).isoformat()
-    return files | {"provenance": json.dumps(provenance | {"run_name": RUN}).encode()}
-
-
-def publish(attempt: staging.Attempt, files: dict[str, bytes]) -> None:
-    """What Run.fit does: stage the set, then publish it with its provenance."""
-    with attempt.writing() as staged:
-        for name, blob in files.items():
-            if name != "provenance":
-                with records.atomic_path(staged.results_dir / name) as tmp:
-                    tmp.write_bytes(blob)
-        attempt.publish(json.loads(files["provenance"]))
-
-
-def on_disk(results_dir: Path) -> dict[str, str]:
-    """sha256 of every published file (the staging folder aside)."""
-    return {
-        str(path.relative_to(results_dir)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted(results_dir.rglob("*"))
-        if path.is_file() and staging.STAGING not in path.parts
-    }
-
-
-def expected(results_dir: Path, files: dict[str, bytes]) -> dict[str, str]:
-    """What ``on_disk`` shows once ``files`` are published whole (the provenance aside)."""
-    return {
-        name: hashlib.sha256(blob).hexdigest()
-        for name, blob in files.items()
-        if name != "provenance"
-    }
+# The helpers are the study's (studies/publish_faults.py), which runs the kill and the full
+# disk as cases of the bad-input study: two stored runs of relu_mnist to publish as RUN, the
+# canonical one (seed 2019) and a sweep's (seed 4, other settings); a rerun of the canonical
+# one (source_set(CANONICAL, slower=...)) has the same settings and other files.
+_spec = importlib.util.spec_from_file_location(
+    "publish_faults", ROOT / "studies" / "publish_faults.py"
+)
+faults = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(faults)
+RUN, CANONICAL, SEED4 = faults.RUN, faults.CANONICAL, faults.SEED4
+source_set, publish, on_disk = faults.source_set, faults.publish, faults.on_disk
 
 
 def published_set(results_dir: Path) -> dict[str, str]:
     """The files on disk but the provenance, after the store has read (and checked) the run."""
-    run = store.load_run(RUN, results_dir)
-    assert run is not None
-    return {k: v for k, v in on_disk(results_dir).items() if k != "scores/mine.json"}
+    assert store.load_run(RUN, results_dir) is not None
+    return faults.published_set(results_dir)
 
 
 @pytest.fixture
@@ -104,11 +53,10 @@ def test_a_rerun_replaces_a_run_of_the_same_settings_with_its_whole_set(tmp_path
     rerun = source_set(CANONICAL, slower=0.5)
     attempt = staging.Attempt(records.run_files(RUN, tmp_path))
     publish(attempt, rerun)
-    assert published_set(tmp_path) == expected(tmp_path, rerun)
+    assert published_set(tmp_path) == faults.expected(rerun)
     provenance = json.loads(records.run_files(RUN, tmp_path).provenance.read_text())
-    assert provenance["attempt"] == attempt.id and set(provenance["files"]) == set(
-        expected(tmp_path, rerun)
-    )
+    assert provenance["attempt"] == attempt.id
+    assert set(provenance["files"]) == set(faults.expected(rerun))
     assert not [p for p in (tmp_path / staging.STAGING).iterdir() if p.is_dir()]
 
 
@@ -122,7 +70,7 @@ def test_another_attempts_run_of_other_settings_is_replaced_only_with_force(tmp_
     other = source_set(SEED4)
     if force:
         publish(second, other)
-        assert published_set(tmp_path) == expected(tmp_path, other)
+        assert published_set(tmp_path) == faults.expected(other)
         return
     with pytest.raises(staging.NotPublished) as refused:
         publish(second, other)
@@ -133,39 +81,8 @@ def test_another_attempts_run_of_other_settings_is_replaced_only_with_force(tmp_
         "it: nothing of it was published and the other run's files stand as they were in"
     )
     assert "\n" not in message and message.endswith("or pass force=True to replace that one")
-    assert published_set(tmp_path) == expected(tmp_path, old)
+    assert published_set(tmp_path) == faults.expected(old)
     assert not second.folder.exists()
-
-
-def _steps(tmp_path: Path, monkeypatch, old: dict, new: dict) -> list[str]:
-    """The labels of the points of a publish of ``new`` over ``old`` (a dry run)."""
-    labels: list[str] = []
-    folder = tmp_path / "count"
-    publish(staging.Attempt(records.run_files(RUN, folder)), old)
-    monkeypatch.setattr(staging, "_step", labels.append)
-    publish(staging.Attempt(records.run_files(RUN, folder), force=True), new)
-    monkeypatch.undo()
-    return labels
-
-
-def _killed_at(results_dir: Path, new: dict, point: int) -> int:
-    """Publish ``new`` over RUN in a forked process that SIGKILLs itself at the ``point``-th
-    point of the publish; return its exit signal."""
-    pid = os.fork()
-    if pid == 0:  # the child: publish, and die at the point, as a kill -9 would end it
-        try:
-            count = itertools.count()
-
-            def die(label: str) -> None:
-                if next(count) == point:
-                    os.kill(os.getpid(), signal.SIGKILL)
-
-            staging._step = die
-            publish(staging.Attempt(records.run_files(RUN, results_dir), force=True), new)
-        finally:
-            os._exit(0)
-    _, status = os.waitpid(pid, 0)
-    return os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0
 
 
 def test_a_kill_at_any_point_of_a_publish_leaves_the_old_set_or_the_new_one(
@@ -174,16 +91,16 @@ def test_a_kill_at_any_point_of_a_publish_leaves_the_old_set_or_the_new_one(
     # Issue 35.1: a run killed just after its history, score and provenance were published
     # over a complete run left them beside the old run's figures, and the store called it valid.
     new = source_set(SEED4)
-    labels = _steps(tmp_path, monkeypatch, old, new)
+    labels = faults.steps(tmp_path / "count", old, new)
     decided = labels.index("journal") + 1  # killed after the journal is written: the new set
     assert len(labels) >= 15 and labels[-1] == "drop staging folder", labels
     for point in range(len(labels) + 1):
         results = tmp_path / f"killed_at_{point}"
         publish(staging.Attempt(records.run_files(RUN, results)), old)
-        signal_number = _killed_at(results, new, point)
+        signal_number = faults.killed_at(results, new, point)
         assert signal_number == (signal.SIGKILL if point < len(labels) else 0)
         wanted = new if point >= decided else old
-        assert published_set(results) == expected(results, wanted), labels[point : point + 1]
+        assert published_set(results) == faults.expected(wanted), labels[point : point + 1]
         staging.remove_abandoned(results)  # what a sweep does before it runs
         assert not [p for p in (results / staging.STAGING).iterdir() if p.is_dir()]
 
@@ -222,17 +139,17 @@ def _full_disk_outcome(results: Path, old: dict, new: dict) -> str:
         assert "the disk is full: free some space there" in message and "\n" not in message
         assert "Nothing of this attempt was published and its staging folder is removed; the " \
                "run's earlier files stand as they were." in message  # fmt: skip
-        assert published_set(results) == expected(results, old)
+        assert published_set(results) == faults.expected(old)
         return "refused"
-    assert published_set(results) == expected(results, new)
+    assert published_set(results) == faults.expected(new)
     return "published"
 
 
 # The committed relu_mnist set takes about 230 KiB; the old set, the staged new one and the
-# journal need about twice that. Sizes from too small to stage the new set's first files to
-# room for both; on this machine's tmpfs 472 KiB failed at the sealed provenance, 476 KiB at
-# the journal, and 480 KiB published.
-DISK_SIZES_KIB = (240, 300, 360, 420, 464, 472, 476, 480, 600)
+# journal need about twice that. faults.DISK_SIZES_KIB go from too small to stage the new set's
+# first files to room for both; on this machine's tmpfs 472 KiB failed at the sealed
+# provenance, 476 KiB at the journal, and 480 KiB published.
+DISK_SIZES_KIB = faults.DISK_SIZES_KIB
 
 
 def test_a_full_disk_of_any_size_leaves_the_old_set_or_the_new_one(small_disk, old):
@@ -257,26 +174,16 @@ def test_a_96_kib_disk_refuses_a_run_and_leaves_none_of_its_files(small_disk):
     assert on_disk(results) == {} and store.load_run(RUN, results) is None
 
 
-@pytest.mark.parametrize("budget_kib", [0, 3, 95, 120, 200, 400])
+@pytest.mark.parametrize("budget_kib", faults.BUDGETS_KIB)
 def test_a_simulated_full_disk_of_any_size_leaves_the_old_set_or_the_new_one(
-    tmp_path, monkeypatch, old, budget_kib
+    tmp_path, old, budget_kib
 ):
     # Where no tmpfs can be mounted: every atomic write of the new attempt counts its bytes
     # against ``budget_kib`` and fails as a full disk would once they pass it.
     new = source_set(SEED4)
     publish(staging.Attempt(records.run_files(RUN, tmp_path)), old)
-    written, real = [0], records.atomic_path
-
-    @contextlib.contextmanager
-    def counting(path):
-        with real(path) as tmp:
-            yield tmp
-            written[0] += tmp.stat().st_size
-            if written[0] > budget_kib * 1024:
-                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
-
-    monkeypatch.setattr(records, "atomic_path", counting)
-    outcome = _full_disk_outcome(tmp_path, old, new)
+    with faults.byte_budget(budget_kib):
+        outcome = _full_disk_outcome(tmp_path, old, new)
     assert outcome == ("published" if budget_kib >= 400 else "refused")
 
 
@@ -297,7 +204,7 @@ def test_a_disk_that_refuses_a_move_undoes_the_publish(tmp_path, monkeypatch, ol
         publish(staging.Attempt(records.run_files(RUN, tmp_path), force=True), new)
     monkeypatch.undo()
     assert "the run's earlier files stand as they were" in str(refused.value)
-    assert published_set(tmp_path) == expected(tmp_path, old)
+    assert published_set(tmp_path) == faults.expected(old)
     assert not [p for p in (tmp_path / staging.STAGING).iterdir() if p.is_dir()]
 
 
@@ -317,7 +224,7 @@ def test_a_publish_that_cannot_be_undone_is_finished_by_the_next_reader(tmp_path
     monkeypatch.undo()
     assert "publish is decided but not finished: the next command that reads the run " \
            "finishes it" in str(refused.value)  # fmt: skip
-    assert published_set(tmp_path) == expected(tmp_path, new)  # the reader finished it
+    assert published_set(tmp_path) == faults.expected(new)  # the reader finished it
 
 
 @pytest.mark.parametrize(
