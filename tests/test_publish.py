@@ -85,6 +85,18 @@ def test_another_attempts_run_of_other_settings_is_replaced_only_with_force(tmp_
     assert not second.folder.exists()
 
 
+def test_a_run_whose_provenance_became_unreadable_meanwhile_is_not_replaced_without_force(
+    tmp_path, old
+):
+    files = records.run_files(RUN, tmp_path)
+    publish(staging.Attempt(files), old)
+    files.provenance.write_text("{not json")
+    with pytest.raises(staging.NotPublished, match=r"with other settings \(its provenance "
+                                                   r"cannot be read\); without force=True"):  # fmt: skip
+        publish(staging.Attempt(files), source_set(CANONICAL, slower=0.5))
+    assert files.provenance.read_text() == "{not json"
+
+
 def test_a_kill_at_any_point_of_a_publish_leaves_the_old_set_or_the_new_one(
     tmp_path, monkeypatch, old
 ):

@@ -197,19 +197,21 @@ class Attempt:
 
     def _may_replace(self, sealed: dict) -> None:
         """The overwrite rule, at publish: without ``force``, a run another attempt published
-        with other settings stays, and this attempt publishes nothing."""
+        with other settings (or one whose provenance cannot be read) stays, and this attempt
+        publishes nothing."""
         published = _published(self.files)
-        if self.force or published is None or _settings(published) == _settings(sealed):
+        theirs, ours = _settings(published), _settings(sealed)
+        if self.force or published is None or theirs == ours:
             return
-        changed = _differences(_settings(published), _settings(sealed))
         owner = published.get("attempt") if isinstance(published, dict) else None
         self.discard()
         raise NotPublished(
             f"run {self.files.run_name!r} was published meanwhile by another attempt "
-            f"({owner or 'one before attempts had ids'}) with other settings ({changed}); "
-            "without force=True this attempt does not replace it: nothing of it was published "
-            f"and the other run's files stand as they were in {records.relative(self.files.results_dir)}. "
-            "Give this run another run_name, or pass force=True to replace that one"
+            f"({owner or 'one before attempts had ids'}) with other settings "
+            f"({_differences(theirs, ours)}); without force=True this attempt does not replace "
+            "it: nothing of it was published and the other run's files stand as they were in "
+            f"{records.relative(self.files.results_dir)}. Give this run another run_name, or "
+            "pass force=True to replace that one"
         )
 
     def discard(self) -> None:
@@ -222,24 +224,22 @@ class Attempt:
             self._alive = None
 
 
-def _settings(provenance: object) -> object:
+def _settings(provenance: object) -> dict | None:
     """What decides whether two runs are the same run: exercise and parameters (with those
-    added since, as the store fills them in)."""
+    added since, as the store fills them in); None for a provenance that cannot be read."""
     if not isinstance(provenance, dict) or not isinstance(provenance.get("parameters"), dict):
-        return provenance  # unreadable: never the same as a sealed provenance
+        return None
     parameters = provenance["parameters"]
     if provenance.get("exercise") in EXERCISES:
         parameters = PARAMETERS_ADDED | parameters
-    return normal({"exercise": provenance.get("exercise"), "parameters": parameters})
+    return normal(parameters | {"exercise": provenance.get("exercise")})
 
 
-def _differences(old: object, new: dict) -> str:
-    if not isinstance(old, dict):
-        return "its provenance is not readable"
-    before, after = old["parameters"] | {"exercise": old["exercise"]}, new["parameters"] | {
-        "exercise": new["exercise"]}  # fmt: skip
-    keys = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
-    return ", ".join(f"{k}: there {before.get(k)!r}, here {after.get(k)!r}" for k in keys)
+def _differences(theirs: dict | None, ours: dict) -> str:
+    if theirs is None:
+        return "its provenance cannot be read"
+    keys = sorted(k for k in set(theirs) | set(ours) if theirs.get(k) != ours.get(k))
+    return ", ".join(f"{k}: there {theirs.get(k)!r}, here {ours.get(k)!r}" for k in keys)
 
 
 def _published(files: records.RunFiles) -> object:

@@ -279,8 +279,8 @@ def load_table(
         for path in (files.score, files.provenance):
             if not path.is_file():
                 raise damaged(files, path, "is missing, while the table's other file is present")
-        table, provenance = _read_csv(files, files.score, columns, dtype, gaps=True), (
-            _read_provenance(files))  # fmt: skip
+        table = _read_csv(files, files.score, columns, dtype, gaps=True)
+        provenance = _read_provenance(files)
         _check_set(files, provenance, [files.score])
     return table, provenance
 
