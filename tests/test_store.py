@@ -200,10 +200,10 @@ SCORE = "scores/relu_mnist.csv"
         (lambda f: f.figure("confusion").unlink(), "figures/relu_mnist_confusion.png",
          "is missing, while {provenance} lists it among the run's files"),
         (lambda f: _another_png(f.figure("history")), "figures/relu_mnist_history.png",
-         "is not the file {provenance} recorded (79 bytes where it recorded 41928): another "
-         "attempt's file, or one changed since"),
+         "is not the file {provenance} recorded (79 bytes where it recorded 41928: cut short, "
+         "or another attempt's file, or one changed since)"),
         (lambda f: _history_of_another_seed(f.history), "histories/relu_mnist.csv",
-         "is not the file {provenance} recorded (2652 bytes where it recorded 2666)"),
+         "is not the file {provenance} recorded (2652 bytes where it recorded 2666: cut short"),
         (lambda f: _value_on_line_6(f.history, "0.05958717688918115"), "histories/relu_mnist.csv",
          "is not the file {provenance} recorded (sha256 "),
         (lambda f: _another_png(f.figure("loss")), "figures/relu_mnist_loss.png",

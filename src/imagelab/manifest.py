@@ -97,15 +97,17 @@ def problem(
             return path, f"is missing, while {shown} lists it among the run's files"
         found, recorded = digest(path), manifest[name]
         if found != recorded:
+            shorter = found["bytes"] < recorded["bytes"]
             what = (
                 f"{found['bytes']} bytes where it recorded {recorded['bytes']}"
+                + (": cut short, or" if shorter else ":")
                 if found["bytes"] != recorded["bytes"]
                 else f"sha256 {found['sha256'][:12]}... where it recorded "
-                f"{recorded['sha256'][:12]}..."
+                f"{recorded['sha256'][:12]}...:"
             )
             return path, (
-                f"is not the file {shown} recorded ({what}): another attempt's file, or one "
-                "changed since"
+                f"is not the file {shown} recorded ({what} another attempt's file, or one "
+                "changed since)"
             )
     for path in names(files):
         if path.is_file() and key(files, path) not in wanted:

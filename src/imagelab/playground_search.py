@@ -152,12 +152,11 @@ def load(results_dir: str | Path | None = None) -> tuple[pd.DataFrame, dict] | N
     against ``tables.PLAYGROUND_SEARCH``: losses >= 0, accuracies in [0, 1] ...); None if none."""
     from imagelab import tables
 
-    stored = store.load_table(RUN_NAME, COLUMNS, results_dir, dtype={"hidden": str})
-    if stored is not None:
-        path = records.run_files(RUN_NAME, results_dir).score
-        lines = stored[0].set_axis(range(2, len(stored[0]) + 2))  # as the file numbers them
+    def check(table: pd.DataFrame, path: Path) -> None:
+        lines = table.set_axis(range(2, len(table) + 2))  # as the file numbers them
         tables.check_frame(lines, path, tables.PLAYGROUND_SEARCH)
-    return stored
+
+    return store.load_table(RUN_NAME, COLUMNS, results_dir, dtype={"hidden": str}, check=check)
 
 
 def read_search(results_dir: str | Path | None = None) -> pd.DataFrame:

@@ -19,6 +19,7 @@ import os
 import platform
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -162,12 +163,8 @@ def _numbers(files: records.RunFiles, path: Path, frame: pd.DataFrame, column: s
     bad = ~np.isfinite(values.to_numpy())
     if bad.any():
         row = int(bad.nonzero()[0][0])
-        raise damaged(
-            files,
-            path,
-            f"has {str(frame[column].iloc[row])} in column {column} on line {row + 2}, "
-            "not a finite number",
-        )
+        shown = f"{str(frame[column].iloc[row])} in column {column} on line {row + 2}"
+        raise damaged(files, path, f"has {shown}, not a finite number")
     return values
 
 
@@ -188,11 +185,8 @@ def _read_history(files: records.RunFiles, provenance: dict) -> pd.DataFrame:
     duplicated = history[history.duplicated(keys)]
     if len(duplicated):
         first = duplicated.iloc[0]
-        raise damaged(
-            files,
-            path,
-            f"has more than one row for epoch {first['epoch']}, {first['metric']}, {first['data']}",
-        )
+        row = f"epoch {first['epoch']}, {first['metric']}, {first['data']}"
+        raise damaged(files, path, f"has more than one row for {row}")
     epochs = sorted(set(history["epoch"]))
     if epochs != list(range(1, len(epochs) + 1)):
         raise damaged(files, path, f"has epochs {epochs[:3]}...{epochs[-1:]}, not 1, 2, ... n")
@@ -266,12 +260,13 @@ def _read_predictions(files: records.RunFiles, provenance: dict) -> pd.DataFrame
 
 
 def load_table(
-    name: str, columns: list[str], results_dir: str | Path | None = None, dtype: dict | None = None
-) -> tuple[pd.DataFrame, dict] | None:
+    name: str, columns: list[str], results_dir: str | Path | None = None, dtype: dict | None = None,
+    check: Callable[[pd.DataFrame, Path], None] | None = None,
+) -> tuple[pd.DataFrame, dict] | None:  # fmt: skip
     """A stored table of many small runs (the Playground search): ``scores/<name>.csv``, one
-    row per run with exactly ``columns`` (read with pandas' ``dtype``; empty cells allowed),
-    and its provenance ``scores/<name>.json``, validated like a run's, whose manifest records
-    the table. None if neither exists."""
+    row per run with exactly ``columns`` (read with pandas' ``dtype``; empty cells allowed;
+    then ``check(table, path)``, its own rules), and its provenance ``scores/<name>.json``,
+    validated like a run's, whose manifest records the table. None if neither exists."""
     files = records.run_files(name, results_dir)
     with staging.settled(files.results_dir):
         if not files.score.exists() and not files.provenance.exists():
@@ -281,6 +276,8 @@ def load_table(
                 raise damaged(files, path, "is missing, while the table's other file is present")
         table = _read_csv(files, files.score, columns, dtype, gaps=True)
         provenance = _read_provenance(files)
+        if check:  # a wrong value is named before the set is checked, as a run's are
+            check(table, files.score)
         _check_set(files, provenance, [files.score])
     return table, provenance
 
