@@ -5,7 +5,8 @@ the folders before and after, and the markdown table.
 The cases themselves live in the study's case modules, one per theme, each a ``CASES`` list:
 ``bad_inputs.py`` (data, arguments, sweep files, damaged run files), ``bad_side_tables.py`` (the
 report's other inputs: seeds, benchmark, verify records, sweep summaries, studies, figures) and
-``bad_runs.py`` (what a run is given: parameters, provenance, data that is not canonical).
+``bad_runs.py`` (what a run is given: parameters, provenance, data that is not canonical) and
+``bad_sets.py`` (a run's files as one set, provenance facts, the publish killed or out of disk).
 """
 
 from __future__ import annotations

@@ -27,11 +27,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the case modules beside this file
 import bad_data_and_arguments  # noqa: E402
 import bad_runs  # noqa: E402
+import bad_sets  # noqa: E402
 import bad_side_tables  # noqa: E402
 from bad_input_kit import ROOT, make_layout, run_case, skip_reason, table  # noqa: E402
 
 # Every case of the study, theme by theme.
-CASES = [*bad_data_and_arguments.CASES, *bad_side_tables.CASES, *bad_runs.CASES]
+CASES = [*bad_data_and_arguments.CASES, *bad_side_tables.CASES, *bad_runs.CASES, *bad_sets.CASES]
 
 
 def main() -> int:

@@ -53,22 +53,39 @@ def _no_kernels_in_the_fast_tier(request, monkeypatch):
     yield
 
 
-def copy_committed_run(name: str, results_dir: Path, figures: bool = False):
-    """The committed run ``name`` (history, score, predictions, provenance and, with
-    ``figures``, its figures) copied into ``results_dir``, to damage or judge there."""
+def copy_committed_run(name: str, results_dir: Path):
+    """The committed run ``name`` (its whole set: history, score, predictions, figures and
+    provenance) copied into ``results_dir``, to damage or judge there."""
     import shutil
 
-    from imagelab import exercises, records
+    from imagelab import exercises, manifest, records
 
     source, target = records.run_files(name), records.run_files(name, results_dir)
-    kinds = [getattr(source, kind) for kind in ("history", "score", "predictions", "provenance")]
-    if figures:
-        kinds += [source.figure(kind) for kind in exercises.get_exercise(name).figures]
-    for path in kinds:
+    kind = exercises.get_exercise(exercises.CANONICAL_NAMES[name][0])
+    for path in [*manifest.members(source, kind), source.provenance]:
         copy = results_dir / path.relative_to(source.results_dir)
         copy.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(path, copy)
     return target
+
+
+def seal_run(files, exercise: str | None = None) -> None:
+    """Make a run written by hand one set, as a publish seals it: a 1x1 PNG for each figure of
+    its exercise not drawn, then the manifest of its files recorded in its provenance."""
+    import json
+
+    from PIL import Image
+
+    from imagelab import exercises, manifest
+
+    provenance = json.loads(files.provenance.read_text())
+    kind = exercises.get_exercise(exercise or provenance["exercise"])
+    for figure in kind.figures:
+        path = files.figure(figure)
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            Image.new("RGB", (1, 1)).save(path, format="PNG")
+    manifest.seal(files, manifest.members(files, kind))
 
 
 @pytest.fixture

@@ -46,6 +46,11 @@ def test_notebook_runs_on_fixture_data_and_writes_its_files(exercise, fixture_da
         *map(files.figure, exercises.get_exercise(exercise).figures),
     ):
         assert path.is_file() and path.stat().st_size > 0, path
+    stored = store.load_run("smoke", tmp_path)  # one whole set, its manifest's (issue 35)
+    assert set(stored.provenance["files"]) == {
+        str(path.relative_to(tmp_path)) for path in (files.history, files.score, files.predictions,
+                                                     *map(files.figure, exercises.get_exercise(
+                                                         exercise).figures))}  # fmt: skip
 
 
 BAD_PARAMETERS = [

@@ -174,6 +174,7 @@ GRID = {
 def test_search_on_a_tiny_grid_writes_one_row_per_network_and_its_provenance(tmp_path):
     settings = TINY | {"epochs": 3, "switch_epoch": None, "later_learning_rate": None}
     table = playground_search.search(settings, GRID, tmp_path)
+    playground_search.seal(tmp_path)  # as PlaygroundRun.search does: table and provenance, one set
     stored = playground_search.read_search(tmp_path)
     assert len(table) == len(stored) == 8 and list(stored.columns) == playground_search.COLUMNS
     assert list(stored["hidden"].unique()) == ["1", "2-2"]
@@ -189,6 +190,7 @@ def test_a_stored_search_is_fresh_until_its_grid_code_or_rows_change(tmp_path):
     grid = GRID | {"search_hidden": [[1]], "search_seeds": [1]}
     assert playground_search.freshness(settings, grid, tmp_path) == ("missing", "")
     playground_search.search(settings, grid, tmp_path)
+    playground_search.seal(tmp_path)
     figure = tmp_path / "figures" / "playground_search_success.png"
     figure.parent.mkdir()
     figure.touch()

@@ -127,7 +127,7 @@ def _seeds(tmp_path, accs):
     """Float32 seed runs of relu_mnist under ``tmp_path``, listed in its scores/seeds.csv."""
     sources = [
         str(write_run(tmp_path / "sweep", f"seed{seed}", acc=acc, loss=0.3 + acc - 0.98,
-                      shift=acc - 0.98).files.provenance)
+                      shift=acc - 0.98, seed=seed).files.provenance)
         for seed, acc in enumerate(accs)
     ]  # fmt: skip
     table = pd.DataFrame({"run": "relu_mnist", "seed": range(len(accs)), "loss": 0.3, "acc": accs})

@@ -10,6 +10,8 @@ import pytest
 
 from imagelab import data, exercises, plots, records, report, reproductions, runs, store
 
+from .conftest import seal_run
+
 
 def _fake_run(results_dir, name, train_acc, val_acc, test_acc, epochs=4, exercise=None, **stored):
     """A finished run's files, with chosen accuracies (no training): a run of ``exercise``
@@ -76,7 +78,10 @@ def _fake_run(results_dir, name, train_acc, val_acc, test_acc, epochs=4, exercis
     )
     provenance["machine"] |= {"cpu": "test cpu", "cores": 2, "platform": "test"}
     del provenance["load_average"]  # as in runs that recorded none: the summary shows "-"
-    records.write_json(provenance | {"finished": "2026-01-01T00:00:00+00:00"}, files.provenance)
+    # Twelve seconds from start to finish: the ten of training, its epochs' nine among them.
+    times = {"finished": "2026-01-01T00:00:12+00:00", "wall_seconds": 12.0}
+    records.write_json(provenance | times, files.provenance)
+    seal_run(files)
 
 
 ACCURACIES = {  # train, validation, test; cnn_mnist overfits badly (0.999 against 0.80)
@@ -323,17 +328,17 @@ def test_seeds_table_collects_canonical_settings_from_sweeps(synthetic_results, 
 
 def test_reproduction_checks_put_each_keras2_variant_beside_our_seeds(tmp_path, monkeypatch):
     results, studies = tmp_path / "results", tmp_path / "studies"
-    records.write_csv(
-        pd.DataFrame(
-            {
-                "run": ["relu_mnist"] * 3 + ["cnn_mnist"],
-                "seed": [1, 2, 9, 1],
-                "loss": [0.1] * 4,
-                "acc": [0.9800, 0.9806, 0.9800999760627747, 0.99],  # float32 0.9801
-            }
-        ),  # fmt: skip
-        records.run_files("seeds", results).score,
-    )
+    seeds = {
+        "run": ["relu_mnist"] * 3 + ["cnn_mnist"],
+        "seed": [1, 2, 9, 1],
+        "acc": [0.9800, 0.9806, 0.9800999760627747, 0.99],  # float32 0.9801
+    }
+    sources = []  # each row's run, stored: seeds.csv is checked against them
+    for run, seed, acc in zip(*seeds.values(), strict=True):
+        _fake_run(tmp_path / "sweep", f"{run}-{seed}", 0.99, 0.98, acc, exercise=run, seed=seed)
+        sources.append(str(records.run_files(f"{run}-{seed}", tmp_path / "sweep").provenance))
+    seeds |= {"loss": [1 - acc for acc in seeds["acc"]], "source": sources}
+    records.write_csv(pd.DataFrame(seeds), records.run_files("seeds", results).score)
     records.write_csv(
         pd.DataFrame(
             {"loss_rule": ["keras2_clipped"] * 2, "seed": [1, 2], "test_acc": [0.9775, 0.9790]}

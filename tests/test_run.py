@@ -61,9 +61,12 @@ def test_a_bad_value_is_a_user_error(tmp_path):
 
 @pytest.fixture
 def project(tmp_path, monkeypatch):
-    """A copy of the committed canonical results, standing in for the project's folders."""
+    """A copy of the committed canonical results, standing in for the project's folders, and
+    of the sweeps' runs scores/seeds.csv names (their summaries are the sweep tests' concern)."""
     for folder in ("histories", "scores", "figures"):
         shutil.copytree(ROOT / folder, tmp_path / folder)
+        for sweep in (ROOT / "sweeps").glob(f"*/{folder}"):
+            shutil.copytree(sweep, tmp_path / sweep.relative_to(ROOT))
     monkeypatch.setattr(records, "PROJECT_ROOT", tmp_path)
     rendered = []
     monkeypatch.setattr(report, "render", lambda *a, **k: rendered.append(True))
@@ -91,6 +94,12 @@ def test_report_refuses_a_damaged_result_and_goes_on_only_when_allowed(project, 
     message = capsys.readouterr().err
     assert "relu_mnist: results damaged (histories/relu_mnist.csv ends in the middle" in message
     assert not rendered
+    # scores/seeds.csv names the damaged run among relu_mnist's seeds: a spread with a number no
+    # intact run holds is refused too (issue 35), until `imagelab seeds` rebuilds it without it.
+    assert cli.main(["report", "--allow-missing"]) == 2
+    assert "source scores/relu_mnist.json, a damaged run" in capsys.readouterr().err
+    assert cli.main(["seeds"]) == 0
+    assert "seeds: left out a damaged run: histories/relu_mnist.csv" in capsys.readouterr().out
     assert cli.main(["report", "--allow-missing"]) == 0
     assert rendered and "going on without relu_mnist" in capsys.readouterr().out
 
@@ -136,3 +145,37 @@ def test_which_exercise_a_notebook_is_comes_from_the_registry():
     assert exercises.exercise_of("notebooks/03_cnn_mnist.ipynb").name == "cnn_mnist"
     with pytest.raises(UserError, match="is not an exercise notebook"):
         exercises.exercise_of("notebooks/report.ipynb")
+
+
+def _seeds_row_without_its_run(folder):
+    seeds = folder / "scores" / "seeds.csv"
+    lines = seeds.read_text().splitlines(keepends=True)
+    seeds.write_text(lines[0] + lines[1].replace("seed1-d289a508", "seed1-00000000") + "".join(
+        lines[2:]))  # fmt: skip
+
+
+def _finished_yesterday(folder):
+    path = folder / "scores" / "relu_mnist.json"
+    path.write_text(json.dumps(json.loads(path.read_text()) | {"finished": "yesterday"}))
+
+
+@pytest.mark.parametrize(
+    ("damage", "paragraph"),
+    [
+        (_seeds_row_without_its_run, "the report would refuse to render: scores/seeds.csv has on "
+         "line 2 the source sweeps/cifar10_seeds/scores/epochs-20_seed1-00000000.json, which is "
+         "no stored run's provenance (no such file)"),
+        (_finished_yesterday, "damaged results: relu_mnist (each named above with its fix)"),
+    ],
+    ids=["seeds-source-gone", "finished-yesterday"],
+)  # fmt: skip
+def test_lab_dry_run_fails_wherever_the_report_would_refuse(project, capsys, damage, paragraph):
+    # Issue 35: `lab --dry-run` said up to date (exit 0) where the report refused.
+    folder, rendered = project
+    damage(folder)
+    assert cli.main(["report"]) == 2
+    refused = capsys.readouterr().err
+    assert cli.main(["lab", "--dry-run"]) == 2
+    checked = capsys.readouterr()
+    assert paragraph in checked.err and checked.err.count("\n") == 1, checked.err
+    assert "Traceback" not in checked.out + checked.err + refused and not rendered

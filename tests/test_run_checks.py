@@ -73,6 +73,43 @@ def test_results_dir_must_be_a_writable_folder(tmp_path):
         params.check_parameter("results_dir", str(a_file / "results"))
 
 
+@pytest.mark.parametrize(
+    ("results_dir", "problem"),
+    [
+        ("/", "it is the root of the file system"),
+        ("//", "it is the root of the file system"),
+        ("/etc", r"/etc is a system folder \(/etc belongs to the operating system\)"),
+        (
+            "/usr/share/results",
+            r"/usr/share/results is a system folder \(/usr belongs to the "
+            r"operating system\)",
+        ),
+        ("/proc/self", r"/proc/\d+ is a system folder \(/proc belongs to the operating system\)"),
+        ("/tmp", "/tmp is a system folder itself; name a folder inside it"),
+        ("/home", "/home is a system folder itself; name a folder inside it"),
+    ],
+)
+def test_results_dir_is_never_the_root_or_a_system_folder(results_dir, problem):
+    # Issue 35: results_dir '/' wrote /histories, /scores, /figures and /.staging as root.
+    with pytest.raises(UserError, match=rf"results_dir must be a folder .*got '{results_dir}': "
+                                        rf"{problem}\. Name another folder"):  # fmt: skip
+        params.check_parameter("results_dir", results_dir)
+
+
+@pytest.mark.parametrize("results_dir", ["", "   "])
+def test_an_empty_results_dir_is_refused_not_read_as_the_project(results_dir):
+    with pytest.raises(UserError, match=r"results_dir must name a folder; got .*, empty text\. "
+                                        r"Pass None"):  # fmt: skip
+        params.check_parameter("results_dir", results_dir)
+
+
+def test_a_folder_inside_tmp_or_a_link_to_it_is_allowed(tmp_path):
+    params.check_parameter("results_dir", str(tmp_path / "results"))
+    (tmp_path / "root").symlink_to("/")
+    with pytest.raises(UserError, match="it is the root of the file system"):
+        params.check_parameter("results_dir", str(tmp_path / "root"))  # a link is followed
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes in read-only folders")
 def test_a_read_only_results_dir_is_refused(tmp_path):
     tmp_path.chmod(0o555)

@@ -165,6 +165,48 @@ def test_a_value_out_of_range_is_named_with_its_line_column_and_the_fix(tmp_path
         tables.read(path, tables.SEEDS)
 
 
+# Issue 35.7: a seeds.csv row whose source did not exist became "mean 0.9798 over 11 seeds".
+# Row 1 (line 2) is cifar10_cnn's seed 1 from sweeps/cifar10_seeds.
+@pytest.mark.parametrize(
+    ("column", "value", "problem"),
+    [
+        ("source", "sweeps/relu_seeds/scores/epochs-12_seed99-00000000.json",
+         r"has on line 2 the source sweeps/relu_seeds/scores/epochs-12_seed99-00000000\.json, "
+         r"which is no stored run's provenance \(no such file\)"),
+        ("source", "scores/seeds.csv", r"which is no stored run's provenance"),
+        ("source", "scores/relu_mnist.json", r"has on line 2 the source scores/relu_mnist\.json, "
+                                             r"which is not a run of cifar10_cnn's canonical"),
+        ("acc", "0.9", r"says acc 0\.9 on line 2, where its source sweeps/cifar10_seeds/scores/"
+                       r"epochs-20_seed1-d289a508\.json holds 0\.630999982357"),
+        ("seed", "7", r"says seed 7 on line 2, where its source .* holds 1\b"),
+    ],
+    ids=["source-gone", "source-not-a-run", "source-of-another-exercise", "other-acc", "other-seed"],
+)  # fmt: skip
+def test_a_seeds_row_is_checked_against_the_run_it_names(tmp_path, column, value, problem):
+    path = tmp_path / "scores" / "seeds.csv"
+    path.parent.mkdir()
+    shutil.copy(ROOT / "scores" / "seeds.csv", path)
+    _edit_cell(path, column, value, row=1)
+    with pytest.raises(tables.DamagedTable, match=problem + r".*`make seeds` rebuilds it"):
+        tables.read(path, tables.SEEDS)
+
+
+def test_a_seeds_row_whose_run_is_damaged_is_refused(tmp_path):
+    sweep = tmp_path / "sweeps" / "relu_seeds"
+    shutil.copytree(ROOT / "sweeps" / "relu_seeds", sweep)
+    (sweep / "figures" / "epochs-12_seed4-80f0bcb5_confusion.png").unlink()
+    path = tmp_path / "seeds.csv"
+    path.write_text(
+        "run,seed,loss,acc,source\n"
+        + "".join(line.replace("sweeps/", f"{tmp_path}/sweeps/") + "\n"
+                  for line in (ROOT / "scores" / "seeds.csv").read_text().splitlines()
+                  if "relu_seeds/" in line)
+    )  # fmt: skip
+    with pytest.raises(tables.DamagedTable, match=r"a damaged run \(.*epochs-12_seed4-80f0bcb5_"
+                                                  r"confusion\.png is missing, while"):  # fmt: skip
+        tables.read(path, tables.SEEDS)
+
+
 def test_a_committed_side_table_names_git_checkout_as_its_fix():
     assert "`git checkout -- scores/seeds.csv` restores the committed file, or `make seeds`" in str(
         tables.refusal(ROOT / "scores" / "seeds.csv", "is empty", "`make seeds` rebuilds it")

@@ -17,7 +17,7 @@ RUN = "relu_mnist"
 @pytest.fixture
 def stored(tmp_path):
     """The committed relu_mnist run, copied into a results folder of its own."""
-    return copy_committed_run(RUN, tmp_path, figures=True)
+    return copy_committed_run(RUN, tmp_path)
 
 
 def _params(folder, **changes):
@@ -151,16 +151,117 @@ def test_freshness_stale_on_another_pinned_library_version(stored):
     )
 
 
-def test_freshness_stale_on_changed_code_or_a_missing_figure(stored):
+def test_freshness_stale_on_changed_code(stored):
     provenance = json.loads(stored.provenance.read_text())
     _edit_provenance(stored, fingerprint=provenance["fingerprint"] | {"code_sha256": "0" * 64})
     assert store.freshness(RUN, _params(stored.results_dir))[0] == "stale"
-    _edit_provenance(stored, fingerprint=provenance["fingerprint"])
-    stored.figure("confusion").unlink()
-    state, run = store.freshness(RUN, _params(stored.results_dir))
-    assert state == "stale" and store.stale_reasons(RUN, run) == [
-        "relu_mnist_confusion.png missing"
-    ]
+
+
+# --- the set: a manifest the store checks (issue 35) -----------------------------------------
+
+
+def _another_png(path):
+    from PIL import Image
+
+    Image.new("RGB", (2, 2), "red").save(path, format="PNG")
+
+
+def _history_of_another_seed(path):
+    path.write_bytes(
+        (ROOT / "sweeps/relu_seeds/histories/epochs-12_seed4-80f0bcb5.csv").read_bytes()
+    )
+
+
+def _manifest(**changes):
+    def edit(files):
+        provenance = json.loads(files.provenance.read_text())
+        files_entry = provenance["files"]
+        for name, entry in changes.items():
+            if entry is None:
+                del files_entry[name]
+            else:
+                files_entry[name] = entry
+        records.write_json(provenance, files.provenance)
+
+    return edit
+
+
+def _set_manifest(files, value):
+    provenance = json.loads(files.provenance.read_text())
+    records.write_json(provenance | {"files": value}, files.provenance)
+
+
+SCORE = "scores/relu_mnist.csv"
+
+
+@pytest.mark.parametrize(
+    ("damage", "named", "problem"),
+    [
+        (lambda f: f.figure("confusion").unlink(), "figures/relu_mnist_confusion.png",
+         "is missing, while {provenance} lists it among the run's files"),
+        (lambda f: _another_png(f.figure("history")), "figures/relu_mnist_history.png",
+         "is not the file {provenance} recorded (79 bytes where it recorded 41928: cut short, "
+         "or another attempt's file, or one changed since)"),
+        (lambda f: _history_of_another_seed(f.history), "histories/relu_mnist.csv",
+         "is not the file {provenance} recorded (2652 bytes where it recorded 2666: cut short"),
+        (lambda f: _value_on_line_6(f.history, "0.05958717688918115"), "histories/relu_mnist.csv",
+         "is not the file {provenance} recorded (sha256 "),
+        (lambda f: _another_png(f.figure("loss")), "figures/relu_mnist_loss.png",
+         "is not one of the run's files ({provenance} lists "),
+        (lambda f: _set_manifest(f, None), "scores/relu_mnist.json",
+         "holds files = None, which must be an object"),
+        (_manifest(**{SCORE: None}), "scores/relu_mnist.json",
+         "does not list scores/relu_mnist.csv among the run's files"),
+        (_manifest(**{"../../etc/passwd": {"bytes": 1, "sha256": "0" * 64}}),
+         "scores/relu_mnist.json", "lists ../../etc/passwd among the run's files, which is not"),
+        (_manifest(**{SCORE: {"bytes": -1, "sha256": "x"}}), "scores/relu_mnist.json",
+         "holds files.scores/relu_mnist.csv = "),
+    ],
+    ids=["figure-missing", "figure-of-another-attempt", "history-of-another-run",
+         "history-changed-since", "extra-figure",
+         "manifest-null", "manifest-lacks-a-file", "manifest-lists-a-stranger",
+         "manifest-entry-malformed"],
+)  # fmt: skip
+def test_files_that_are_not_the_set_the_manifest_records_are_damage(stored, damage, named, problem):
+    damage(stored)
+    with pytest.raises(store.DamagedResult) as error:
+        store.load_run(RUN, stored.results_dir)
+    message = str(error.value)
+    expected = f"{stored.results_dir / named} " + problem.format(provenance=stored.provenance)
+    assert message.startswith(expected), message
+    assert "\n" not in message and message.endswith("retrains the run.")
+
+
+def test_a_run_without_a_manifest_names_the_tool_that_records_it(stored):
+    provenance = json.loads(stored.provenance.read_text())
+    del provenance["files"]
+    records.write_json(provenance, stored.provenance)
+    with pytest.raises(store.DamagedResult, match=r"has no manifest of the run's files .*"
+                                                  r"`python tools/manifests.py FOLDER`"):  # fmt: skip
+        store.load_run(RUN, stored.results_dir)
+
+
+def test_the_manifest_tool_records_a_whole_set_once_and_refuses_a_broken_one(stored, capsys):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("manifests", ROOT / "tools" / "manifests.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    committed = json.loads(stored.provenance.read_text())
+    provenance = json.loads(stored.provenance.read_text())
+    del provenance["files"]
+    records.write_json(provenance, stored.provenance)
+    assert tool.main([str(stored.results_dir)]) == 0
+    assert json.loads(stored.provenance.read_text()) == committed  # the same files recorded
+    again = stored.provenance.read_bytes()
+    assert tool.main([str(stored.results_dir)]) == 0  # idempotent: checked, not rewritten
+    assert stored.provenance.read_bytes() == again
+    assert "0 manifests recorded, 1 runs had theirs (checked), 0 refused" in capsys.readouterr().out
+    records.write_json(provenance, stored.provenance)  # no manifest again, and a figure gone
+    stored.figure("misclassified").unlink()
+    assert tool.main([str(stored.results_dir)]) == 1
+    assert "relu_mnist_misclassified.png missing: its set is not whole" in capsys.readouterr().out
+    assert json.loads(stored.provenance.read_text()) == provenance  # left as it was
 
 
 def _reader(**replacements):

@@ -10,15 +10,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from imagelab import cli, data, machine, records, reproductions, store, verify
+from imagelab import cli, data, exercises, machine, records, reproductions, store, verify
 from imagelab.errors import UserError
 
-from .conftest import ROOT
+from .conftest import ROOT, seal_run
 
 # --- verdicts on hand-made results (no training) ----------------------------------------------
 
 
-def write_run(folder, name="run", acc=0.9, loss=0.3, shift=0.0, seconds=1.0):
+def write_run(folder, name="run", acc=0.9, loss=0.3, shift=0.0, seconds=1.0, seed=1):
     """A two-epoch run under ``folder``, as ``store.load_run`` reads it; ``shift`` moves every
     history value."""
     files = records.run_files(name, folder)
@@ -37,14 +37,19 @@ def write_run(folder, name="run", acc=0.9, loss=0.3, shift=0.0, seconds=1.0):
     true = np.arange(data.KNOWN_SIZES["mnist"]["n_test"]) % 10  # every test image, as recorded
     predictions = pd.DataFrame({"index": np.arange(len(true)), "true": true, "predicted": true})
     records.write_csv(predictions, files.predictions)
-    provenance = {"run_name": name, "exercise": "relu_mnist", "parameters": {}, "seed": 1}
+    settings = exercises.settings_of(exercises.notebook_defaults("relu_mnist")) | {"seed": seed}
+    if name.endswith("_bf16"):  # a canonical bfloat16 name holds a bfloat16 run
+        settings["precision"] = "mixed_bfloat16"
+    provenance = {"run_name": name, "exercise": "relu_mnist", "parameters": settings, "seed": seed}
     verified = {k: v for k, v in data.KNOWN_CHECKSUMS["mnist"].items() if k in data.ARRAYS}
     mnist = {"dataset": "mnist", "checksums": verified, "verified_against": "test"}
     provenance |= {"data": mnist | data.KNOWN_SIZES["mnist"], "versions": {}}  # as canonical
-    provenance |= {"git": {"commit": None}, "machine": {"cores": 2}, "finished": "2026-01-01"}
+    provenance |= {"git": {"commit": None}, "machine": {"cores": 2}}
+    provenance |= {"finished": "2026-01-01T00:00:00+00:00"}
     provenance |= {"epoch_seconds": [seconds, seconds], "train_seconds": 2 * seconds}
     provenance |= {"score": {"loss": loss, "acc": acc}}
     records.write_json(provenance, files.provenance)
+    seal_run(files)
     return store.load_run(name, folder)
 
 
@@ -74,6 +79,7 @@ def test_other_predictions_are_not_identical(tmp_path):
     predictions = rerun.predictions.copy()
     predictions.loc[1, "predicted"] = (predictions.loc[1, "true"] + 1) % 10
     records.write_csv(predictions, rerun.files.predictions)
+    seal_run(rerun.files)  # the rerun's own set
     rerun = store.load_run("run", tmp_path / "rerun")
     assert verify.compare("relu_mnist", committed, rerun, {}).verdict == "outside"
 
@@ -123,7 +129,7 @@ def test_with_fewer_than_two_seed_runs_only_identical_passes(tmp_path):
 def test_seed_runs_reads_seeds_csv_and_loads_each_seed_run(tmp_path):
     sources = []
     for seed in (1, 2):
-        stored = write_run(tmp_path / "sweep", name=f"seed{seed}", acc=0.9 + seed / 1000)
+        stored = write_run(tmp_path / "sweep", name=f"seed{seed}", acc=0.9 + seed / 1000, seed=seed)
         sources.append(str(stored.files.provenance))
     seeds = records.run_files("seeds", tmp_path).score
     table = {"run": "relu_mnist", "seed": [1, 2], "loss": 0.3, "acc": [0.901, 0.902]}

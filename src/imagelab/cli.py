@@ -52,7 +52,26 @@ def _lab(args: argparse.Namespace) -> int:
     from imagelab import runs
 
     number_format = SHORT[args.precision]
-    runs.lab(args.exercises or None, args.force, args.dry_run, number_format)
+    if not args.dry_run:
+        runs.lab(args.exercises or None, args.force, args.dry_run, number_format)
+        return 0
+    # A dry run is the check that the lab is fine: it fails wherever `imagelab report` would
+    # refuse, on a damaged canonical run (runs.lab names them) and, for the whole lab, on any
+    # other input the report reads (report.inputs.check: other runs, sweeps, side tables).
+    problems = []
+    try:
+        runs.lab(args.exercises or None, args.force, True, number_format)
+    except UserError as damaged:
+        problems.append(str(damaged))
+    if not args.exercises:
+        from imagelab.report import inputs
+
+        try:
+            inputs.check()
+        except UserError as refused:
+            problems.append(f"the report would refuse to render: {refused}")
+    if problems:
+        raise UserError("; ".join(problems))
     return 0
 
 

@@ -8,6 +8,9 @@ to ``runs/`` (``OWN_RUNS``, the same layout), which git ignores: a student's qui
 try with other settings never shows in ``git status`` nor rides along in a ``git add -A``.
 Keeping one is a decision (``git add -f runs/...``, or a ``results_dir`` of one's own).
 
+What: a run's whole set (history, score, predictions, figures, provenance last) is staged and
+published as one (``stage_figures``, ``run_provenance``, ``imagelab.staging``).
+
 What it says: every file a run publishes is noted in its ``written`` list, and the notebook's
 last cell prints ``wrote`` (each file by name), so a run's last lines name all it wrote, or
 that stored results were shown and nothing was written.
@@ -31,7 +34,7 @@ def stored_results_message(run_name: str, provenance: dict) -> str:
     """What a run prints when it shows up-to-date stored results instead of training."""
     return (
         f"[{run_name}] showing the stored results, which are up to date (trained "
-        f"{provenance.get('finished')}, commit {str(provenance['git'].get('commit'))[:10]}); "
+        f"{provenance.get('finished')}, commit {records.shown_commit(provenance['git'].get('commit'))}); "
         f"not training. {RETRAIN[0].upper()}{RETRAIN[1:]}."
     )
 
@@ -72,30 +75,43 @@ def wrote(run: object) -> str:
     return f"[{run.name}] wrote {len(run.written)} files {where}:{names}"
 
 
-def save_figure(run: object, fig: object, kind: str) -> None:
-    """Save the figure ``kind`` of a run trained in this process: staged and published with
-    its attempt (dropped if another attempt has published this run since). Stored results
-    shown again are drawn, never saved: showing writes no file (``imagelab figures`` redraws
-    stored figures, on purpose; a stored run missing a figure is stale, so it trains again).
-    Shared by ``Run`` and the Playground's run."""
-    if run.attempt is None:
-        return
-    with run.attempt.writing() as staged:
+def stage_figures(run: object, staged: records.RunFiles, **drawn: object) -> None:
+    """Draw each figure of the run's exercise (``run.figure(kind)``, or the one in ``drawn``)
+    and save it into the attempt's staging folder, closed: the notebook's plot cells draw
+    their own to show. Shared by ``Run`` and the Playground's run."""
+    import matplotlib.pyplot as plt
+
+    for kind in run.exercise.figures:
+        fig = drawn[kind] if kind in drawn else run.figure(kind)
         plots.save(fig, staged.figure(kind))
-        if run.attempt.publish_figure(kind):
-            run.written.append(run.files.figure(kind))
+        plt.close(fig)
 
 
-def write_provenance(
-    run: object, model: object, to: Path | None = None, **measured: object
-) -> None:
-    """Write a finished run's provenance, last of its files (its presence marks the run done):
-    what the run knows of itself (name, exercise, notebook, fingerprint, git, load at start,
-    epoch and training seconds) and what it ``measured`` (parameters, data, score, started,
-    cpu_seconds and any extra keys), through the one builder, ``store.build_provenance``.
-    Written to ``to`` (an attempt's staging folder), else to the run's own provenance file.
-    Shared by ``Run`` and the Playground's run."""
-    provenance = store.build_provenance(
+def published_files(run: object) -> list[Path]:
+    """The files of a run's published set, as ``wrote`` lists them."""
+    files, kind = run.files, run.exercise
+    shown = [files.history, files.score] + ([files.predictions] if kind.predictions else [])
+    return shown + [files.figure(k) for k in kind.figures] + [files.provenance]
+
+
+def published_message(run: object) -> str:
+    """What a run says once its set is published: where its files are."""
+    files, kind = run.files, run.exercise
+    shown = [files.history, files.score] + ([files.predictions] if kind.predictions else [])
+    figures = ", ".join(files.figure(k).name for k in kind.figures)
+    return (
+        f"published its files as one set: {', '.join(records.relative(p) for p in shown)}, "
+        f"{figures} and {files.provenance.name}"
+    )
+
+
+def run_provenance(run: object, model: object, **measured: object) -> dict:
+    """A finished run's provenance, which its attempt seals and publishes last (its presence
+    marks the run done): what the run knows of itself (name, exercise, notebook, fingerprint,
+    git, load at start, epoch and training seconds) and what it ``measured`` (parameters,
+    data, score, started, cpu_seconds and any extra keys), through the one builder,
+    ``store.build_provenance``. Shared by ``Run`` and the Playground's run."""
+    return store.build_provenance(
         run_name=run.name,
         exercise=run.exercise.name,
         notebook=f"notebooks/{run.exercise.notebook}",
@@ -107,4 +123,3 @@ def write_provenance(
         load_at_start=run.load_at_start,
         **measured,
     )
-    records.write_json(provenance, to or run.files.provenance)

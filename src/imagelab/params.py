@@ -92,15 +92,34 @@ def check_parameter(name: str, value: object) -> None:
         check_results_dir(value)
 
 
+# Folders the operating system owns: a results folder there (or the root itself) would spread
+# histories/, scores/, figures/ and .staging/ among the system's own files. The trees holding
+# the system's programs, settings and devices are refused with all they hold; the other
+# top-level folders only themselves (a folder inside /tmp or /home is the user's).
+SYSTEM_FOLDERS = ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc",
+                  "/sbin", "/sys", "/usr")  # fmt: skip
+TOP_FOLDERS = ("/home", "/media", "/mnt", "/opt", "/root", "/run", "/srv", "/tmp", "/var")
+
+
 def check_results_dir(results_dir: str) -> None:
     """A results folder must be a folder, or one that can be made, and writable: checked
-    before training, since the first write comes only after it."""
+    before training, since the first write comes only after it. Not empty text (None is the
+    way to say the project's own folders), not the file system's root and not a system
+    folder (``SYSTEM_FOLDERS``, ``TOP_FOLDERS``)."""
+    if not results_dir.strip():
+        raise UserError(
+            f"results_dir must name a folder; got {results_dir!r}, empty text. Pass None (or "
+            "leave it out) for the project's own folders, or name a folder"
+        )
     path = Path(results_dir).expanduser()
+    resolved = path.resolve()
+    problem = _system_folder(resolved)
     existing = path
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
-    problem = None
-    if path.exists() and not path.is_dir():
+    if problem:
+        pass
+    elif path.exists() and not path.is_dir():
         problem = "it names a file, not a folder"
     elif not existing.is_dir():
         problem = f"{existing} is a file, so no folder can be made inside it"
@@ -111,6 +130,18 @@ def check_results_dir(results_dir: str) -> None:
             f"results_dir must be a folder this user can write in (or create); got "
             f"{results_dir!r}: {problem}. Name another folder, or None for the project's own"
         )
+
+
+def _system_folder(resolved: Path) -> str | None:
+    """Why ``resolved`` (an absolute path, links resolved) is the root or a system folder."""
+    if resolved == Path(resolved.anchor):
+        return "it is the root of the file system"
+    for folder in SYSTEM_FOLDERS:
+        if resolved == Path(folder) or resolved.is_relative_to(folder):
+            return f"{resolved} is a system folder ({folder} belongs to the operating system)"
+    if str(resolved) in TOP_FOLDERS:
+        return f"{resolved} is a system folder itself; name a folder inside it"
+    return None
 
 
 def smallest_data_limit(validation_split: float, validate_on_test: bool = False) -> int:

@@ -30,10 +30,12 @@ from imagelab.exercises import (
 from imagelab.outputs import (
     RETRAIN,
     beside,
+    published_files,
+    published_message,
     results_dir_for,
-    save_figure,
+    run_provenance,
+    stage_figures,
     stored_results_message,
-    write_provenance,
     wrote,
 )
 from imagelab.params import check_choice, check_parameter
@@ -235,8 +237,9 @@ class PlaygroundRun:
         return playground.network(self.settings)[0]
 
     def fit(self, model: object) -> playground.PlaygroundResult:
-        """Train ``model`` and write history, score and provenance (last), or, when the stored
-        results are up to date, show them and give ``model`` their trained weights."""
+        """Train ``model`` and publish the run's set as one (history, score, figures and
+        provenance, last), or, when the stored results are up to date, show them and give
+        ``model`` their trained weights."""
         if self.stored is not None:
             provenance = self.stored.provenance
             model.set_weights([np.array(w, "float32") for w in provenance["weights"]])
@@ -253,16 +256,15 @@ class PlaygroundRun:
         check_converged(self.name, self.result.history, score["test_loss"], s["learning_rate"],
                         s["epochs"])  # fmt: skip
         test_score = {"loss": score["test_loss"], "acc": score["test_acc"]}
-        # Staged, then published in one step, as every run's files (see imagelab.staging).
-        self.attempt = staging.Attempt(self.files)
+        # The whole set, figures too, staged and published as one (see imagelab.staging).
+        self.attempt = staging.Attempt(self.files, force=self.params["force"])
         with self.attempt.writing() as staged:
             records.write_csv(self.result.history, staged.history)
             records.write_csv(pd.DataFrame([test_score]), staged.score)
-            write_provenance(
+            stage_figures(self, staged, surface=self.plot_surface(model))
+            provenance = run_provenance(
                 self,
                 model,
-                to=staged.provenance,
-                attempt=self.attempt.id,
                 parameters=self.settings,
                 data=_data_record(self.data),
                 score=test_score | score,
@@ -270,28 +272,31 @@ class PlaygroundRun:
                 cpu_seconds=cpu_seconds,
                 weights=[w.tolist() for w in model.get_weights()],  # to redraw the surface
             )
-            self.attempt.publish()
-        self.written += [self.files.history, self.files.score, self.files.provenance]
+            self.attempt.publish(provenance)
+        self.written += published_files(self)
         print(
             f"[{self.name}] train loss {score['train_loss']:.4f}, test loss "
-            f"{score['test_loss']:.4f} ({self.result.train_seconds:.1f}s); wrote its history, "
-            f"score and provenance under {records.relative(self.files.results_dir)}"
+            f"{score['test_loss']:.4f} ({self.result.train_seconds:.1f}s); "
+            f"{published_message(self)}"
         )
         return self.result
 
+    def figure(self, kind: str):  # noqa: ANN201 (a matplotlib Figure)
+        """The run's loss figure (``kind`` 'loss'); the surface needs the model:
+        ``plot_surface``."""
+        if kind != "loss":
+            raise ValueError(f"draw the {kind} figure with plot_surface(model)")
+        return self.plot_loss()
+
     def plot_surface(self, model: object):  # noqa: ANN201
         """The trained network's output over the input plane with the points, as the
-        Playground draws it; a run trained here saves it as figures/<run>_surface.png."""
+        Playground draws it (published with the run as figures/<run>_surface.png)."""
         grid = playground.surface(model, self.settings["features"])
-        fig = figures.surface(self.name, self.settings, grid, self.data)
-        save_figure(self, fig, "surface")
-        return fig
+        return figures.surface(self.name, self.settings, grid, self.data)
 
     def plot_loss(self):  # noqa: ANN201
-        """Training and test loss per epoch; saved as figures/<run>_loss.png when trained."""
-        fig = figures.loss(self.name, self.result.history, self.params["switch_epoch"])
-        save_figure(self, fig, "loss")
-        return fig
+        """Training and test loss per epoch (published as figures/<run>_loss.png)."""
+        return figures.loss(self.name, self.result.history, self.params["switch_epoch"])
 
     def search(self) -> pd.DataFrame:
         """With ``search=True``, train the search grid with this run's other settings and store
@@ -301,6 +306,7 @@ class PlaygroundRun:
             return playground_search.read_search(beside(playground_search.RUN_NAME, results_dir))
         grid = {name: self.params[name] for name in playground_search.GRID}
         table = playground_search.search(self.settings, grid, results_dir)
+        playground_search.seal(results_dir)  # its table and provenance: one set
         self.searched = True
         search = records.run_files(playground_search.RUN_NAME, results_dir)
         self.written += [search.score, search.provenance]

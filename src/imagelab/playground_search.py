@@ -138,17 +138,25 @@ def current_fingerprint() -> dict[str, object]:
     return fingerprint.fingerprint(notebook, PLAYGROUND.training_code + SEARCH_CODE)
 
 
+def seal(results_dir: str | Path | None = None) -> None:
+    """Record the finished search's table in its provenance's manifest (``imagelab.manifest``):
+    ``search`` writes both in place, the table as it goes, so the set is sealed after it."""
+    from imagelab import manifest
+
+    files = records.run_files(RUN_NAME, results_dir)
+    manifest.seal(files, [files.score])
+
+
 def load(results_dir: str | Path | None = None) -> tuple[pd.DataFrame, dict] | None:
     """The stored search and its provenance, validated (``store.load_table``, then each value
     against ``tables.PLAYGROUND_SEARCH``: losses >= 0, accuracies in [0, 1] ...); None if none."""
     from imagelab import tables
 
-    stored = store.load_table(RUN_NAME, COLUMNS, results_dir, dtype={"hidden": str})
-    if stored is not None:
-        path = records.run_files(RUN_NAME, results_dir).score
-        lines = stored[0].set_axis(range(2, len(stored[0]) + 2))  # as the file numbers them
+    def check(table: pd.DataFrame, path: Path) -> None:
+        lines = table.set_axis(range(2, len(table) + 2))  # as the file numbers them
         tables.check_frame(lines, path, tables.PLAYGROUND_SEARCH)
-    return stored
+
+    return store.load_table(RUN_NAME, COLUMNS, results_dir, dtype={"hidden": str}, check=check)
 
 
 def read_search(results_dir: str | Path | None = None) -> pd.DataFrame:

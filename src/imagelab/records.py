@@ -17,6 +17,7 @@ them into its own staging folder with these writers, then publishes them in one 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -163,6 +164,29 @@ def sha256_text(*parts: str) -> str:
         digest.update(part.encode())
         digest.update(b"\0")
     return digest.hexdigest()
+
+
+@functools.cache
+def commit_known(commit: object, root: Path = PROJECT_ROOT) -> bool:
+    """Whether the project's git knows ``commit`` (a provenance's): a commit it does not know
+    (made up, or left out of a shallow clone) is marked so wherever it is shown."""
+    if not isinstance(commit, str) or not commit:
+        return False
+    try:
+        done = subprocess.run(
+            ["git", "cat-file", "-e", f"{commit}^{{commit}}"], cwd=root, capture_output=True
+        )
+    except OSError:
+        return False
+    return done.returncode == 0
+
+
+def shown_commit(commit: object, width: int = 10) -> str:
+    """A provenance's commit as the report and the notebooks show it: its first ``width``
+    digits, and "(unknown to git)" when this repository does not know it."""
+    if commit is None:
+        return "unknown (not recorded)"
+    return str(commit)[:width] + ("" if commit_known(commit) else " (unknown to git)")
 
 
 def git_state(root: Path = PROJECT_ROOT) -> dict[str, object]:

@@ -36,10 +36,12 @@ from imagelab.exercises import (
 from imagelab.fingerprint import code_cells, python_source
 from imagelab.outputs import (
     RETRAIN,
+    published_files,
+    published_message,
     results_dir_for,
-    save_figure,
+    run_provenance,
+    stage_figures,
     stored_results_message,
-    write_provenance,
     wrote,
 )
 
@@ -120,8 +122,8 @@ class Run:
         return build_model(self.exercise.name, self.params)
 
     def fit(self, model: object):  # noqa: ANN201 (training.FitResult)
-        """Train and evaluate, write history, score, predictions and provenance (last); or
-        show the stored results when they are up to date."""
+        """Train and evaluate, then publish the run's set as one: history, score, predictions,
+        figures and provenance (last); or show the stored results when they are up to date."""
         from imagelab import training
 
         if self.stored is not None:
@@ -147,32 +149,27 @@ class Run:
             p["epochs"],
         )
         cpu_seconds = time.process_time() - cpu_started
-        # Staged, then published in one step (see imagelab.staging): another attempt of this
-        # run (a sweep's orphan, say) can never interleave its files with these.
-        self.attempt = staging.Attempt(self.files)
+        # The whole set (figures too) is staged, then published as one (see imagelab.staging):
+        # another attempt of this run (a sweep's orphan, say) never mixes its files with these,
+        # and a kill leaves this set whole or the earlier one.
+        self.attempt = staging.Attempt(self.files, force=p["force"])
         with self.attempt.writing() as staged:
             records.write_csv(self.result.history, staged.history)
             records.write_csv(pd.DataFrame([self.result.score]), staged.score)
             records.write_csv(self.result.predictions, staged.predictions)
-            self._write_provenance(model, staged, started, cpu_seconds)
-            self.attempt.publish()
-        f = self.files
-        self.written += [f.history, f.score, f.predictions, f.provenance]
+            stage_figures(self, staged)
+            self.attempt.publish(self._provenance(model, started, cpu_seconds))
+        self.written += published_files(self)
         print(
-            f"[{self.name}] test loss {self.result.score['loss']:.4f}, test accuracy "
-            f"{self.result.score['acc']:.4f}; wrote its history, score, predictions and "
-            f"provenance under {records.relative(f.results_dir)}"
+            f"[{self.name}] test loss {self.result.score['loss']:.4f}, "
+            f"test accuracy {self.result.score['acc']:.4f}; {published_message(self)}"
         )
         return self.result
 
-    def _write_provenance(
-        self, model: object, staged: records.RunFiles, started: dt.datetime, cpu_seconds: float
-    ) -> None:
-        write_provenance(
+    def _provenance(self, model: object, started: dt.datetime, cpu_seconds: float) -> dict:
+        return run_provenance(
             self,
             model,
-            to=staged.provenance,
-            attempt=self.attempt.id,
             parameters=settings_of(self.params),
             data={
                 "dataset": self.data.name,
@@ -187,26 +184,28 @@ class Run:
             cpu_seconds=cpu_seconds,
         )
 
-    def plot_history(self):  # noqa: ANN201
-        """The 2019 history figure; a run trained here saves it as figures/<run>_history.png."""
-        fig = figures.history(self.name, self.result.history)
-        save_figure(self, fig, "history")
-        return fig
-
-    def plot_confusion(self):  # noqa: ANN201
-        """The test-set confusion matrix; saved as figures/<run>_confusion.png when trained."""
-        fig = figures.confusion(self.name, self.result.predictions, self.data.class_names)
-        save_figure(self, fig, "confusion")
-        return fig
-
-    def plot_misclassified(self):  # noqa: ANN201
-        """A grid of misclassified test images; saved as figures/<run>_misclassified.png when
-        trained."""
-        fig = figures.misclassified(
+    def figure(self, kind: str):  # noqa: ANN201 (a matplotlib Figure)
+        """The run's figure ``kind`` (history, confusion or misclassified), drawn as
+        ``imagelab.figures`` draws it (so a redraw from stored results gives the same bytes)."""
+        if kind == "history":
+            return figures.history(self.name, self.result.history)
+        if kind == "confusion":
+            return figures.confusion(self.name, self.result.predictions, self.data.class_names)
+        return figures.misclassified(
             self.result.predictions, self.data.x_test, self.data.class_names
         )
-        save_figure(self, fig, "misclassified")
-        return fig
+
+    def plot_history(self):  # noqa: ANN201
+        """The 2019 history figure (published with the run as figures/<run>_history.png)."""
+        return self.figure("history")
+
+    def plot_confusion(self):  # noqa: ANN201
+        """The test-set confusion matrix (published as figures/<run>_confusion.png)."""
+        return self.figure("confusion")
+
+    def plot_misclassified(self):  # noqa: ANN201
+        """A grid of misclassified test images (published as figures/<run>_misclassified.png)."""
+        return self.figure("misclassified")
 
 
 def notebook_parameters(exercise: str, namespace: dict[str, object]) -> dict[str, object]:

@@ -19,6 +19,7 @@ import os
 import platform
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -27,8 +28,16 @@ import numpy as np
 import pandas as pd
 
 from imagelab import fingerprint as fingerprints
-from imagelab import machine, provenance_schema, records
+from imagelab import machine, manifest, provenance_schema, records, staging
 from imagelab.errors import UserError
+from imagelab.exercises import (
+    EXERCISES,
+    PARAMETERS_ADDED,
+    REGISTRY,
+    get_exercise,
+    normal,
+    settings_of,
+)
 
 STATES = ("missing", "up-to-date", "stale", "different")
 METRICS, SPLITS = ("loss", "acc"), ("training", "validation", "test")
@@ -66,26 +75,37 @@ def load_run(name: str, results_dir: str | Path | None = None) -> StoredRun | No
 
     None when the run has no files at all. A run with some of its files missing, or with a
     file that is damaged (cut short, not CSV/JSON, missing or non-finite values, duplicate or
-    missing epochs), raises ``DamagedResult`` naming the file and the fix.
+    missing epochs), or whose files are not the set its provenance's manifest records (one
+    missing, changed, another attempt's, or one too many), raises ``DamagedResult`` naming the
+    file and the fix. Read while no publish runs (``staging.settled``), after finishing one that
+    a kill interrupted, so the set read is one attempt's whole set.
     """
     files = records.run_files(name, results_dir)
-    required = (files.history, files.score, files.provenance)
-    if not any(path.exists() for path in required):
-        return None
-    for path in required:
-        if not path.is_file():
-            raise damaged(files, path, "is missing, while the run's other files are present")
-    provenance = _read_provenance(files)
-    history = _read_history(files, provenance)
-    score = _read_score(files, provenance)
-    predictions = _read_predictions(files, provenance) if files.predictions.is_file() else None
+    with staging.settled(files.results_dir):
+        required = (files.history, files.score, files.provenance)
+        if not any(path.exists() for path in required):
+            return None
+        for path in required:
+            if not path.is_file():
+                raise damaged(files, path, "is missing, while the run's other files are present")
+        provenance = _read_provenance(files)
+        history = _read_history(files, provenance)
+        score = _read_score(files, provenance)
+        predictions = _read_predictions(files, provenance) if files.predictions.is_file() else None
+        kind = REGISTRY[provenance["exercise"]]
+        _check_set(files, provenance, manifest.members(files, kind))
     return StoredRun(name, files, history, score, provenance, predictions)
+
+
+def _check_set(files: records.RunFiles, provenance: dict, members: list[Path]) -> None:
+    """The files on disk are the set the provenance's manifest records, else DamagedResult."""
+    found = manifest.problem(files, provenance.get(manifest.KEY), members)
+    if found:
+        raise damaged(files, *found)
 
 
 def damaged(files: records.RunFiles, path: Path, problem: str) -> DamagedResult:
     """The error for a damaged file: the path, the problem, and how to restore or retrain."""
-    from imagelab.exercises import EXERCISES
-
     shown = records.relative(path)
     fixes = []
     if committed(path):
@@ -143,12 +163,8 @@ def _numbers(files: records.RunFiles, path: Path, frame: pd.DataFrame, column: s
     bad = ~np.isfinite(values.to_numpy())
     if bad.any():
         row = int(bad.nonzero()[0][0])
-        raise damaged(
-            files,
-            path,
-            f"has {str(frame[column].iloc[row])} in column {column} on line {row + 2}, "
-            "not a finite number",
-        )
+        shown = f"{str(frame[column].iloc[row])} in column {column} on line {row + 2}"
+        raise damaged(files, path, f"has {shown}, not a finite number")
     return values
 
 
@@ -169,11 +185,8 @@ def _read_history(files: records.RunFiles, provenance: dict) -> pd.DataFrame:
     duplicated = history[history.duplicated(keys)]
     if len(duplicated):
         first = duplicated.iloc[0]
-        raise damaged(
-            files,
-            path,
-            f"has more than one row for epoch {first['epoch']}, {first['metric']}, {first['data']}",
-        )
+        row = f"epoch {first['epoch']}, {first['metric']}, {first['data']}"
+        raise damaged(files, path, f"has more than one row for {row}")
     epochs = sorted(set(history["epoch"]))
     if epochs != list(range(1, len(epochs) + 1)):
         raise damaged(files, path, f"has epochs {epochs[:3]}...{epochs[-1:]}, not 1, 2, ... n")
@@ -230,8 +243,6 @@ def _read_provenance(files: records.RunFiles) -> dict:
     problem = provenance_schema.problem(provenance, files.run_name)
     if problem:
         raise damaged(files, path, problem)
-    from imagelab.exercises import EXERCISES, PARAMETERS_ADDED
-
     if provenance.get("exercise") in EXERCISES:  # stored before a parameter existed
         provenance["parameters"] = PARAMETERS_ADDED | provenance["parameters"]
     return provenance
@@ -249,18 +260,26 @@ def _read_predictions(files: records.RunFiles, provenance: dict) -> pd.DataFrame
 
 
 def load_table(
-    name: str, columns: list[str], results_dir: str | Path | None = None, dtype: dict | None = None
-) -> tuple[pd.DataFrame, dict] | None:
+    name: str, columns: list[str], results_dir: str | Path | None = None, dtype: dict | None = None,
+    check: Callable[[pd.DataFrame, Path], None] | None = None,
+) -> tuple[pd.DataFrame, dict] | None:  # fmt: skip
     """A stored table of many small runs (the Playground search): ``scores/<name>.csv``, one
-    row per run with exactly ``columns`` (read with pandas' ``dtype``; empty cells allowed),
-    and its provenance ``scores/<name>.json``, validated like a run's. None if neither exists."""
+    row per run with exactly ``columns`` (read with pandas' ``dtype``; empty cells allowed;
+    then ``check(table, path)``, its own rules), and its provenance ``scores/<name>.json``,
+    validated like a run's, whose manifest records the table. None if neither exists."""
     files = records.run_files(name, results_dir)
-    if not files.score.exists() and not files.provenance.exists():
-        return None
-    for path in (files.score, files.provenance):
-        if not path.is_file():
-            raise damaged(files, path, "is missing, while the table's other file is present")
-    return _read_csv(files, files.score, columns, dtype, gaps=True), _read_provenance(files)
+    with staging.settled(files.results_dir):
+        if not files.score.exists() and not files.provenance.exists():
+            return None
+        for path in (files.score, files.provenance):
+            if not path.is_file():
+                raise damaged(files, path, "is missing, while the table's other file is present")
+        table = _read_csv(files, files.score, columns, dtype, gaps=True)
+        provenance = _read_provenance(files)
+        if check:  # a wrong value is named before the set is checked, as a run's are
+            check(table, files.score)
+        _check_set(files, provenance, [files.score])
+    return table, provenance
 
 
 # --- freshness -------------------------------------------------------------------------
@@ -274,14 +293,12 @@ def freshness(
 ) -> tuple[str, StoredRun | None]:
     """Whether stored results answer ``params`` (an exercise's parameters, run controls
     included): 'missing', 'up-to-date', 'stale' (same settings, but older code, notebook,
-    pinned libraries or data, or outputs missing: retraining would change something) or
+    pinned libraries or data: retraining would change something) or
     'different' (another run's settings are stored under this name).
 
     ``data_checksums`` (the loaded data's) are compared when given; a damaged stored run
     raises ``DamagedResult``.
     """
-    from imagelab.exercises import normal, settings_of
-
     results_dir = results_dir if results_dir is not None else params.get("results_dir")
     stored = load_run(params["run_name"], results_dir)
     if stored is None:
@@ -297,9 +314,7 @@ def stale_reasons(
     exercise: str, stored: StoredRun, data_checksums: dict[str, str] | None = None
 ) -> list[str]:
     """Why a stored run of these settings would come out differently if trained now, in
-    words; empty when it would not."""
-    from imagelab.exercises import get_exercise
-
+    words; empty when it would not. (Its files are whole: ``load_run`` checked the set.)"""
     precision = stored.provenance["parameters"].get("precision", "float32")
     reasons = fingerprints.differences(
         stored.provenance.get("fingerprint"), current_fingerprint(exercise, precision)
@@ -307,19 +322,11 @@ def stale_reasons(
     stored_checksums = (stored.provenance.get("data") or {}).get("checksums")
     if data_checksums is not None and stored_checksums != data_checksums:
         reasons.append("the data's checksums differ from those it was trained on")
-    kind = get_exercise(exercise)
-    outputs = [*map(stored.files.figure, kind.figures)]
-    outputs += [stored.files.predictions] if kind.predictions else []
-    missing = [path.name for path in outputs if not path.is_file()]
-    if missing:
-        reasons.append(f"{', '.join(missing)} missing")
     return reasons
 
 
 def current_fingerprint(exercise: str, precision: str = "float32") -> dict[str, object]:
     """The fingerprint a run of ``exercise`` in ``precision`` made now would carry."""
-    from imagelab.exercises import get_exercise
-
     kind = get_exercise(exercise)
     notebook = f"notebooks/{kind.notebook}"
     return fingerprints.fingerprint(notebook, kind.training_code, precision=precision)
@@ -362,10 +369,7 @@ def build_provenance(
     its ratio shows whether the run had the cores to itself (about the thread count) or shared
     them (lower).
     """
-    versions = {
-        package: metadata.version(package)
-        for package in ("tensorflow", "keras", "numpy", "pandas", "papermill", "imagelab")
-    }
+    versions = {package: metadata.version(package) for package in provenance_schema.VERSIONED}
     return {
         "run_name": run_name,
         "exercise": exercise,

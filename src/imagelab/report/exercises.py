@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from imagelab import analysis, store, tables
+from imagelab import analysis, records, store, tables
 from imagelab.errors import UserError
 from imagelab.exercises import EXERCISES, get_exercise
 from imagelab.report.answered import show_answers
@@ -137,8 +137,9 @@ def show_exercise(
     if result is None:
         _show(f"*{name}: no results yet (run `make lab`).*")
         return
+    commit = records.shown_commit(result.provenance["git"].get("commit"), 7)
     stale = (
-        f"*These results were trained at commit {str(result.provenance['git']['commit'])[:7]} "
+        f"*These results were trained at commit {commit} "
         "by training code or a notebook that has changed since: `make lab` retrains them.*\n\n"
         if not store.trained_by_current_code(result.provenance)
         else ""

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from imagelab import analysis
+from imagelab import analysis, records
 from imagelab.exercises import get_exercise
 from imagelab.machine import cpu_name
 from imagelab.report.display import _plot, _show, _table
@@ -60,7 +60,7 @@ def environment_table(names: list[str], results_dir: str | Path | None = None) -
         [
             {
                 "run": r.name,
-                "commit": str(r.provenance["git"]["commit"])[:10],
+                "commit": records.shown_commit(r.provenance["git"].get("commit")),
                 "finished (UTC)": r.provenance["finished"][:16].replace("T", " "),
                 "training (s)": round(r.provenance["train_seconds"]),
             }

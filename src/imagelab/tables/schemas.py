@@ -3,13 +3,14 @@ command that rebuilds it."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
-from imagelab import records
-from imagelab.exercises import EXERCISES
+from imagelab import records, store
+from imagelab.exercises import EXERCISES, normal, notebook_defaults, settings_of
 from imagelab.store import METRICS, SPLITS
 from imagelab.tables.reader import (
     Column,
@@ -24,11 +25,41 @@ from imagelab.tables.reader import (
     time,
 )
 
+
+def _seed_sources(frame: pd.DataFrame) -> str | None:
+    """Each row's source (a stored run's provenance) exists, is whole, and holds that row: a
+    run of the row's exercise at its canonical settings but for the seed, with that seed and
+    that score. A row whose run is gone would count a seed no run has (issue 35)."""
+    for line, row in frame.iterrows():
+        path = records.PROJECT_ROOT / row["source"]  # relative to the project, or absolute
+        where = f"on line {line} the source {row['source']}"
+        if path.suffix != ".json" or path.parent.name != "scores" or not path.is_file():
+            return f"has {where}, which is no stored run's provenance (no such file)"
+        try:
+            stored = store.load_run(path.stem, path.parent.parent)
+        except store.DamagedResult as error:
+            return f"has {where}, a damaged run ({error})"
+        canonical = settings_of(notebook_defaults(row["run"]))
+        parameters = stored.provenance["parameters"]
+        if normal({k: v for k, v in parameters.items() if k != "seed"}) != normal(
+            {k: v for k, v in canonical.items() if k != "seed"}
+        ):
+            return f"has {where}, which is not a run of {row['run']}'s canonical settings"
+        held = {"seed": stored.provenance["seed"], **stored.score}
+        for key in ("seed", "loss", "acc"):
+            if not math.isclose(float(held[key]), float(row[key]), rel_tol=1e-9):
+                return (
+                    f"says {key} {row[key]} on line {line}, where its source {row['source']} "
+                    f"holds {held[key]!r}"
+                )
+    return None
+
+
 SEEDS = Schema(
-    (text("run", *EXERCISES), seed(), nonnegative("loss"), accuracy("acc")),
+    (text("run", *EXERCISES), seed(), nonnegative("loss"), accuracy("acc"), text("source")),
     "`make seeds` rebuilds it from the stored runs",
-    optional=(text("source"),),  # where each run is stored: verify reads it
     keys=("run", "seed"),
+    rule=_seed_sources,
 )
 
 BENCHMARK_REBUILD = "`make bench` measures it again (about 22 min on an idle machine)"
