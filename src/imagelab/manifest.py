@@ -66,6 +66,19 @@ def seal(files: records.RunFiles, paths: list[Path]) -> dict:
     return provenance
 
 
+def refresh(files: records.RunFiles, path: Path) -> None:
+    """Record the new bytes of ``path``, a figure of the run ``files`` drawn again from its own
+    stored results (``imagelab figures``), in the run's manifest: the same set, drawn by
+    today's plot code. Written after the figure; a kill between the two leaves a mismatch the
+    store names, and `imagelab figures` run again mends it."""
+    import json
+
+    provenance = json.loads(files.provenance.read_bytes())
+    if KEY in provenance:
+        provenance[KEY][key(files, path)] = digest(path)
+        records.write_json(provenance, files.provenance)
+
+
 def problem(
     files: records.RunFiles, manifest: object, paths: list[Path]
 ) -> tuple[Path, str] | None:

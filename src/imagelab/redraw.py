@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from imagelab import figures, plots, records, store
+from imagelab import figures, manifest, plots, records, store
 from imagelab.errors import UserError
 from imagelab.exercises import get_exercise
 
@@ -33,6 +33,7 @@ class StoredFigure:
 
     path: Path
     draw: Callable[[], object]  # () -> a matplotlib Figure
+    run: records.RunFiles | None = None  # the run whose set (and manifest) holds the figure
 
 
 @dataclass
@@ -59,7 +60,9 @@ def run_figures(results_dir: str | Path | None = None, images: dict | None = Non
         stored = store.load_run(name, folder)
         exercise = get_exercise(stored.provenance["exercise"])
         for kind in exercise.figures:
-            found.append(StoredFigure(stored.files.figure(kind), _drawer(stored, kind, images)))
+            found.append(
+                StoredFigure(stored.files.figure(kind), _drawer(stored, kind, images), stored.files)
+            )
     return found
 
 
@@ -106,6 +109,8 @@ def compare(found: list[StoredFigure], write: bool = False) -> Outcome:
             if write:
                 with records.atomic_path(figure.path) as tmp:
                     tmp.write_bytes(fresh)
+                if figure.run is not None:  # the run's manifest records the figure drawn again
+                    manifest.refresh(figure.run, figure.path)
     return outcome
 
 
