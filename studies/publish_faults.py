@@ -41,7 +41,7 @@ CANONICAL = records.run_files("relu_mnist")
 SEED4 = records.run_files(
     "epochs-12_seed4-80f0bcb5", records.PROJECT_ROOT / "sweeps" / "relu_seeds"
 )
-DISK_SIZES_KIB = (240, 300, 360, 420, 464, 472, 476, 480, 600)
+DISK_SIZES_KIB = (280, 320, 360, 420, 460, 480, 500, 540, 640)
 BUDGETS_KIB = (0, 3, 95, 120, 200, 400)  # the simulated disk's
 
 

@@ -82,7 +82,9 @@ def test_matrix_records_its_verdicts_outside_what_the_tests_read(monkeypatch, tm
 
 def test_verify_record_to_appends_there_and_says_how_to_merge(monkeypatch, tmp_path, capsys):
     given = []
-    monkeypatch.setattr(verify_module, "main", lambda names, record=None: given.append(record) or 0)
+    monkeypatch.setattr(
+        verify_module, "main", lambda names, record=None, **options: given.append(record) or 0
+    )
     record = tmp_path / "verify.csv"
     assert cli.main(["verify", "dense_mnist", "--record-to", str(record)]) == 0
     assert given == [record]

@@ -200,7 +200,7 @@ SCORE = "scores/relu_mnist.csv"
         (lambda f: f.figure("confusion").unlink(), "figures/relu_mnist_confusion.png",
          "is missing, while {provenance} lists it among the run's files"),
         (lambda f: _another_png(f.figure("history")), "figures/relu_mnist_history.png",
-         "is not the file {provenance} recorded (79 bytes where it recorded 41928: cut short, "
+         "is not the file {provenance} recorded (79 bytes where it recorded {figure_bytes}: cut short, "
          "or another attempt's file, or one changed since)"),
         (lambda f: _history_of_another_seed(f.history), "histories/relu_mnist.csv",
          "is not the file {provenance} recorded (2652 bytes where it recorded 2666: cut short"),
@@ -227,7 +227,10 @@ def test_files_that_are_not_the_set_the_manifest_records_are_damage(stored, dama
     with pytest.raises(store.DamagedResult) as error:
         store.load_run(RUN, stored.results_dir)
     message = str(error.value)
-    expected = f"{stored.results_dir / named} " + problem.format(provenance=stored.provenance)
+    figure_bytes = records.run_files(RUN).figure("history").stat().st_size  # as committed
+    expected = f"{stored.results_dir / named} " + problem.format(
+        provenance=stored.provenance, figure_bytes=figure_bytes
+    )
     assert message.startswith(expected), message
     assert "\n" not in message and message.endswith("retrains the run.")
 
