@@ -487,9 +487,9 @@ def _verdicts(path, *rows):
             {"date": date, "commit": "0" * 12, "cpu": "test cpu", "isa": "avx2", "onednn": "on",
              "threads": "all", "tensorflow": "2.21.0", "keras": "3.15.1", "numpy": "2.4.6",
              "python": "3.11.7", "run": run, "verdict": verdict, "d_acc": 0.0004,
-             "d_loss": 0.001, "max_d_history": 0.002, "seconds": 6.0, "rule": "seed pairs 95%",
-             "d_history": 0.001, "closer_acc": 0.5, "closer_loss": 0.4, "closer_history": 0.3,
-             "conclusions": conclusions[0] if conclusions else "same"},
+             "d_loss": 0.001, "max_d_history": 0.002, "seconds": 6.0, "rule": "1.3 x farthest seed pair",
+             "d_history": 0.001, "ratio_acc": 0.5, "ratio_loss": 0.4, "ratio_history": 0.3,
+             "closer": 0.4, "conclusions": conclusions[0] if conclusions else "same"},
             path,
         )  # fmt: skip
     return path

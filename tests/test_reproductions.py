@@ -23,9 +23,9 @@ def row(**cells):
         "cpu": "AMD EPYC (family 26 model 2)", "isa": "sse4_2 avx avx2", "onednn": "on",
         "threads": "all", "tensorflow": "2.21.0", "keras": "3.15.1", "numpy": "2.4.6",
         "python": "3.11.7", "run": "dense_mnist", "verdict": "identical", "d_acc": "0.0",
-        "d_loss": "0.0", "max_d_history": "0.0", "seconds": "25.2", "rule": "seed pairs 95%",
-        "d_history": "0.0", "closer_acc": "0.0", "closer_loss": "0.0", "closer_history": "0.0",
-        "conclusions": "same",
+        "d_loss": "0.0", "max_d_history": "0.0", "seconds": "25.2", "rule": "1.3 x farthest seed pair",
+        "d_history": "0.0", "ratio_acc": "0.0", "ratio_loss": "0.0", "ratio_history": "0.0",
+        "closer": "0.0", "conclusions": "same",
     } | cells  # fmt: skip
 
 
@@ -127,10 +127,11 @@ BAD_FILES = {
         lambda p: write(p, [row(conclusions="maybe")]),
         "column conclusions: 'maybe' is not a conclusions verdict",
     ),
-    "share": (lambda p: write(p, [row(closer_acc="1.5")]), "closer_acc: 1.5 is out of range"),
+    "share": (lambda p: write(p, [row(closer="1.5")]), "closer: 1.5 is out of range"),
+    "ratio": (lambda p: write(p, [row(ratio_acc="-1")]), "ratio_acc: -1 is out of range"),
     "cut mid-row": (
         lambda p: cut_mid_row(write(p, [row(), row(run="relu_mnist")])),
-        "line 3: 12 cells where the header has 22: the row was cut",
+        "line 3: 12 cells where the header has 23: the row was cut",
     ),
     "cut at the end": (
         lambda p: cut_without_newline(write(p, [row()])),
@@ -208,8 +209,8 @@ def test_the_section_has_one_column_per_cpu_and_python(tmp_path, monkeypatch):
             date="2026-11-28T10:00:00+00:00"),
         row(cpu=intel, run="relu_mnist", python="3.12.1", date="2026-11-29T10:00:00+00:00"),
         row(cpu=intel, date="2026-11-25T10:00:00+00:00", commit=(HEAD or "0" * 12)[:12] + "-dirty",
-            rule="2 sd per point", d_history="", closer_acc="", closer_loss="",
-            closer_history="", conclusions=""),  # the old rule, from uncommitted code
+            rule="2 sd per point", d_history="", ratio_acc="", ratio_loss="",
+            ratio_history="", closer="", conclusions=""),  # the old rule, from uncommitted code
     ]  # fmt: skip
     report.show_reproducibility(write(tmp_path / "verify.csv", rows), tmp_path)
     text = shown[0]

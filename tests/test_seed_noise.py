@@ -26,17 +26,24 @@ def run(shift: float, acc: float = 0.9, loss: float = 0.3, epochs: int = 2) -> S
 def test_the_three_distances_are_plain_differences():
     found = seed_noise.distances(run(0.003, acc=0.91, loss=0.28), run(0.0))
     assert found == pytest.approx({"acc": 0.01, "loss": 0.02, "history": 0.003})
+    validation_only = run(0.0)
+    validation_only.history.loc[validation_only.history["data"] == "validation", "value"] += 0.5
+    assert seed_noise.distances(validation_only, run(0.0))["history"] == 0.0  # training loss
     longer = seed_noise.distances(run(0.0, epochs=3), run(0.0))
     assert longer["history"] == float("inf")  # runs of different lengths are not two seeds
 
 
-def test_within_means_no_farther_than_95_percent_of_the_seed_pairs():
+def test_within_means_no_farther_than_1_3_times_the_farthest_seed_pair():
     reference = pd.DataFrame({"acc": range(1, 21), "loss": 0.0, "history": 0.0})  # 20 pairs
-    beyond_19 = seed_noise.standing({"acc": 19.5, "loss": 0.0, "history": 0.0}, reference)
-    assert beyond_19.closer["acc"] == 0.95 and beyond_19.within
-    beyond_all = seed_noise.standing({"acc": 21, "loss": 0.0, "history": 0.0}, reference)
-    assert beyond_all.worst == 1.0 and not beyond_all.within
-    assert beyond_all.words() == "farther apart than 100% of 20 seed pairs (acc)"
+    beyond_all = seed_noise.standing({"acc": 25, "loss": 0.0, "history": 0.0}, reference)
+    assert beyond_all.worst == 1.0 and beyond_all.ratio == 1.25 and beyond_all.within
+    assert beyond_all.words() == (
+        "1.25 x the farthest of 20 seed pairs (acc), farther apart than 100% of them"
+    )
+    too_far = seed_noise.standing({"acc": 27, "loss": 0.0, "history": 0.0}, reference)
+    assert too_far.ratio == pytest.approx(1.35) and not too_far.within
+    moved = seed_noise.standing({"acc": 1, "loss": 0.001, "history": 0.0}, reference)
+    assert moved.ratios["loss"] == float("inf") and not moved.within  # seeds never moved it
     assert not seed_noise.standing({"acc": 0.0}, reference.iloc[:0]).within  # no pairs: no pass
 
 

@@ -86,17 +86,20 @@ def test_other_predictions_are_not_identical(tmp_path):
 
 def test_a_rerun_as_close_as_most_seed_pairs_is_within_seed_noise(tmp_path):
     committed = write_run(tmp_path / "committed")
-    rerun = write_run(tmp_path / "rerun", acc=0.9013, loss=0.2987, shift=0.0013)
+    rerun = write_run(tmp_path / "rerun", acc=0.9012, loss=0.2988, shift=0.0012)
     result = verify.compare("relu_mnist", committed, rerun, seed_runs(tmp_path, SHIFTS))
     assert result.verdict == "within seed noise"
-    assert result.d_acc == pytest.approx(0.0013)
+    assert result.d_acc == pytest.approx(0.0012)
     assert result.standing.pairs == 21
-    # seed pairs closer together than 0.0013 on every distance: 0.0005 apart (4), 0.001 (4);
+    # seed pairs closer together than 0.0012 on every distance: 0.0005 apart (4), 0.001 (4);
     # the nearest seed pair distances, 0.001 and 0.0015, are far from it in the last bits
     assert result.standing.closer == pytest.approx(
         dict.fromkeys(("acc", "loss", "history"), 8 / 21)
     )
-    assert "farther apart than 38% of 21 seed pairs" in result.standing.words()
+    # the farthest seed pair lies 0.004 apart: 0.0012 is 0.3 of it (within: up to 1.3)
+    assert result.standing.ratio == pytest.approx(0.3)
+    assert result.standing.words().startswith("0.30 x the farthest of 21 seed pairs")
+    assert result.standing.words().endswith("farther apart than 38% of them")
 
 
 def test_a_score_farther_than_every_seed_pair_is_outside(tmp_path):
@@ -111,10 +114,15 @@ def test_a_score_farther_than_every_seed_pair_is_outside(tmp_path):
 
 def test_a_history_farther_than_the_seed_pairs_is_outside_even_with_the_same_score(tmp_path):
     committed = write_run(tmp_path / "committed")
-    rerun = write_run(tmp_path / "rerun", shift=0.005)
+    rerun = write_run(tmp_path / "rerun", shift=0.006)  # 1.5 x the farthest pair's 0.004
     result = verify.compare("relu_mnist", committed, rerun, seed_runs(tmp_path, SHIFTS))
     assert result.verdict == "outside"
-    assert result.standing.closer["history"] == 1.0 and result.standing.closer["acc"] == 0.0
+    assert result.standing.ratios["history"] == pytest.approx(1.5)
+    assert result.standing.closer["acc"] == 0.0
+    nearer = write_run(tmp_path / "nearer", shift=0.005)  # 1.25 x: within the margin
+    assert verify.compare("relu_mnist", committed, nearer, seed_runs(tmp_path, SHIFTS)).verdict == (
+        "within seed noise"
+    )
 
 
 def test_with_fewer_than_two_seed_runs_only_identical_passes(tmp_path):
@@ -155,8 +163,8 @@ def test_record_appends_one_well_formed_row_per_run(tmp_path):
     assert len(table) == 2
     row = table.iloc[-1]
     assert row["run"] == "relu_mnist" and row["verdict"] == "identical"
-    assert row["rule"] == "seed pairs 95%" and row["conclusions"] == "differ: Q10"
-    assert row["closer_acc"] == 0 and row["d_history"] == 0
+    assert row["rule"] == "1.3 x farthest seed pair" and row["conclusions"] == "differ: Q10"
+    assert row["ratio_acc"] == 0 and row["d_history"] == 0 and row["closer"] == 0
     assert row["seconds"] == 12.3 and row["d_acc"] == 0
     assert row["python"] == platform.python_version()
     assert row["cpu"] and pd.Timestamp(row["date"]).tzinfo is not None
@@ -176,7 +184,7 @@ def test_record_refuses_a_row_without_versions_and_writes_nothing(tmp_path):
 def test_verify_with_a_damaged_record_stops_before_training(tmp_path):
     record = tmp_path / "verify.csv"
     record.write_text(",".join(reproductions.COLUMNS) + "\n2026-11-26T12:23:41+00:00,4cb8\n")
-    with pytest.raises(UserError, match="line 2: 2 cells where the header has 22"):
+    with pytest.raises(UserError, match="line 2: 2 cells where the header has 23"):
         verify.verify(["relu_mnist"], committed_dir=tmp_path, scratch=tmp_path / "s", record=record)
     assert not (tmp_path / "s").exists()
 

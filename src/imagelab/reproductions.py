@@ -37,8 +37,10 @@ from imagelab.exercises import CANONICAL_NAMES, REGISTRY
 
 RECORD = records.PROJECT_ROOT / "reproductions" / "verify.csv"
 # The columns of issue 34's rule: its name, the history's rms difference, the shares of seed
-# pairs closer together on each distance (imagelab.seed_noise) and the conclusions verdict.
-JUDGED = ["rule", "d_history", "closer_acc", "closer_loss", "closer_history", "conclusions"]
+# its distance over the farthest seed pair's on each distance, the share of seed pairs closer
+# together on the worst (imagelab.seed_noise), and the conclusions verdict.
+JUDGED = ["rule", "d_history", "ratio_acc", "ratio_loss", "ratio_history", "closer",
+          "conclusions"]  # fmt: skip
 BEFORE_RULE = ["date", "commit", "cpu", "isa", "onednn", "threads", "tensorflow", "keras",
                "numpy", "python", "run", "verdict", "d_acc", "d_loss", "max_d_history",
                "seconds"]  # fmt: skip
@@ -49,12 +51,14 @@ VERDICTS = ("identical", "within seed noise", "outside")
 # Every exercise notebook's canonical run (the Playground spiral sixth), then the bfloat16 ones.
 RUNS = (*REGISTRY, *(name for name in CANONICAL_NAMES if name not in REGISTRY))
 NUMBERS = ("d_acc", "d_loss", "max_d_history", "seconds")
-SHARES = ("closer_acc", "closer_loss", "closer_history")  # shares of seed pairs, in [0, 1]
+SHARES = ("closer",)  # a share of seed pairs, in [0, 1]
+RATIOS = ("ratio_acc", "ratio_loss", "ratio_history")  # >= 0
 _CONCLUSIONS = re.compile(r"same|differ: Q[0-9-]+(, Q[0-9-]+)*|not judged: .+")
 VERSIONS = ("tensorflow", "keras", "numpy", "python")
 # Differences of accuracies lie in [-1, 1]; the largest |difference| and seconds are >= 0.
 RANGES = {"d_acc": (-1, 1), "max_d_history": (0, math.inf), "seconds": (0, math.inf),
-          "d_history": (0, math.inf), **dict.fromkeys(SHARES, (0, 1))}  # fmt: skip
+          "d_history": (0, math.inf), **dict.fromkeys(SHARES, (0, 1)),
+          **dict.fromkeys(RATIOS, (0, math.inf))}  # fmt: skip
 KEY = ("date", "commit", "cpu", "run")  # one verification: rows with the same key are one row
 
 _COMMIT = re.compile(r"[0-9a-f]{12}(-dirty)?|unknown")
@@ -91,7 +95,7 @@ def read(path: str | Path = RECORD) -> pd.DataFrame | None:
     return table.assign(
         date=pd.to_datetime(table["date"], utc=True, format="ISO8601"),
         **{column: table[column].astype(float) for column in NUMBERS},
-        **{c: pd.to_numeric(table[c], errors="coerce") for c in (*SHARES, "d_history")},
+        **{c: pd.to_numeric(table[c], errors="coerce") for c in (*SHARES, *RATIOS, "d_history")},
     ).reset_index(drop=True)
 
 
@@ -291,7 +295,7 @@ def _check(table: pd.DataFrame, name: str, fix: str) -> None:
 def _problem(column: str, value: str) -> str | None:
     """What is wrong with one cell, or None."""
     if value == "":
-        if column in ("d_history", "closer_history"):
+        if column in ("d_history", "ratio_history"):
             return None  # the Playground's search keeps no histories
         return "the cell is empty"
     if column == "rule" and value not in (OLD_RULE, RULE):
@@ -302,7 +306,7 @@ def _problem(column: str, value: str) -> str | None:
         return f"{value!r} is not a verdict; one of {', '.join(map(repr, VERDICTS))}"
     if column == "run" and value not in RUNS:
         return f"{value!r} is not a run; one of {', '.join(map(repr, RUNS))}"
-    if column in (*NUMBERS, *SHARES, "d_history"):
+    if column in (*NUMBERS, *SHARES, *RATIOS, "d_history"):
         try:
             number = float(value)
         except ValueError:
@@ -366,7 +370,10 @@ def _differs(old: pd.Series, new: pd.Series) -> str:
     compare as numbers, so 0.0 and 0 agree."""
 
     def same(column: str) -> bool:
-        if column in (*NUMBERS, *SHARES, "d_history") and "" not in (old[column], new[column]):
+        if column in (*NUMBERS, *SHARES, *RATIOS, "d_history") and "" not in (
+            old[column],
+            new[column],
+        ):
             return float(old[column]) == float(new[column])
         return old[column] == new[column]
 

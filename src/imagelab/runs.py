@@ -189,12 +189,13 @@ def _judged_outside(exercise: str, number_format: str) -> bool:
     if rows.empty:
         return False
     last = rows.sort_values("date").iloc[-1]
-    if last["conclusions"] == "same" and last["closer_acc"] <= seed_noise.QUANTILE:
+    if last["conclusions"] == "same" and last["ratio_acc"] <= seed_noise.MARGIN:
         return False
     print(
         f"== {run_name}: left out: its last judgement against {exercise} "
         f"(reproductions/verify.csv) has conclusions {last['conclusions']!r} and a test accuracy "
-        f"farther than {last['closer_acc']:.0%} of seed pairs; `imagelab lab {exercise} "
+        f"{last['ratio_acc']:.2f} x as far from it as the farthest float32 seed pair (within: "
+        f"up to {seed_noise.MARGIN}); `imagelab lab {exercise} "
         "--precision bf16` trains it anyway"
     )
     return True

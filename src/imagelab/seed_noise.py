@@ -1,31 +1,39 @@
 """Seed noise: how far apart two runs of one exercise are, against how far apart seed runs are.
 
 ``make verify`` calls a rerun *within seed noise* of its committed run when the two are no
-further apart than most pairs of float32 seed runs of that exercise (``scores/seeds.csv``: the
-canonical run and its seed sweeps, ten or more per Keras exercise). Three distances between two
-runs, each a plain difference, no model of the noise:
+farther apart than the float32 seed runs of that exercise are from each other
+(``scores/seeds.csv``: the canonical run and its seed sweeps, ten per Keras exercise; 45
+pairs). Three distances between two runs, each a plain difference, no model of the noise:
 
 ``acc``
     |difference in test accuracy|;
 ``loss``
     |difference in test loss|;
 ``history``
-    the root mean square of the differences at every point of the history (loss and accuracy,
-    training and validation, every epoch): one number for the whole curve, so that 48 points
-    need not each pass on their own.
+    the root mean square of the differences of the training-loss curve, epoch by epoch: one
+    number for the whole curve (12 points need not each pass on their own), and the curve a
+    change of setting moves most (dropout raises it at every epoch) while the validation curves
+    are mostly seed noise.
 
-The rule (``RULE``): the rerun is within seed noise when, on each of the three distances, at
-least ``1 - QUANTILE`` (5 %) of the seed pairs are at least as far apart as the rerun and its
-committed run; its *standing* is the largest share of seed pairs that are closer together than
-it is ("farther apart than 80 % of seed pairs"). With ten seeds there are 45 pairs, so the rerun
-must not be beyond the second farthest.
+The rule (``RULE``): within seed noise when, on each distance, the rerun is no farther from
+its committed run than ``MARGIN`` times the farthest pair of seed runs. The record also says
+where it falls among the pairs ("farther apart than 80 % of 45 seed pairs").
+
+Why the farthest pair, with a margin, and not a percentile: ``calibration`` judges each seed run
+against the canonical run as if it were a rerun, its own distance left out. At the 95th
+percentile of the pairs on each of three distances, 6 of the 45 seed runs were *outside*
+(with three distances, each beyond 95 % of pairs 5 % of the time), and an exercise's 9 seed runs
+all passed in only one of four exercises. Against the farthest pair, the seed runs lay at 0.21
+to 1.19 times it, and the runs of another setting at 1.59 (no dropout against the dropout
+CNN) to 69 times (another activation): ``MARGIN`` lies between. The history distance was
+chosen the same way: the rms over all four curves put the dropout-0.5 runs at 0.92 to 1.08
+times the farthest pair of the CNN without dropout, among its own seeds; the training-loss
+curve puts them at 1.64 to 2.14. ``tests/test_seed_noise.py`` holds the rule to both on the
+committed runs.
 
 The rule replaced ``OLD_RULE`` (every history point within 2 seed standard deviations of the
 committed run's), which the seed runs themselves failed (issue 34): the difference of two runs
-has sqrt(2) times one run's spread, and 48 points must all pass at once. ``calibration`` shows
-the new rule on the committed runs: each seed run against the canonical run, its own distance
-left out of the reference, and the tests hold it to passing at least 90 % of each exercise's
-seeds while calling other settings (another activation, dropout) *outside*.
+has sqrt(2) times one run's spread, and 48 points had to pass at once.
 """
 
 from __future__ import annotations
@@ -38,10 +46,11 @@ import numpy as np
 import pandas as pd
 
 DISTANCES = ("acc", "loss", "history")
-QUANTILE = 0.95  # within seed noise: no farther apart than 95 % of seed pairs, on each distance
-RULE = "seed pairs 95%"  # the rule's name in reproductions/verify.csv
+MARGIN = 1.3  # within seed noise: no farther apart than 1.3 x the farthest seed pair
+RULE = "1.3 x farthest seed pair"  # the rule's name in reproductions/verify.csv
 OLD_RULE = "2 sd per point"  # the rule of rows recorded before issue 34
 HISTORY_KEYS = ["epoch", "metric", "data"]
+HISTORY_CURVE = ("loss", "training")  # the curve the history distance compares
 
 
 @dataclass(frozen=True)
@@ -50,7 +59,25 @@ class Standing:
 
     distances: dict[str, float]  # acc, loss, history (no history: the Playground's search)
     closer: dict[str, float]  # per distance: the share of seed pairs closer together
+    farthest: dict[str, float]  # per distance: the farthest seed pair's
     pairs: int  # how many seed pairs the reference holds
+
+    @property
+    def ratios(self) -> dict[str, float]:
+        """Per distance: the rerun's over the farthest seed pair's (0 when both are 0)."""
+        return {
+            name: 0.0
+            if value == 0
+            else value / self.farthest[name]
+            if self.farthest[name]
+            else np.inf
+            for name, value in self.distances.items()
+        }
+
+    @property
+    def ratio(self) -> float:
+        """The largest of ``ratios``: what the verdict turns on."""
+        return max(self.ratios.values())
 
     @property
     def worst(self) -> float:
@@ -59,22 +86,25 @@ class Standing:
 
     @property
     def within(self) -> bool:
-        return self.pairs > 0 and self.worst <= QUANTILE
+        return self.pairs > 0 and self.ratio <= MARGIN
 
     def words(self) -> str:
-        """'farther apart than 80 % of 45 seed pairs (history)'."""
+        """'0.84 x the farthest of 45 seed pairs (history), farther apart than 80 % of them'."""
         if not self.pairs:
             return "no seed pairs to judge by"
-        which = max(self.closer, key=self.closer.get)
-        return f"farther apart than {self.worst:.0%} of {self.pairs} seed pairs ({which})"
+        which = max(self.ratios, key=self.ratios.get)
+        return (
+            f"{self.ratio:.2f} x the farthest of {self.pairs} seed pairs ({which}), farther "
+            f"apart than {self.worst:.0%} of them"
+        )
 
 
 def distances(a: object, b: object) -> dict[str, float]:
     """The three distances between runs ``a`` and ``b`` (anything with ``history`` in 2019's
     tidy format and ``score`` with ``acc`` and ``loss``, such as ``store.StoredRun``).
 
-    History points present in only one of the two (runs of different lengths) make the history
-    distance infinite: such runs are not two draws of one setting.
+    Epochs present in only one of the two (runs of different lengths) make the history distance
+    infinite: such runs are not two draws of one setting.
     """
     found = {
         "acc": abs(float(a.score["acc"]) - float(b.score["acc"])),
@@ -82,8 +112,12 @@ def distances(a: object, b: object) -> dict[str, float]:
     }
     if a.history is None or b.history is None:  # the Playground's search keeps no histories
         return found
-    paired = a.history[[*HISTORY_KEYS, "value"]].merge(
-        b.history[[*HISTORY_KEYS, "value"]], on=HISTORY_KEYS, how="outer"
+    curves = [
+        h[(h["metric"] == HISTORY_CURVE[0]) & (h["data"] == HISTORY_CURVE[1])]
+        for h in (a.history, b.history)
+    ]
+    paired = curves[0][[*HISTORY_KEYS, "value"]].merge(
+        curves[1][[*HISTORY_KEYS, "value"]], on=HISTORY_KEYS, how="outer"
     )
     difference = paired["value_x"] - paired["value_y"]
     history = float(np.sqrt((difference**2).mean())) if difference.notna().all() else np.inf
@@ -109,7 +143,8 @@ def standing(distance: dict[str, float], reference: pd.DataFrame) -> Standing:
         name: float((reference[name] < value).mean()) if len(reference) else 1.0
         for name, value in distance.items()
     }
-    return Standing(dict(distance), closer, len(reference))
+    farthest = {name: float(reference[name].max()) if len(reference) else 0.0 for name in distance}
+    return Standing(dict(distance), closer, farthest, len(reference))
 
 
 def judge(rerun: object, committed: object, seed_runs: dict[object, object]) -> Standing:
@@ -131,7 +166,7 @@ def calibration(seed_runs: dict[object, object], canonical_seed: object) -> pd.D
         judged = standing(distances(run, canonical), pairs.drop(index=[own]))
         rows.append(
             {"seed": seed, **{f"closer_{k}": v for k, v in judged.closer.items()}}
-            | {"worst": judged.worst, "within": judged.within}
+            | {"worst": judged.worst, "ratio": judged.ratio, "within": judged.within}
         )
     return pd.DataFrame(rows)
 
@@ -204,7 +239,7 @@ def calibration_table(root: Path | None = None) -> pd.DataFrame:
                 rows.append(
                     {"exercise": name, "judged": f"{sweep}/{path.stem}"}
                     | {f"closer_{k}": v for k, v in judged.closer.items()}
-                    | {"worst": judged.worst, "within": judged.within}
+                    | {"worst": judged.worst, "ratio": judged.ratio, "within": judged.within}
                     | {"case": f"{parameter} {run.provenance['parameters'][parameter]}"}
                     | {"expected": expected or "as measured"}
                 )

@@ -11,7 +11,8 @@ scratch folder, ``build/verify/<run>``, so the project's ``histories/``, ``score
 ``within seed noise``
     no further from the committed run than most pairs of float32 seed runs of that exercise
     are from each other, on test accuracy, test loss and the history's root mean square
-    difference (``imagelab.seed_noise``: no farther apart than 95 % of the seed pairs on each);
+    difference of the training-loss curve (``imagelab.seed_noise``: on each, at most 1.3 times
+    the farthest pair of seed runs);
 ``outside``
     anything else, and every run with fewer than two seed runs to judge by that is not
     identical.
@@ -330,7 +331,7 @@ def table(comparisons: list[Comparison]) -> str:
     """The comparisons as a plain-text table, the rule and the machine underneath."""
     header = (
         f"{'run':<23} {'numbers':<18} {'d acc':>8} {'d loss':>10} {'rms d hist':>10} "
-        f"{'pairs closer':>12} {'conclusions':<14} {'seconds':>8}"
+        f"{'x farthest':>10} {'conclusions':<14} {'seconds':>8}"
     )
     lines = [header, "-" * len(header)]
     for c in comparisons:
@@ -338,7 +339,7 @@ def table(comparisons: list[Comparison]) -> str:
         lines.append(
             f"{c.run:<23} {c.verdict:<18} {c.d_acc:>+8.4f} {c.d_loss:>+10.6f} "
             f"{'-' if history is None else f'{history:.2g}':>10} "
-            f"{f'{c.standing.worst:.0%}' if c.standing else '-':>12} {c.conclusions:<14} "
+            f"{f'{c.standing.ratio:.2f}' if c.standing else '-':>10} {c.conclusions:<14} "
             f"{c.seconds:>8.0f}"
         )
         lines += [f"    {c.run}: {note}" for note in c.notes]
@@ -346,8 +347,8 @@ def table(comparisons: list[Comparison]) -> str:
     lines.append(
         "identical: score, predictions and history (but its seconds) byte for byte; within seed "
         "noise: on test accuracy, test loss and the history's rms difference, no farther apart "
-        f"than {seed_noise.QUANTILE:.0%} of the pairs of seed runs ('pairs closer': the largest "
-        "share of seed pairs closer together than the rerun and its committed run); "
+        f"than {seed_noise.MARGIN} x the farthest pair of seed runs ('x farthest', on the worst "
+        "of the three); "
         "conclusions: the answers that hold on every seed, again with the rerun."
     )
     lines.append(f"cpu: {facts['cpu']}; isa: {facts['isa']}")
@@ -364,7 +365,7 @@ def append_record(
     (``cpu_facts``, commit, Python) of the run judged when it was trained elsewhere."""
     c = comparison
     cpu, commit, python = where or (cpu_facts(), reproductions.commit_now(), None)
-    closer = c.standing.closer if c.standing else {}
+    ratios = c.standing.ratios if c.standing else {}
     distances = c.standing.distances if c.standing else {}
     row = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -380,7 +381,8 @@ def append_record(
         "seconds": round(c.seconds, 1),
         "rule": seed_noise.RULE,
         "d_history": distances.get("history", ""),
-        **{f"closer_{name}": closer.get(name, "") for name in seed_noise.DISTANCES},
+        **{f"ratio_{name}": ratios.get(name, "") for name in seed_noise.DISTANCES},
+        "closer": c.standing.worst if c.standing else "",
         "conclusions": c.conclusions,
     }
     return reproductions.append(row, path)

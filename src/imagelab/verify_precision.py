@@ -3,7 +3,7 @@
 Each stored bfloat16 run (``<exercise>_bf16``, trained by ``make lab PRECISION=bf16``) is judged
 against its exercise's float32 canonical run by ``imagelab.verify``'s two verdicts, with the
 same yardstick, the pairs of float32 seed runs: on the *numbers*, within seed noise when it is
-no farther from the float32 run than 95 % of the seed pairs are from each other; on the
+no farther from the float32 run than 1.3 times the farthest pair of seed runs; on the
 *conclusions*, the same when every answer that holds on every float32 seed still holds with the
 bfloat16 run in the float32 run's place. Nothing is retrained: the stored runs are compared as
 they are, and ``record`` keeps both verdicts in ``reproductions/verify.csv`` under the bfloat16
@@ -32,12 +32,12 @@ def compare(exercise: str, results_dir: Path = records.PROJECT_ROOT) -> verify.C
 
 def admitted(comparison: verify.Comparison) -> bool:
     """Whether the bfloat16 run joins the fast lab: the same conclusions, and a test accuracy
-    within seed noise of the float32 run's (the record's ``closer_acc``)."""
+    within seed noise of the float32 run's (the record's ``ratio_acc``)."""
     standing = comparison.standing
     return (
         comparison.conclusions == "same"
         and standing is not None
-        and standing.closer.get("acc", 1.0) <= seed_noise.QUANTILE
+        and standing.ratios.get("acc", float("inf")) <= seed_noise.MARGIN
     )
 
 

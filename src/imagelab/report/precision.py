@@ -89,9 +89,9 @@ def latest_judgement(
 ) -> dict[str, object]:
     """The latest judgement of the bfloat16 run under today's rule, recorded after both runs
     were last trained (an older one judged other files): its ``verdict`` on the numbers, its
-    ``conclusions``, the share of seed pairs closer on test accuracy (``closer_acc``) and
+    ``conclusions``, its test accuracy's distance over the farthest seed pair's (``ratio_acc``) and
     ``admitted`` (joins the fast lab); ``NOT_JUDGED`` or ``STALE`` as the verdict otherwise."""
-    empty = {"conclusions": None, "closer_acc": np.nan, "admitted": False}
+    empty = {"conclusions": None, "ratio_acc": np.nan, "admitted": False}
     rows = None if verified is None else verified[verified["run"] == bf16.name]
     if rows is not None:
         rows = rows[rows["rule"] == seed_noise.RULE]
@@ -103,11 +103,11 @@ def latest_judgement(
     if rows.empty:
         return empty | {"verdict": STALE}
     last = rows.sort_values("date").iloc[-1]
-    admitted = last["conclusions"] == "same" and last["closer_acc"] <= seed_noise.QUANTILE
+    admitted = last["conclusions"] == "same" and last["ratio_acc"] <= seed_noise.MARGIN
     return {
         "verdict": last["verdict"],
         "conclusions": last["conclusions"],
-        "closer_acc": float(last["closer_acc"]),
+        "ratio_acc": float(last["ratio_acc"]),
         "admitted": bool(admitted),
     }
 
@@ -244,8 +244,8 @@ def show_precision(
         f"epochs 2 onwards).{bench} numbers and conclusions are the latest two verdicts of "
         "`imagelab verify --precision bf16` (`reproductions/verify.csv`): the numbers *within "
         "seed noise* when the bfloat16 run is no farther from the float32 run, on test accuracy, "
-        f"test loss and history, than {seed_noise.QUANTILE:.0%} of the pairs of float32 seed "
-        "runs are from each other; the conclusions *same* when every answer that holds on every "
+        f"test loss and training-loss curve, than {seed_noise.MARGIN} times the farthest pair of "
+        "float32 seed runs; the conclusions *same* when every answer that holds on every "
         "float32 seed still holds with the bfloat16 run in the float32 run's place.\n\n"
         + _table(shown, floatfmt=digits)
         + "\n\n"

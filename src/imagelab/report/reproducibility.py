@@ -71,7 +71,9 @@ def calibration_sentence(results_dir: str | Path | None = None) -> str:
     text = (
         f"The rule was calibrated on the committed runs: each float32 seed run judged against "
         f"its canonical run as if it were a rerun, its own distance left out of the seed pairs, "
-        f"is within seed noise for {per_exercise}. Runs that differ by one setting are "
+        f"lies at {seeds['ratio'].min():.2f}-{seeds['ratio'].max():.2f} times the farthest seed "
+        f"pair and is within seed noise for {per_exercise}. Runs that differ by one setting "
+        f"lie at {power['ratio'].min():.2f}-{power['ratio'].max():.0f} times it and are "
         f"*outside*: {int((~power['within']).sum())} of {len(power)} ("
         + ", ".join(sorted(set(power["case"] + " against " + power["exercise"])))
         + ")."
@@ -130,8 +132,9 @@ def show_reproducibility(
         "floating-point path can differ, and so can the results. `imagelab verify` retrains "
         "runs into a scratch folder and gives two verdicts. On the *numbers*: *identical* (byte "
         "for byte), *within seed noise* (no farther from the committed run, on test accuracy, "
-        f"test loss and the history's root mean square difference, than {seed_noise.QUANTILE:.0%} "
-        "of the pairs of float32 seed runs of that exercise are from each other) or *outside*. "
+        f"test loss and the training-loss curve's root mean square difference, than "
+        f"{seed_noise.MARGIN} times as far as the farthest pair of float32 seed runs of that "
+        "exercise) or *outside*. "
         "On the *conclusions*: *same* when every answer that holds on every seed still holds "
         "with the rerun in the committed run's place, else the questions that differ. "
         "Verifications recorded before this rule were judged by the old one (every history "
