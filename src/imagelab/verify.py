@@ -195,7 +195,7 @@ def judge_conclusions(
     """The conclusions verdict: the answers again with ``rerun`` in its canonical run's place
     (a bfloat16 run in its float32 run's), against the answers of the committed runs."""
     if run == PLAYGROUND:
-        return "not judged: no answer rests on the spiral run alone"
+        return "not judged: no answer rests on it alone"
     exercise = CANONICAL_NAMES[run][0]
     if evidence is None or evidence.canonical(exercise) is None:
         return f"not judged: no committed {exercise} to compare with"
@@ -330,7 +330,7 @@ def _freshness_note(run: str, committed: store.StoredRun) -> tuple[str, ...]:
 def table(comparisons: list[Comparison]) -> str:
     """The comparisons as a plain-text table, the rule and the machine underneath."""
     header = (
-        f"{'run':<23} {'numbers':<18} {'d acc':>8} {'d loss':>10} {'rms d hist':>10} "
+        f"{'run':<23} {'numbers':<18} {'d acc':>8} {'d loss':>10} {'d train loss':>12} "
         f"{'x farthest':>10} {'conclusions':<14} {'seconds':>8}"
     )
     lines = [header, "-" * len(header)]
@@ -338,7 +338,7 @@ def table(comparisons: list[Comparison]) -> str:
         history = c.standing.distances.get("history") if c.standing else None
         lines.append(
             f"{c.run:<23} {c.verdict:<18} {c.d_acc:>+8.4f} {c.d_loss:>+10.6f} "
-            f"{'-' if history is None else f'{history:.2g}':>10} "
+            f"{'-' if history is None else f'{history:.2g}':>12} "
             f"{f'{c.standing.ratio:.2f}' if c.standing else '-':>10} {c.conclusions:<14} "
             f"{c.seconds:>8.0f}"
         )
@@ -346,8 +346,8 @@ def table(comparisons: list[Comparison]) -> str:
     facts = cpu_facts()
     lines.append(
         "identical: score, predictions and history (but its seconds) byte for byte; within seed "
-        "noise: on test accuracy, test loss and the history's rms difference, no farther apart "
-        f"than {seed_noise.MARGIN} x the farthest pair of seed runs ('x farthest', on the worst "
+        "noise: on test accuracy, test loss and the training-loss curve's rms difference, no farther "
+        f"apart than {seed_noise.MARGIN} x the farthest pair of seed runs ('x farthest', on the worst "
         "of the three); "
         "conclusions: the answers that hold on every seed, again with the rerun."
     )
