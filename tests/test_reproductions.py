@@ -227,7 +227,7 @@ def test_the_section_has_one_column_per_cpu_and_python(tmp_path, monkeypatch):
         ["EPYC f25 m17, Py 3.11.7", "relu_mnist", "identical", "same", ""],  # the latest
         ["Xeon f6 m207, Py 3.12.1", "relu_mnist", "identical", "same", ""],
     ]
-    assert f"- **Xeon f6 m207, Py 3.12.1**: {intel}, Python 3.12.1; ISA sse4_2" in text
+    assert f"- **Xeon f6 m207, Py 3.12.1**: {intel}, Python 3.12.1, tensorflow 2.21.0;" in text
     assert "3 verification(s) from 2026-11-26 to 2026-11-27" in text
 
 

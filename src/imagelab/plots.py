@@ -43,7 +43,7 @@ def history(frame: pd.DataFrame, title: str = "") -> plt.Figure:
     """2019's history figure: points per epoch and a loess line per split, one facet per metric."""
     metrics = [m for m in ("loss", "acc") if m in set(frame["metric"])]
     fig, axes = plt.subplots(
-        len(metrics), 1, figsize=(HALF_WIDTH, 0.4 + 1.6 * len(metrics)), sharex=True
+        len(metrics), 1, figsize=(HALF_WIDTH, 0.4 + 1.35 * len(metrics)), sharex=True
     )
     for ax, metric in zip(np.atleast_1d(axes), metrics, strict=True):
         for split, rows in frame[frame["metric"] == metric].groupby("data"):
@@ -83,7 +83,7 @@ def _epoch_axis(ax: plt.Axes, epochs: int) -> None:
 def histories_compared(histories: dict[str, pd.DataFrame], title: str = "") -> plt.Figure:
     """Several runs' histories on shared axes: a facet per metric, a colour per data split and a
     line style per run (the first solid), so a reader sees where two runs part."""
-    fig, axes = plt.subplots(2, 1, figsize=(4.6, 3.8), sharex=True)
+    fig, axes = plt.subplots(2, 1, figsize=(4.2, 3.2), sharex=True)
     for ax, metric in zip(axes, ("loss", "acc"), strict=True):
         for (run, frame), style in zip(histories.items(), ("-", "--", ":"), strict=False):
             for split, rows in frame[frame["metric"] == metric].groupby("data"):
@@ -105,7 +105,7 @@ def confusion(predictions: pd.DataFrame, class_names: list[str], title: str = ""
     counts = pd.crosstab(predictions["true"], predictions["predicted"]).reindex(
         index=range(len(class_names)), columns=range(len(class_names)), fill_value=0
     )
-    fig, ax = plt.subplots(figsize=(HALF_WIDTH, 3.3))
+    fig, ax = plt.subplots(figsize=(HALF_WIDTH, 2.9))
     sns.heatmap(
         counts,
         annot=True,
@@ -123,13 +123,13 @@ def confusion(predictions: pd.DataFrame, class_names: list[str], title: str = ""
 
 
 def misclassified(
-    predictions: pd.DataFrame, images: np.ndarray, class_names: list[str], count: int = 24
+    predictions: pd.DataFrame, images: np.ndarray, class_names: list[str], count: int = 16
 ) -> plt.Figure:
     """A grid of the first misclassified test images, each titled with true and predicted label."""
     wrong = predictions[predictions["true"] != predictions["predicted"]].head(count)
     columns = 8
     rows = max(1, int(np.ceil(len(wrong) / columns)))
-    fig, axes = plt.subplots(rows, columns, figsize=(columns * 0.8, 0.3 + rows * 1.0))
+    fig, axes = plt.subplots(rows, columns, figsize=(columns * 0.75, 0.3 + rows * 0.95))
     for ax in np.ravel(axes):
         ax.axis("off")
     for ax, (_, row) in zip(np.ravel(axes), wrong.iterrows(), strict=False):
@@ -180,7 +180,7 @@ def sweep_summary(summary: pd.DataFrame, swept: list[str], title: str = "") -> p
     levels = list(dict.fromkeys(summary[x_name].tolist()))  # grid order: values may be text
     if pd.api.types.is_numeric_dtype(summary[x_name]):
         levels = sorted(levels)  # numbers along the axis in their own order, whatever ran first
-    fig, ax = plt.subplots(figsize=(4.6, 2.8))
+    fig, ax = plt.subplots(figsize=(HALF_WIDTH, 2.4))
     groups = complete.groupby(others, sort=False) if others else [((), complete)]
     for number, (key, rows) in enumerate(groups):
         key = key if isinstance(key, tuple) else (key,)
@@ -229,7 +229,7 @@ def decision_surface(
     """The Playground's picture: the network's output (-1 to 1) as a heat map over the input
     plane, training points with a white edge and test points with a black edge on top."""
     grid_x1, grid_x2, output = grid
-    fig, ax = plt.subplots(figsize=(HALF_WIDTH, 3.0))
+    fig, ax = plt.subplots(figsize=(HALF_WIDTH, 2.7))
     mesh = ax.pcolormesh(
         grid_x1, grid_x2, output, cmap=PLAYGROUND_CMAP, vmin=-1, vmax=1, shading="auto"
     )
@@ -262,7 +262,7 @@ def loss_curves(
 ) -> plt.Figure:
     """Training and test loss per epoch (log scale), as the Playground's loss chart, with the
     epoch where the learning rate changed and the 0.1 goal marked."""
-    fig, ax = plt.subplots(figsize=(HALF_WIDTH, 3.0))
+    fig, ax = plt.subplots(figsize=(HALF_WIDTH, 2.7))
     colours = {"training": SPLIT_COLOURS["training"], "test": SPLIT_COLOURS["validation"]}
     epochs = int(frame["epoch"].max())
     marker = "o" if epochs <= POINTS_UP_TO else None  # a line alone hides a run of 1 epoch

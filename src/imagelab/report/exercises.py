@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pandas as pd
@@ -18,9 +17,8 @@ from imagelab.store import StoredRun
 
 
 def architecture_table(result: StoredRun) -> str:
-    """The model's layers (output shape per image, parameters), built from the run's
-    parameters, with layer names numbered per model from 0 (Keras numbers them across every
-    model built in the process: dense_2, dense_3 for the second model)."""
+    """The model's layers in one line, in order: type, output shape per image and parameters
+    ('Conv2D 26 x 26 x 32 (320) -> ...'), and the total; built from the run's parameters."""
     from imagelab import quiet_tensorflow
 
     quiet_tensorflow()
@@ -30,33 +28,54 @@ def architecture_table(result: StoredRun) -> str:
     layers = models.layer_table(
         build_model(result.provenance["exercise"], result.provenance["parameters"])
     )
-    counts: dict[str, int] = {}
-    rows = []
+    parts = []
     for layer in layers:
-        base = re.sub(r"_\d+$", "", layer["layer"])
-        counts[base] = counts.get(base, -1) + 1
         shape = layer["output_shape"].removeprefix("(None, ").removesuffix(")").rstrip(",")
-        rows.append(
-            {
-                "layer": f"{base}_{counts[base]}",
-                "type": layer["type"],
-                "output shape (per image)": shape.replace(", ", " x "),
-                "parameters": f"{layer['params']:,}",
-            }
-        )
+        weights = f" ({layer['params']:,})" if layer["params"] else ""
+        parts.append(f"{layer['type']} {shape.replace(', ', ' x ')}{weights}")
     total = sum(layer["params"] for layer in layers)
-    return _table(pd.DataFrame(rows)) + f"\n\nTotal parameters: {total:,}."
+    return (
+        "**Layers** (output per image, parameters): "
+        + " → ".join(parts)
+        + f"; {total:,} parameters in all."
+    )
+
+
+# The settings in words, as the report names them (the notebook's parameter names in brackets
+# would be code); a setting not listed keeps its own name.
+SETTING_WORDS = {
+    "activation": "hidden activation", "batch_size": "batch size", "decay": "learning-rate decay",
+    "dense_units": "dense units", "dropout": "dropout rate", "epochs": "epochs",
+    "filters": "filters", "learning_rate": "learning rate", "optimizer": "optimizer",
+    "seed": "seed", "shuffle": "reshuffled every epoch", "units": "hidden units",
+    "validation_split": "share held out for validation", "validate_on_test": "validated on the test set",
+    "data_limit": "images kept", "precision": "number format",
+}  # fmt: skip
 
 
 def hyperparameter_line(result: StoredRun) -> str:
-    """The run's settings in one line (``name value``, comma-separated)."""
+    """The run's settings in one line of plain words ('batch size 128, epochs 12, ...')."""
     params = result.provenance["parameters"]
     shown = {
-        k: ("Keras 2 default" if v is None and k == "learning_rate" else v)
+        k: ("Keras 2's default" if v is None and k == "learning_rate" else v)
         for k, v in params.items()
         if (k != "data_limit" or v is not None) and (k != "precision" or v != "float32")
     }  # float32 is every canonical run's precision, named only when another
-    return "**Settings:** " + ", ".join(f"{k} `{v}`" for k, v in shown.items()) + "."
+
+    def words(value: object) -> str:
+        return (
+            {True: "yes", False: "no"}.get(value, str(value))
+            if isinstance(value, bool)
+            else str(value)
+        )
+
+    return (
+        "**Settings:** "
+        + ", ".join(
+            f"{SETTING_WORDS.get(k, k.replace('_', ' '))} {words(v)}" for k, v in shown.items()
+        )
+        + "."
+    )
 
 
 def score_table(result: StoredRun, results_dir: str | Path | None = None) -> str:
@@ -144,10 +163,7 @@ def show_exercise(
         if not store.trained_by_current_code(result.provenance)
         else ""
     )
-    _show(
-        f"{stale}### Model\n\n{architecture_table(result)}\n\n{hyperparameter_line(result)}\n\n"
-        "### Training history and confusion matrix"
-    )
+    _show(f"{stale}### Model\n\n{architecture_table(result)}\n\n{hyperparameter_line(result)}")
     validation = (
         "the test set, which 2019 also validated on"
         if result.provenance["parameters"].get("validate_on_test")
@@ -162,9 +178,8 @@ def show_exercise(
         "cells off the diagonal are the mistakes, the largest ones the pairs it confuses.",
     )
     _show(
-        f"{analysis.generalisation(result.history)}\n\n### Test score\n\n"
-        f"{score_table(result, results_dir)}\n\n{comparison_note(result, results_dir)}\n\n"
-        "### Misclassified test images"
+        "### Test score\n\n"
+        f"{score_table(result, results_dir)}\n\n{comparison_note(result, results_dir)}"
     )
     _figure(
         result.files.figure("misclassified"),

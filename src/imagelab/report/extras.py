@@ -42,18 +42,15 @@ def show_playground(results_dir: str | Path | None = None) -> None:
     _show(
         f"### The smallest network\n\nEach network was trained with {len(seeds)} seeds "
         f"({seeds[0]} to {seeds[-1]}), {search['epochs'].iloc[0]} epochs each, {len(search)} runs "
-        "in all. A cell gives how many of its seeds ended with a test loss below 0.1, and the "
-        "95 % Wilson interval of that share; a row is a shape of hidden layers (3-3: two "
-        "layers of 3 neurons):\n\n"
-        + _table(analysis.playground_rate_table(search))
-        + "\n\n"
-        + analysis.playground_claim(search)
+        "in all; the figure below gives how many of a network's seeds ended with a test loss "
+        "below 0.1 (a column is a shape of hidden layers, 3-3 two layers of 3 neurons). With "
+        "the 95 % Wilson interval of each share:\n\n" + analysis.playground_claim(search)
     )
     _figure(
         records.run_files("playground_search", results_dir).figure("success"),
-        "The Playground search: for each hidden-layer shape and feature set, the share of seeds "
-        "whose test loss ended below 0.1, with its 95 % interval; the smallest network whose "
-        "bar reaches one half answers question 23.",
+        "The Playground search: for each hidden-layer shape (columns) and feature set (rows), "
+        "how many of its seeds ended with a test loss below 0.1, darker for more; the smallest "
+        "network reaching half of them answers question 23.",
     )
     _show(
         "### The 2019 settings glossary, checked against the runs\n\n"
@@ -92,7 +89,8 @@ def _sweep_table(table: pd.DataFrame) -> str:
 
 
 def show_sweeps(sweeps_dir: str | Path | None = None) -> None:
-    """The sweeps' summaries, when any sweep has run."""
+    """The sweeps' summaries, when any sweep has run: a section for each sweep over settings,
+    one table for the sweeps that only add seeds to an exercise's canonical settings."""
     import yaml
 
     folder = Path(sweeps_dir) if sweeps_dir else records.PROJECT_ROOT / "sweeps"
@@ -103,25 +101,43 @@ def show_sweeps(sweeps_dir: str | Path | None = None) -> None:
         "# Sweeps\n\nBatch runs of the exercise notebooks over a grid of settings and "
         "seeds (`imagelab sweep`), each summarised from its runs' score and history files."
     )
+    seeds_only = []
     for path in found:
         spec_file = path.parent.with_suffix(".yaml")
         spec = yaml.safe_load(spec_file.read_text()) if spec_file.is_file() else {}
         swept = list(spec.get("grid", {})) or ["seed"]
         summary = tables.read(path, tables.sweep_summary(spec_file)).reset_index(drop=True)
         table, text = analysis.sweep_digest(summary, swept, _sweep_histories(summary, path.parent))
+        if len(table) == 1:  # one setting: a seed spread, told in one table below
+            row = table.iloc[0]
+            seeds_only.append({
+                "sweep": path.parent.name, "notebook": Path(spec.get("notebook", "?")).name,
+                "seeds": ", ".join(map(str, spec.get("seeds", []))), "runs": int(row["runs"]),
+                "test acc": f"{row['test_acc_mean']:.4f} ({row['test_acc_min']:.4f}-"
+                f"{row['test_acc_max']:.4f})",
+            })  # fmt: skip
+            continue
         _show(
             f"## Sweep {path.parent.name}\n\n{spec.get('description', '')}; notebook "
             f"`{spec.get('notebook', '?')}`, seeds {spec.get('seeds', '?')}.\n\n"
             + (_sweep_table(table) if not table.empty else "")
             + f"\n\n{text}"
         )
-        if len(table) > 1:  # one grid point: the table says it all
+        if len(table) > 2:  # one or two grid points: the table says it all
             _figure(
                 path.parent / "summary.png",
                 f"Sweep {path.parent.name}: mean test accuracy per setting with a bar of one "
                 "standard deviation over its seeds; settings whose bars overlap are not told "
                 "apart by the seeds.",
             )
+    if seeds_only:
+        _show(
+            "## Seed sweeps\n\nSweeps that train an exercise's canonical settings again with "
+            "other seeds: with the canonical run and the other sweeps' runs of those settings, "
+            "the seeds of `scores/seeds.csv` that the answers and `make verify` rest on. Test "
+            "accuracy: mean (lowest-highest) over the sweep's complete runs.\n\n"
+            + _table(pd.DataFrame(seeds_only))
+        )
 
 
 def _lab_floor(value: pd.Series, names: list[str]) -> str:

@@ -41,6 +41,7 @@ TYPST_STYLE = """
 #show heading: set block(above: 1.1em, below: 0.6em)
 #show table: set text(size: 8.5pt)
 #set table(inset: (x: 4pt, y: 2.5pt), stroke: (x, y) => if y == 0 { (bottom: 0.6pt) })
+#set figure(placement: auto)
 #show figure: set block(above: 0.6em, below: 0.8em, breakable: false)
 #show figure.caption: set text(size: 9pt)
 #show figure.caption: set par(justify: false)
@@ -169,7 +170,7 @@ def write_pdf(notebook: object, path: Path, digest: str, work: Path) -> Path:
         extra_args=[
             "--standalone",
             "--toc",
-            "--toc-depth=2",
+            "--toc-depth=1",  # sections only: the report stays within 20 pages
             "--columns=100000",  # pipe tables get automatic column widths (Typst fits them)
             "--variable=papersize:a4",
             "--variable=margin.x:1.8cm",
