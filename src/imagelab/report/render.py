@@ -41,7 +41,7 @@ TYPST_STYLE = """
 #show heading: set block(above: 1.1em, below: 0.6em)
 #show table: set text(size: 8.5pt)
 #set table(inset: (x: 4pt, y: 2.5pt), stroke: (x, y) => if y == 0 { (bottom: 0.6pt) })
-#set figure(placement: auto)
+#show figure.where(kind: image): set figure(placement: auto)
 #show figure: set block(above: 0.6em, below: 0.8em, breakable: false)
 #show figure.caption: set text(size: 9pt)
 #show figure.caption: set par(justify: false)
