@@ -256,6 +256,17 @@ def differences(before: list[Answer], after: list[Answer]) -> list[str]:
     return [a.question for a in before if a.robust and now.get(a.question) != a.verdict]
 
 
+def rerun_verdict(exercise: str, rerun: object, evidence: Evidence | None) -> str:
+    """``make verify``'s conclusions verdict on ``rerun``, a run of ``exercise`` (a bfloat16 run
+    in its float32 run's place): the answers again with it in the canonical run's place,
+    against the answers of the committed runs."""
+    if evidence is None or evidence.canonical(exercise) is None:
+        return f"not judged: no committed {exercise} to compare with"
+    before = answer_all(evidence)
+    after = answer_all(evidence.with_rerun(exercise, rerun))
+    return conclusions_verdict(differences(before, after))
+
+
 def conclusions_verdict(changed: list[str]) -> str:
     """The record's words for ``differences``: 'same', or 'differ: Q10, Q17'."""
     return "same" if not changed else "differ: " + ", ".join(changed)

@@ -189,21 +189,6 @@ def _scores_only(run: object) -> SimpleNamespace:
     return SimpleNamespace(history=None, score=run.score)
 
 
-def judge_conclusions(
-    run: str, rerun: store.StoredRun, evidence: conclusions.Evidence | None
-) -> str:
-    """The conclusions verdict: the answers again with ``rerun`` in its canonical run's place
-    (a bfloat16 run in its float32 run's), against the answers of the committed runs."""
-    if run == PLAYGROUND:
-        return "not judged: no answer rests on it alone"
-    exercise = CANONICAL_NAMES[run][0]
-    if evidence is None or evidence.canonical(exercise) is None:
-        return f"not judged: no committed {exercise} to compare with"
-    before = conclusions.answer_all(evidence)
-    after = conclusions.answer_all(evidence.with_rerun(exercise, rerun))
-    return conclusions.conclusions_verdict(conclusions.differences(before, after))
-
-
 # --- rerunning -----------------------------------------------------------------------------------
 
 
@@ -289,7 +274,9 @@ def verify(
             retrained,
             seed_runs(name, committed_dir),
             seconds,
-            judge_conclusions(name, retrained, evidence),
+            "not judged: no answer rests on it alone"
+            if name == PLAYGROUND
+            else conclusions.rerun_verdict(CANONICAL_NAMES[name][0], retrained, evidence),
         )
         versions = retrained.provenance["versions"]
         comparison = replace(

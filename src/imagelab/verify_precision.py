@@ -60,7 +60,7 @@ def _judge(
         bf16,
         verify.seed_runs(exercise, results_dir),
         bf16.provenance.get("train_seconds", float("nan")),
-        verify.judge_conclusions(bf16_name, bf16, evidence),
+        conclusions.rerun_verdict(exercise, bf16, evidence),
     )
     versions = bf16.provenance["versions"]
     notes = verify._freshness_note(exercise, float32) + verify._freshness_note(bf16_name, bf16)
