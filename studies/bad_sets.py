@@ -67,8 +67,8 @@ CASES: list[Case] = [
         _damaged(
             "relu_mnist",
             FIGURE,
-            rf"is not the file {RELU} recorded \(\d+ bytes where it "
-            r"recorded \d+\): another attempt's file",
+            rf"is not the file {RELU} recorded \((\d+ bytes|sha256 \w+\.\.\.) where it "
+            r"recorded \w+(\.\.\.)?: another attempt's file",
         ),  # fmt: skip
         setup=_copied("figures/relu_mnist_bf16_confusion.png", FIGURE),
         needs="store",

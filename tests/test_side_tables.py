@@ -178,7 +178,7 @@ def test_a_value_out_of_range_is_named_with_its_line_column_and_the_fix(tmp_path
                                              r"which is not a run of cifar10_cnn's canonical"),
         ("acc", "0.9", r"says acc 0\.9 on line 2, where its source sweeps/cifar10_seeds/scores/"
                        r"epochs-20_seed1-d289a508\.json holds 0\.630999982357"),
-        ("seed", "7", r"says seed 7 on line 2, where its source .* holds 1\b"),
+        ("seed", "77", r"says seed 77 on line 2, where its source .* holds 1\b"),
     ],
     ids=["source-gone", "source-not-a-run", "source-of-another-exercise", "other-acc", "other-seed"],
 )  # fmt: skip

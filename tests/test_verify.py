@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from imagelab import cli, data, exercises, machine, records, reproductions, store, verify
+from imagelab import cli, data, exercises, machine, manifest, records, reproductions, store, verify
 from imagelab.errors import UserError
 
 from .conftest import ROOT, seal_run
@@ -280,6 +280,7 @@ def test_committed_score_nudged_beyond_the_noise_is_outside_and_exits_1(
     score = stored.score | {"acc": stored.score["acc"] + 0.05}
     records.write_csv(pd.DataFrame([score]), stored.files.score)
     records.write_json(stored.provenance | {"score": score}, stored.files.provenance)
+    manifest.refresh(stored.files, stored.files.score)  # the nudged score, as its set records
     status = verify.main(
         ["relu_mnist"],
         committed_dir=nudged,

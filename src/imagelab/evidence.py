@@ -48,7 +48,10 @@ def gather(
 
     runs, canonical_seed = {}, {}
     for name in EXERCISES:
-        canonical = store.load_run(name, results_dir)
+        try:  # a damaged run answers nothing (the report names it; --allow-missing goes on)
+            canonical = store.load_run(name, results_dir)
+        except store.DamagedResult:
+            continue
         if canonical is None:
             continue
         canonical_seed[name] = int(canonical.provenance["seed"])
@@ -66,7 +69,7 @@ def gather(
         idle = {
             n.split("/")[0]: float(v) for n, v in zip(epochs["name"], epochs["value"], strict=True)
         }
-        machine = str(epochs["machine"].iloc[0]) if len(epochs) else ""
+        machine = str(epochs["machine"].iloc[0]) if len(epochs) and "machine" in epochs else ""
     search = playground_search.load(results_dir)
     history = pd.read_csv(HISTORY_2019) if HISTORY_2019.is_file() else None
     return Evidence(runs, canonical_seed, activations, idle, machine, search and search[0], history)

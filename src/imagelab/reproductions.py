@@ -295,8 +295,8 @@ def _check(table: pd.DataFrame, name: str, fix: str) -> None:
 def _problem(column: str, value: str) -> str | None:
     """What is wrong with one cell, or None."""
     if value == "":
-        if column in ("d_history", "ratio_history"):
-            return None  # the Playground's search keeps no histories
+        if column in ("d_history", *RATIOS, *SHARES):
+            return None  # no seed runs to judge by (only identical passes), or no histories
         return "the cell is empty"
     if column == "rule" and value not in (OLD_RULE, RULE):
         return f"{value!r} is not a rule; one of {OLD_RULE!r}, {RULE!r}"
