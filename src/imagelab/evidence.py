@@ -50,12 +50,13 @@ def gather(
     for name in EXERCISES:
         try:  # a damaged run answers nothing (the report names it; --allow-missing goes on)
             canonical = store.load_run(name, results_dir)
+            if canonical is None:
+                continue
+            seeds = seed_noise.seed_runs(name, results_dir)
         except store.DamagedResult:
             continue
-        if canonical is None:
-            continue
         canonical_seed[name] = int(canonical.provenance["seed"])
-        runs[name] = seed_noise.seed_runs(name, results_dir) | {canonical_seed[name]: canonical}
+        runs[name] = seeds | {canonical_seed[name]: canonical}
     sweeps = Path(sweeps_dir) if sweeps_dir else records.PROJECT_ROOT / "sweeps"
     activations: dict[str, dict[int, store.StoredRun]] = {}
     for path in sorted((sweeps / "dense_activation" / "scores").glob("*.json")):
