@@ -114,14 +114,14 @@ class _SeenBatches(keras.layers.Layer):
         self.record = record  # a callable: Keras would copy a list into a tracked one
 
     def call(self, x):
-        self.record(np.asarray(x)[:, 0].astype(int).tolist())
+        self.record(np.rint(np.asarray(x)[:, 0] * 255).astype(int).tolist())
         return x
 
 
 def _training_order(seed: int, epochs: int = 3, shuffle: bool = True) -> list[list[int]]:
     """The sample indices each epoch of ``training.fit`` trained on, in order."""
     n, classes = 64, np.arange(64) % 10
-    x = np.repeat(np.arange(n, dtype="float32")[:, None], 2, axis=1)
+    x = np.repeat(np.arange(n, dtype="uint8")[:, None], 2, axis=1)  # pixel value = sample index
     y = np.eye(10, dtype="float32")[classes]
     dataset = data.Dataset(
         "toy", x, y, x[56:], y[56:], list("0123456789"), "test", {}, "none"
@@ -153,3 +153,51 @@ def test_training_set_is_reshuffled_every_epoch_as_in_keras_2():
     assert _training_order(seed=1) == first
     assert _training_order(seed=2) != first
     assert _training_order(seed=1, shuffle=False) == [list(range(48))] * 3
+
+
+def test_every_pixel_value_scales_to_the_bits_2019s_whole_array_division_gave():
+    # All 256 uint8 values, through tf.data as training gathers them, against NumPy's x / 255
+    # of the whole array (what data.load did before issue 39): equal bit for bit, so every batch is.
+    values = np.arange(256, dtype=np.uint8)
+    gathered = next(iter(training.batches(values, None, 256)))
+    before = values.astype(np.float32) / 255.0
+    assert gathered.dtype == tf.float32
+    assert gathered.numpy().tobytes() == before.tobytes()
+
+
+def _batches_before_issue_39(x, y, batch_size, seed):
+    """training.epoch_batches as it was: the whole data set scaled to float32 up front."""
+    order = tf.data.Dataset.range(len(x)).shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    arrays = tf.data.Dataset.from_tensors((x.astype(np.float32) / 255.0, y)).repeat()
+    return tf.data.Dataset.zip(order.batch(batch_size), arrays).map(
+        lambda index, xy: (tf.gather(xy[0], index), tf.gather(xy[1], index))
+    )
+
+
+@pytest.mark.parametrize("name", ["mnist", "cifar10"])
+def test_two_epochs_of_batches_hold_the_bits_of_the_whole_array_scaled(fixture_data, name):
+    loaded = data.load(name)
+    assert loaded.x_train.dtype == np.uint8 and loaded.x_test.dtype == np.uint8
+    x, y = loaded.x_train, loaded.y_train
+    now = training.epoch_batches(x, y, 32, shuffle=True, seed=5)
+    before = _batches_before_issue_39(x, y, 32, seed=5)
+    orders = []
+    for _epoch in range(2):  # each pass over the data set is an epoch, in a new order
+        pairs = list(zip(now, before, strict=True))
+        assert len(pairs) == -(-len(x) // 32)
+        for (x_now, y_now), (x_before, y_before) in pairs:
+            assert x_now.dtype == x_before.dtype == tf.float32
+            assert x_now.numpy().tobytes() == x_before.numpy().tobytes()
+            assert y_now.numpy().tobytes() == y_before.numpy().tobytes()
+        orders.append(b"".join(pair[0][0].numpy().tobytes() for pair in pairs))
+    assert orders[0] != orders[1]
+
+
+def test_fit_refuses_images_that_are_not_uint8_pixels(fixture_data):
+    mnist = data.load("mnist")
+    scaled = data.Dataset(**{**vars(mnist), "x_train": mnist.x_train / 255.0})
+    with pytest.raises(TypeError, match="uint8 pixels"):
+        training.fit(
+            models.dense(), scaled, optimizer="sgd", learning_rate=None, decay=0.0,
+            epochs=1, batch_size=8, validation_split=0.2, seed=1,
+        )  # fmt: skip

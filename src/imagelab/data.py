@@ -56,12 +56,16 @@ class DataError(UserError):
 
 @dataclass(frozen=True)
 class Dataset:
-    """Preprocessed arrays of one data set, with where they came from."""
+    """The arrays of one data set, with where they came from.
+
+    The images are the file's uint8 pixels, shaped for the model: ``training.fit`` divides each
+    batch by 255 as it gathers it, so the float images never exist whole (issue 39).
+    """
 
     name: str
-    x_train: np.ndarray
+    x_train: np.ndarray  # uint8 pixels
     y_train: np.ndarray  # one-hot, float32
-    x_test: np.ndarray
+    x_test: np.ndarray  # uint8 pixels
     y_test: np.ndarray
     class_names: list[str]
     source: str  # a file path, or "keras.datasets"
@@ -285,9 +289,10 @@ def load_raw(name: str, folder: str | None = None) -> tuple[dict[str, np.ndarray
 def load(name: str, limit: int | None = None, flatten: bool = False) -> Dataset:
     """Load MNIST or CIFAR-10 with the 2019 preprocessing.
 
-    Pixels are divided by 255 (float32), labels one-hot encoded; MNIST images are either
-    flattened to 784 values (exercise one) or kept as 28x28x1 (the CNNs). ``limit`` keeps the
-    first N training and test samples, for smoke runs.
+    Labels are one-hot encoded; MNIST images are either flattened to 784 values (exercise one)
+    or kept as 28x28x1 (the CNNs). The pixels stay uint8, views of the verified arrays:
+    ``training.pixels`` divides them by 255, batch by batch. ``limit`` keeps the first N
+    training and test samples, for smoke runs.
     """
     folder = data_dir()
     arrays, source, checksums, table = load_raw(name, str(folder) if folder else None)
@@ -299,7 +304,7 @@ def load(name: str, limit: int | None = None, flatten: bool = False) -> Dataset:
         )
 
     def images(x: np.ndarray) -> np.ndarray:
-        x = x[:limit].astype(np.float32) / 255.0
+        x = x[:limit]
         if name == "mnist":
             x = x.reshape(len(x), 784) if flatten else x.reshape(len(x), 28, 28, 1)
         return np.ascontiguousarray(x)

@@ -72,6 +72,25 @@ class FitResult:
     train_seconds: float
 
 
+def pixels(images: tf.Tensor) -> tf.Tensor:
+    """2019's preprocessing, ``x / 255`` in float32, done to one batch of uint8 pixels as it is
+    gathered rather than to the whole data set up front (issue 39).
+
+    The data stays uint8 until here, a quarter of the memory float32 takes. A uint8 value
+    divided by 255 in float32 is correctly rounded however it is computed, so the batches hold
+    the same bits as before (tests/test_training.py checks all 256 values through tf.data).
+    """
+    return tf.cast(images, tf.float32) / 255.0
+
+
+def batches(x: np.ndarray, y: np.ndarray | None, batch_size: int) -> tf.data.Dataset:
+    """``x`` (uint8 pixels) and ``y`` in order, in batches of ``batch_size``, scaled by
+    ``pixels``: what Keras makes of arrays for validation, evaluation and prediction."""
+    slices = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y)).batch(batch_size)
+    scaled = slices.map(pixels) if y is None else slices.map(lambda x, y: (pixels(x), y))
+    return scaled.prefetch(tf.data.AUTOTUNE)
+
+
 def epoch_batches(
     x: np.ndarray, y: np.ndarray, batch_size: int, *, shuffle: bool, seed: int
 ) -> tf.data.Dataset:
@@ -83,7 +102,8 @@ def epoch_batches(
     *same* permutation, so every epoch ends on the same batches. That cyclic order cost the ReLU
     network about 0.002 test accuracy against 2019 and smoothed its validation curves
     (studies/keras3_shuffle.py). A seeded tf.data shuffle that reshuffles on every pass restores
-    a new order per epoch, the same sequence of orders for the same seed.
+    a new order per epoch, the same sequence of orders for the same seed. ``x`` holds uint8
+    pixels, scaled by ``pixels`` as each batch is gathered.
     """
     order = tf.data.Dataset.range(len(x))
     if shuffle:
@@ -91,7 +111,7 @@ def epoch_batches(
     arrays = tf.data.Dataset.from_tensors((x, y)).repeat()
     return (
         tf.data.Dataset.zip(order.batch(batch_size), arrays)
-        .map(lambda index, xy: (tf.gather(xy[0], index), tf.gather(xy[1], index)))
+        .map(lambda index, xy: (pixels(tf.gather(xy[0], index)), tf.gather(xy[1], index)))
         .prefetch(tf.data.AUTOTUNE)
     )
 
@@ -119,7 +139,14 @@ def fit(
     run passed both ``validation_data`` and ``validation_split``, and Keras uses the former.
     The training set is reshuffled before every epoch from ``seed`` (see ``epoch_batches``).
     ``steps_per_execution`` changes how fast, not what is computed (see ``STEPS_PER_EXECUTION``).
+    The images are uint8 pixels, as ``data.load`` returns them; every batch is scaled by
+    ``pixels``.
     """
+    if data.x_train.dtype != np.uint8 or data.x_test.dtype != np.uint8:
+        raise TypeError(
+            f"training.fit takes images as uint8 pixels, as data.load returns them, and divides "
+            f"each batch by 255 itself; got {data.x_train.dtype} and {data.x_test.dtype}"
+        )
     model.compile(
         loss="categorical_crossentropy",
         optimizer=make_optimizer(optimizer, learning_rate, decay),
@@ -128,10 +155,10 @@ def fit(
     )
     x, y = data.x_train, data.y_train
     if validate_on_test:
-        validation = (data.x_test, data.y_test)
+        validation = batches(data.x_test, data.y_test, batch_size)
     else:
         split = int(len(x) * (1 - validation_split))
-        validation = (x[split:], y[split:]) if split < len(x) else None
+        validation = batches(x[split:], y[split:], batch_size) if split < len(x) else None
         x, y = x[:split], y[:split]
     log = EpochLog(label, epochs)
     started = time.perf_counter()
@@ -139,14 +166,13 @@ def fit(
         epoch_batches(x, y, batch_size, shuffle=shuffle, seed=seed),
         epochs=epochs,
         validation_data=validation,
-        validation_batch_size=batch_size,
         shuffle=False,  # the order is epoch_batches' to set
         verbose=0,
         callbacks=[log],
     )
     train_seconds = time.perf_counter() - started
-    loss, acc = model.evaluate(data.x_test, data.y_test, batch_size=512, verbose=0)
-    predicted = model.predict(data.x_test, batch_size=512, verbose=0).argmax(axis=1)
+    loss, acc = model.evaluate(batches(data.x_test, data.y_test, 512), verbose=0)
+    predicted = model.predict(batches(data.x_test, None, 512), verbose=0).argmax(axis=1)
     return FitResult(
         history=records.history_frame(history.history, log.seconds),
         score={"loss": float(loss), "acc": float(acc)},
