@@ -43,14 +43,15 @@ def main(seeds: list[int]) -> None:
             )
             started = time.perf_counter()
             model.fit(
-                mnist.x_train,
+                training.float_images(mnist.x_train),
                 mnist.y_train,
                 batch_size=128,
                 epochs=12,
                 validation_split=0.2,
                 verbose=0,
             )
-            loss, acc = model.evaluate(mnist.x_test, mnist.y_test, batch_size=512, verbose=0)
+            x_test = training.float_images(mnist.x_test)
+            loss, acc = model.evaluate(x_test, mnist.y_test, batch_size=512, verbose=0)
             rows.append(
                 {
                     "rule": rule,

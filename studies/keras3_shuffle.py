@@ -33,9 +33,10 @@ def train(order: str, activation: str, seed: int, mnist: data.Dataset) -> dict:
             optimizer=models.make_optimizer("rmsprop"),
             metrics=["accuracy"],
         )
-        history = model.fit(mnist.x_train, mnist.y_train, shuffle=True, verbose=0, **SETTINGS)
+        x_train, x_test = training.float_images(mnist.x_train), training.float_images(mnist.x_test)
+        history = model.fit(x_train, mnist.y_train, shuffle=True, verbose=0, **SETTINGS)
         val_loss = history.history["val_loss"]
-        loss, acc = model.evaluate(mnist.x_test, mnist.y_test, batch_size=512, verbose=0)
+        loss, acc = model.evaluate(x_test, mnist.y_test, batch_size=512, verbose=0)
     else:
         result = training.fit(
             model, mnist, optimizer="rmsprop", learning_rate=None, decay=0.0, seed=seed, **SETTINGS

@@ -113,3 +113,23 @@ def test_no_page_but_the_last_is_more_than_a_third_empty():
             footer = max(c["top"] for c in page.chars if c["text"].isdigit())  # the page number
             content = max(b for b in bottoms if b < footer - 1)
             assert content >= page.height * 2 / 3 - 30, f"page {number} is more than a third empty"
+
+
+def test_no_page_ends_on_a_lead_in_whose_table_is_on_the_next():
+    with _pdf_pages() as pdf:
+        for number, page in enumerate(pdf.pages[:-1], start=1):
+            footer = max(c["top"] for c in page.chars if c["text"].isdigit())  # the page number
+            lines = page.extract_text_lines()
+            last = [line for line in lines if line["bottom"] < footer - 1][-1]["text"]
+            assert not last.rstrip().endswith(":"), f"page {number} ends on {last!r}"
+
+
+def test_a_lead_in_and_its_table_are_kept_together():
+    from imagelab.report.render import keep_lead_ins_with_tables
+
+    source = "Intro.\n\nThe machines, as last recorded:\n\n#figure(\n  align(center)[#table(\n"
+    kept = keep_lead_ins_with_tables(source)
+    assert "#block(sticky: true)[The machines, as last recorded:]\n\n#figure(" in kept
+    assert kept.startswith("Intro.\n\n")
+    heading = "= Seeds:\n\n#figure(\n  align(center)[#table(\n"  # not a paragraph: untouched
+    assert keep_lead_ins_with_tables(heading) == heading

@@ -28,6 +28,7 @@ from imagelab.evidence import Evidence, gather
 from imagelab.machine import cpu_name
 from imagelab.questions import BY_NUMBER, NOT_PRINTED
 from imagelab.verdicts import (
+    NOT_TOLD_APART,
     accuracies,
     bar_verdict,
     gap_verdict,
@@ -35,6 +36,7 @@ from imagelab.verdicts import (
     loss_low_verdict,
     per_run,
     plateau_verdict,
+    spread_verdict,
     training_accuracies,
     versus,
 )
@@ -159,26 +161,32 @@ def _history_2019(evidence: Evidence) -> Answer | None:
 
 
 def _activations(evidence: Evidence) -> Answer | None:
-    """The dense network's best activation by mean test accuracy over its seeds, and on how
-    many of the seeds every activation has it is best."""
+    """Q7: the dense network's best activation, over the seeds every activation ran: the one
+    with the highest mean test accuracy, and the others the seeds do not tell apart from it
+    (``spread_verdict``, the rule of every comparison); ``agree`` counts the seeds on which the
+    best activation is one of those."""
     runs = dict(evidence.activations)
     for activation, name in (("linear", "dense_mnist"), ("relu", "relu_mnist")):
         runs[activation] = runs.get(activation, {}) | evidence.runs.get(name, {})
-    if len(runs) < 2:
+    shared = sorted(set.intersection(*(set(r) for r in runs.values()))) if len(runs) > 1 else []
+    if not shared:
         return None
-    accuracy = {a: accuracies(r) for a, r in runs.items()}
-    mean = pd.Series({a: values.mean() for a, values in accuracy.items()}).sort_values()
-    best = str(mean.index[-1])
-    names = {"relu": "ReLU"}
-    shared = sorted(set.intersection(*(set(values.index) for values in accuracy.values())))
-    agree = sum(max(accuracy, key=lambda a: accuracy[a][seed]) == best for seed in shared)
-    detail = "mean test accuracy " + ", ".join(
-        f"{a} {mean[a]:.4f} ({len(accuracy[a])} seeds)" for a in reversed(mean.index)
+    accuracy = {a: accuracies({seed: r[seed] for seed in shared}) for a, r in runs.items()}
+    mean = pd.Series({a: values.mean() for a, values in accuracy.items()}).sort_values()[::-1]
+    best = accuracy[mean.index[0]]
+    words = ("above", "below")
+    top = [a for a in mean.index if spread_verdict(best, accuracy[a], words)[0] == NOT_TOLD_APART]
+    names = " and ".join({"relu": "ReLU"}.get(a, a) for a in top)
+    verdict = f"{names} best of {len(mean)} activations" + (
+        ", not told apart by the seeds" if len(top) > 1 else ""
     )
-    return Answer(
-        "Q7", f"{names.get(best, best)} best of {len(mean)} activations", detail, mean.to_dict(), agree, len(shared),
-        "sweeps/dense_activation/, scores/seeds.csv",
-    )  # fmt: skip
+    agree = sum(max(accuracy, key=lambda a: accuracy[a][seed]) in top for seed in shared)
+    ranked = [(a, accuracy[a]) for a in mean.index]
+    detail = f"test accuracy on the {len(shared)} seeds every activation ran, mean (range): " + (
+        ", ".join(f"{a} {mean[a]:.4f} ({v.min():.4f}-{v.max():.4f})" for a, v in ranked)
+    )
+    where = "sweeps/dense_activation/, scores/seeds.csv"
+    return Answer("Q7", verdict, detail, mean.to_dict(), agree, len(shared), where)
 
 
 def _data(question: str, name: str, evidence: Evidence) -> Answer | None:
@@ -250,10 +258,16 @@ def _playground(evidence: Evidence) -> Answer | None:
 
 
 def differences(before: list[Answer], after: list[Answer]) -> list[str]:
-    """The questions whose robust verdict (held on every seed) changed from ``before`` to
-    ``after``, e.g. after a rerun took the canonical run's place (``Evidence.with_rerun``)."""
-    now = {answer.question: answer.verdict for answer in after}
-    return [a.question for a in before if a.robust and now.get(a.question) != a.verdict]
+    """The questions whose robust verdict (held on every seed) no longer holds on every seed
+    in ``after``, e.g. after a rerun took the canonical run's place (``Evidence.with_rerun``):
+    its verdict changed, or the rerun is a seed it does not hold on."""
+    now = {answer.question: answer for answer in after}
+
+    def holds(answer: Answer) -> bool:
+        again = now.get(answer.question)
+        return again is not None and again.verdict == answer.verdict and again.robust
+
+    return [a.question for a in before if a.robust and not holds(a)]
 
 
 def rerun_verdict(exercise: str, rerun: object, evidence: Evidence | None) -> str:

@@ -33,7 +33,7 @@ QUESTIONS = (
              "written source that contains numbers. There are many examples: student numbers on "
              "exams, hand-written spreadsheets, phone numbers, dates etcetera."),
     Question("Q2", "dense_mnist", "How long does an epoch take?",
-             "See output at Xs Yus/sample where"),
+             "(a sentence left unfinished: \u201cSee output at Xs Yus/sample where\u201d)"),
     Question("Q3", "dense_mnist", "What does the training history show?",
              "(the history printed as a table and plotted)"),
     Question("Q4-5", "dense_mnist", "Does the dense network generalise?",
@@ -77,7 +77,7 @@ QUESTIONS = (
              "The models should generalise well, the 2nd one slightly better than the first."),
     Question("Q18", "cifar10_cnn", "Prepare the CIFAR-10 data.", NOT_PRINTED),
     Question("Q19", "cifar10_cnn", "Train the CIFAR-10 network: how well does it do?",
-             NOT_PRINTED),
+             "(no sentence; its score table printed loss 1.007252, accuracy 0.6429)"),
     Question("Q20", "cifar10_cnn", "How do the curves behave?",
              "The accuracy and loss function seem to take more epochs before they plateau. "
              "Perhaps this is because more information is used for the categorisation and it "

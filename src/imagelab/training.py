@@ -83,6 +83,12 @@ def pixels(images: tf.Tensor) -> tf.Tensor:
     return tf.cast(images, tf.float32) / 255.0
 
 
+def float_images(x: np.ndarray) -> np.ndarray:
+    """A whole array of uint8 pixels scaled as ``pixels`` scales a batch: for code that hands
+    arrays to Keras's own ``fit`` (the studies of Keras 3's behaviours), not for training here."""
+    return pixels(x).numpy()
+
+
 def batches(x: np.ndarray, y: np.ndarray | None, batch_size: int) -> tf.data.Dataset:
     """``x`` (uint8 pixels) and ``y`` in order, in batches of ``batch_size``, scaled by
     ``pixels``: what Keras makes of arrays for validation, evaluation and prediction."""

@@ -148,12 +148,18 @@ def playground_glossary(history: pd.DataFrame, params: dict, search: pd.DataFram
         lr = f"{params['learning_rate']} throughout (no switch in this run)."
     summary = playground_success(search)
     best = summary.groupby("feature_set")["success_rate"].max()
-    solved = summary[summary["success_rate"] > 0].sort_values("neurons")
+    by_size = summary.sort_values("neurons", kind="stable")
+    # The criterion of question 23's answer (at least half the seeds), and the weaker one beside it.
+    most, any_seed = by_size[by_size["success_rate"] >= 0.5], by_size[by_size["successes"] > 0]
+
+    def network(rows: pd.DataFrame) -> str:
+        return f"{rows.iloc[0]['feature_set']} features, {_network(rows.iloc[0])}"
+
     smallest = (
-        f"{solved.iloc[0]['hidden']} ({solved.iloc[0]['feature_set']} features)"
-        if not solved.empty
-        else "none"
-    )
+        f"on at least half its seeds, {network(most)}"
+        if not most.empty
+        else "none on half its seeds"
+    ) + (f"; on any one seed, {network(any_seed)}" if not any_seed.empty else "")
     rows = [
         ("Learning rate", "how strongly each error changes the weights", lr),
         (
@@ -181,7 +187,7 @@ def playground_glossary(history: pd.DataFrame, params: dict, search: pd.DataFram
         (
             "Hidden layers, neurons",
             "the network's size",
-            f"smallest network with test loss < 0.1 for any seed: {smallest}",
+            f"the smallest network with test loss < 0.1: {smallest}",
         ),
     ]
     return pd.DataFrame(rows, columns=["setting", "2019's description", "what our runs show"])

@@ -9,6 +9,7 @@ import pandas as pd
 from imagelab import analysis, records, store, tables
 from imagelab.errors import UserError
 from imagelab.exercises import EXERCISES, get_exercise
+from imagelab.models import KERAS2_DEFAULTS
 from imagelab.report.answered import show_answers
 from imagelab.report.display import _figure, _figures_side_by_side, _show, _table
 from imagelab.report.reference import CIFAR_JPEG_NOTE, is_jpeg_cifar
@@ -47,32 +48,38 @@ SETTING_WORDS = {
     "activation": "hidden activation", "batch_size": "batch size", "decay": "learning-rate decay",
     "dense_units": "dense units", "dropout": "dropout rate", "epochs": "epochs",
     "filters": "filters", "learning_rate": "learning rate", "optimizer": "optimizer",
-    "seed": "seed", "shuffle": "reshuffled every epoch", "units": "hidden units",
-    "validation_split": "share held out for validation", "validate_on_test": "validated on the test set",
+    "seed": "seed", "units": "hidden units", "validation": "validation",
     "data_limit": "images kept", "precision": "number format",
 }  # fmt: skip
 
 
 def hyperparameter_line(result: StoredRun) -> str:
-    """The run's settings in one line of plain words ('batch size 128, epochs 12, ...')."""
-    params = result.provenance["parameters"]
+    """The run's settings in one line of plain words ('batch size 128, epochs 12, ...'): a
+    default learning rate as its value, the validation set named, yes/no settings as words."""
+    params = dict(result.provenance["parameters"])
+    if params.get("learning_rate") is None and params.get("optimizer") in KERAS2_DEFAULTS:
+        default = KERAS2_DEFAULTS[params["optimizer"]]["learning_rate"]
+        params["learning_rate"] = f"{default} (Keras 2's default)"
+    on_test, share = params.pop("validate_on_test", False), params.pop("validation_split", None)
+    params["validation"] = (
+        f"on the {result.provenance['data']['n_test']:,} test images, as 2019 did (the "
+        "held-out share is then unused)"
+        if on_test
+        else f"on the last {share:.0%} of the training images"
+    )
+    shuffle = params.pop("shuffle", None)
     shown = {
-        k: ("Keras 2's default" if v is None and k == "learning_rate" else v)
+        k: v
         for k, v in params.items()
         if (k != "data_limit" or v is not None) and (k != "precision" or v != "float32")
     }  # float32 is every canonical run's precision, named only when another
-
-    def words(value: object) -> str:
-        return (
-            {True: "yes", False: "no"}.get(value, str(value))
-            if isinstance(value, bool)
-            else str(value)
-        )
-
+    if shuffle is not None:
+        shown["order"] = "training set reshuffled every epoch" if shuffle else "one fixed order"
     return (
         "**Settings:** "
         + ", ".join(
-            f"{SETTING_WORDS.get(k, k.replace('_', ' '))} {words(v)}" for k, v in shown.items()
+            v if k == "order" else f"{SETTING_WORDS.get(k, k.replace('_', ' '))} {v}"
+            for k, v in shown.items()
         )
         + "."
     )

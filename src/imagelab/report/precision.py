@@ -23,6 +23,7 @@ from imagelab import analysis, reproductions, seed_noise, tables
 from imagelab.exercises import EXERCISES
 from imagelab.machine import cpu_name
 from imagelab.precision import BFLOAT16, canonical_name
+from imagelab.report.answered import SECTIONS
 from imagelab.report.display import _show, _table
 from imagelab.report.results import load_run
 from imagelab.store import StoredRun
@@ -212,7 +213,7 @@ def show_precision(
         return
     shown = pd.DataFrame(
         {
-            "exercise": table["exercise"],
+            "exercise": table["exercise"].map(lambda name: SECTIONS.get(name, name)),
             "fp32 acc": table["acc_fp32"],
             "bf16 acc": table["acc_bf16"],
             "fp32 loss": table["loss_fp32"],

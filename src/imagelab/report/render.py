@@ -15,6 +15,7 @@ import base64
 import contextlib
 import hashlib
 import io
+import re
 import tempfile
 import time
 from collections.abc import Iterator
@@ -46,6 +47,7 @@ TYPST_STYLE = """
 #show figure.caption: set text(size: 9pt)
 #show figure.caption: set par(justify: false)
 #show heading: set text(hyphenate: false)
+#show table: set text(hyphenate: false)
 #show raw: set text(size: 8.5pt)
 """
 
@@ -179,12 +181,25 @@ def write_pdf(notebook: object, path: Path, digest: str, work: Path) -> Path:
             f"--variable=header-includes:{TYPST_STYLE}",
         ],
     )
+    source = keep_lead_ins_with_tables(source)
     (work / "report.typ").write_text(source)
     # Typeset to memory, then written here: a full disk is an OSError, not typst's own error.
     pdf = typst.compile(str(work / "report.typ"), root=str(work))
     with atomic_path(path) as tmp:
         tmp.write_bytes(pdf)
     return path
+
+
+def keep_lead_ins_with_tables(source: str) -> str:
+    """A paragraph ending in a colon and followed by a table (pandoc's Typst: one line per
+    paragraph, a table a ``#figure`` of ``#table``) stays on the table's page: Typst's sticky
+    block, so no lead-in is left alone at the foot of a page."""
+    return re.sub(
+        # a paragraph: not a heading (=), a list item (-, +) or code (#)
+        r"(?m)^([^#=+\-\s][^\n]*:)\n\n(#figure\(\n\s*align\(center\)\[#table)",
+        r"#block(sticky: true)[\1]\n\n\2",
+        source,
+    )
 
 
 def to_markdown(notebook: object, images: Path) -> tuple[str, str, str]:
