@@ -131,5 +131,7 @@ def test_a_lead_in_and_its_table_are_kept_together():
     kept = keep_lead_ins_with_tables(source)
     assert "#block(sticky: true)[The machines, as last recorded:]\n\n#figure(" in kept
     assert kept.startswith("Intro.\n\n")
+    listed = keep_lead_ins_with_tables("The machines:\n\n- one\n- two\n")
+    assert listed.startswith("#block(sticky: true)[The machines:]\n\n- one")
     heading = "= Seeds:\n\n#figure(\n  align(center)[#table(\n"  # not a paragraph: untouched
     assert keep_lead_ins_with_tables(heading) == heading

@@ -191,12 +191,12 @@ def write_pdf(notebook: object, path: Path, digest: str, work: Path) -> Path:
 
 
 def keep_lead_ins_with_tables(source: str) -> str:
-    """A paragraph ending in a colon and followed by a table (pandoc's Typst: one line per
-    paragraph, a table a ``#figure`` of ``#table``) stays on the table's page: Typst's sticky
-    block, so no lead-in is left alone at the foot of a page."""
+    """A paragraph ending in a colon and followed by a table or a list (pandoc's Typst: one
+    line per paragraph, a table a ``#figure`` of ``#table``) stays on the page of what it leads
+    into: Typst's sticky block, so no lead-in is left alone at the foot of a page."""
     return re.sub(
         # a paragraph: not a heading (=), a list item (-, +) or code (#)
-        r"(?m)^([^#=+\-\s][^\n]*:)\n\n(#figure\(\n\s*align\(center\)\[#table)",
+        r"(?m)^([^#=+\-\s][^\n]*:)\n\n(#figure\(\n\s*align\(center\)\[#table|- )",
         r"#block(sticky: true)[\1]\n\n\2",
         source,
     )

@@ -123,6 +123,20 @@ def show_reproducibility(
     latest = table.sort_values("date").groupby([*MACHINE, "run"]).tail(1)
     counts = ", ".join(f"{n} {verdict}" for verdict, n in latest["verdict"].value_counts().items())
     cpus, pythons = table["cpu"].nunique(), table["python"].nunique()
+    clean = latest[
+        (latest["rule"] != reproductions.OLD_RULE)
+        & ~latest["commit"].astype(str).str.endswith("-dirty")
+    ]
+    committed = (
+        f"{len(clean)} of these {len(latest)} verdicts were made by today's rule with committed code"
+        + (
+            ": "
+            + "; ".join(f"{r.run} on {machine_label(r.cpu, r.python)}" for r in clean.itertuples())
+            if len(clean)
+            else ""
+        )
+        + "."
+    )
     _show(
         "# Reproducibility\n\n"
         "A rerun on the same machine, with the same code, versions and thread settings, gives "
@@ -144,7 +158,7 @@ def show_reproducibility(
         "latest verdicts per machine and run "
         f"({counts}), with Δ test accuracy where it is not identical (the other differences are "
         "in the file); *old rule* marks a verdict of the old rule, *uncommitted code* one made "
-        "with code that differed from its commit:\n\n"
+        f"with code that differed from its commit. {committed}\n\n"
         + _table(verdicts)
         + "\n\nThe machines, as last recorded:\n\n"
         + _machines(table)
