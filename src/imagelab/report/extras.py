@@ -68,7 +68,7 @@ def _layers(hidden: list[int]) -> str:
 # The digest's columns as the report prints them, with their precision: accuracies to four
 # decimals, wall times (per run) to the second.
 SWEEP_COLUMNS = {"test_acc_mean": "test acc mean", "test_acc_sd": "sd", "test_acc_min": "min",
-                 "test_acc_max": "max", "gap_mean": "train-val gap", "wall_s": "wall time (s)"}  # fmt: skip
+                 "test_acc_max": "max", "gap_mean": "train-val gap", "wall_s": "s per run"}  # fmt: skip
 
 
 def _sweep_histories(summary: pd.DataFrame, folder: Path) -> dict[str, pd.DataFrame]:
@@ -83,7 +83,7 @@ def _sweep_table(table: pd.DataFrame) -> str:
     # Settings as written in the sweep file (0.25, not 0.2500), accuracies to four decimals.
     measured = set(SWEEP_COLUMNS.values())
     digits = tuple(
-        ".0f" if c == "wall time (s)" else ".4f" if c in measured else "g" for c in shown.columns
+        ".0f" if c == "s per run" else ".4f" if c in measured else "g" for c in shown.columns
     )
     return _table(shown, floatfmt=digits)
 
@@ -99,7 +99,9 @@ def show_sweeps(sweeps_dir: str | Path | None = None) -> None:
         return
     _show(
         "# Sweeps\n\nBatch runs of the exercise notebooks over a grid of settings and "
-        "seeds (`imagelab sweep`), each summarised from its runs' score and history files."
+        "seeds (`imagelab sweep`), each summarised from its runs' score and history files. "
+        "A table's *s per run* is the mean wall time of one run (papermill, kernel start "
+        "included) on the machine that ran the sweep, slow spells included: a cost, not a speed."
     )
     seeds_only = []
     for path in found:
@@ -154,7 +156,12 @@ def _lab_floor(value: pd.Series, names: list[str]) -> str:
     floor = flops / value["matmul_fp32"]
     verdict = " (a 15-minute lab is out of reach on this machine)" if floor > 15 * 60 else ""
     last = value.get("make_lab/wall_seconds_sum")  # the canonical runs' own wall time
-    ran = f" (the last `make lab` took {last / 60:.0f} min)" if pd.notna(last) else ""
+    ran = (
+        f" (the last `make lab` took {last / 60:.0f} min on the machine that trained the canonical"
+        " runs, in the Run environment section; its epochs include slow spells)"
+        if pd.notna(last)
+        else ""
+    )
     return (
         f"At these speeds the five trainings of `make lab` take {measured / 60:.0f} min{ran}. Their "
         f"arithmetic ({flops / 1000:.0f} TFLOP) would take {floor / 60:.0f} min at 100 % of this "
