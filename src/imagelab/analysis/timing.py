@@ -159,6 +159,16 @@ def timing_sentence(
     return text
 
 
+def _whole_training(ours: dict, theirs: dict, other: str) -> str:
+    """The two runs' whole training times, the runs' own (2019's "about 10 seconds longer" may
+    have meant the whole training, not an epoch)."""
+    seconds = [p.get("train_seconds") for p in (ours, theirs)]
+    if not all(isinstance(s, int | float) for s in seconds):
+        return ""
+    a, b = (round(s) for s in seconds)
+    return f"; the whole training took {a} s against {b} s for {other} ({a - b:+d} s)"
+
+
 def time_versus(
     ours: dict,
     theirs: dict,
@@ -187,6 +197,7 @@ def time_versus(
         )
         if shared:
             beside += f"; they shared the cores ({'; '.join(shared)})"
+        beside += _whole_training(ours, theirs, other)
         return (
             f"A training epoch takes {a:.1f} s against {b:.1f} s for {other} ({a - b:+.1f} s), "
             f"by {BENCHMARK_SOURCE}, the two networks timed side by side. {beside}."
