@@ -12,32 +12,34 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from imagelab import data, data_import
+from imagelab import data, data_import, training
 from imagelab.cli import main
 
 SOURCES = Path(__file__).parents[2] / "shared" / "datasets" / "SOURCES.md"
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-def test_mnist_is_preprocessed_as_in_2019(fixture_data):
+def test_mnist_is_shaped_as_in_2019_and_keeps_its_uint8_pixels(fixture_data):
     flat = data.load_mnist(flatten=True)
     images = data.load_mnist()
     assert flat.x_train.shape == (300, 784) and flat.x_test.shape == (100, 784)
     assert images.x_train.shape == (300, 28, 28, 1)
-    assert (
-        flat.x_train.dtype == np.float32 and 0.0 <= flat.x_train.min() < flat.x_train.max() <= 1.0
-    )
+    # The file's pixels, unscaled: training.pixels divides each batch by 255 (issue 39).
     raw, *_ = data.load_raw("mnist", str(fixture_data))
-    np.testing.assert_allclose(flat.x_train[0] * 255, raw["x_train"][0].reshape(784), atol=1e-4)
+    assert flat.x_train.dtype == images.x_train.dtype == np.uint8
+    np.testing.assert_array_equal(flat.x_train, raw["x_train"].reshape(-1, 784))
+    assert np.shares_memory(flat.x_train, raw["x_train"])  # a view: no copy of the data set
     assert flat.y_train.shape == (300, 10) and (flat.y_train.sum(axis=1) == 1).all()
     # The first training labels of MNIST are 5 0 4 1 9 (SOURCES.md).
     assert list(flat.y_train[:5].argmax(axis=1)) == [5, 0, 4, 1, 9]
 
 
-def test_cifar10_is_scaled_and_one_hot(fixture_data):
+def test_cifar10_is_scaled_as_it_trains_and_one_hot(fixture_data):
     cifar = data.load_cifar10()
     assert cifar.x_train.shape == (200, 32, 32, 3) and cifar.y_test.shape == (100, 10)
-    assert cifar.x_train.max() <= 1.0 and cifar.class_names[3] == "cat"
+    scaled = training.float_images(cifar.x_train)
+    assert cifar.x_train.dtype == np.uint8 and scaled.dtype == np.float32
+    assert 0.0 <= scaled.min() < scaled.max() <= 1.0 and cifar.class_names[3] == "cat"
 
 
 def test_data_limit_takes_the_first_samples(fixture_data):
@@ -135,9 +137,7 @@ def test_mnist_idx_files_import_and_load(tmp_path, monkeypatch, gz):
     monkeypatch.setenv(data.DATA_ENV, str(out))
     data.load_raw.cache_clear()
     loaded = data.load_mnist(flatten=True)
-    # Exact on any CPU: float32 (k / 255) * 255 gives k back for every k in 0-255 (correctly
-    # rounded division and multiplication).
-    np.testing.assert_array_equal(loaded.x_train * 255, arrays["x_train"].reshape(12, 784))
+    np.testing.assert_array_equal(loaded.x_train, arrays["x_train"].reshape(12, 784))
     assert "imported from MNIST IDX files" in loaded.verified_against
 
 
