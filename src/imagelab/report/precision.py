@@ -252,7 +252,7 @@ def show_precision(
         shown = shown.drop(columns="benchmark bf16/fp32")
     digits = tuple(".1f" if c.endswith("s/epoch") else ".4f" for c in shown.columns)
     bench = (
-        " benchmark bf16/fp32 is the benchmark's ratio of fastest epochs, bfloat16 over float32 "
+        " The benchmark's column is its ratio of fastest epochs, bfloat16 over float32 "
         f"(`benchmarks/results.csv`, {_bench_source(benchmarks)})."
         if benchmarked
         else ""
@@ -261,8 +261,8 @@ def show_precision(
     shared = "; ".join(s for s in table["shared"] if s)
     _show(
         answer_sentence(table, benchmarks)
-        + "\n\nacc and loss are on the test set; s/epoch is each run's own epochs (median of "
-        f"epochs 2 onwards).{bench} numbers and conclusions are the latest two verdicts of "
+        + "\n\nThe columns: test accuracy (acc) and test loss; s/epoch, each run's own epochs "
+        f"(median of epochs 2 onwards).{bench} The last two columns are the latest verdicts of "
         "`imagelab verify --precision bf16` (`reproductions/verify.csv`): the numbers *within "
         "seed noise* when the bfloat16 run is no farther from the float32 run, on test accuracy, "
         f"test loss and training-loss curve, than {seed_noise.MARGIN} times the farthest pair of "
