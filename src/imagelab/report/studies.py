@@ -87,6 +87,32 @@ def validation_movement(studies_dir: str | Path | None = None) -> str:
     )
 
 
+def _study_against_runs(table: pd.DataFrame, studies_dir: str | Path | None = None) -> str:
+    """Where the reshuffled study's runs (imagelab's training at the study's commit) and our
+    runs of the same seed agree, and where not."""
+    study, ours = "Reshuffled every epoch (Keras 2)", "Our runs now (scores/seeds.csv)"
+    if study not in table or ours not in table:
+        return ""
+    both = table.dropna(subset=[study, ours])
+    same = both.loc[both[study] == both[ours], "seed"].tolist()
+    differ = both[both[study] != both[ours]]
+    text = f"The reshuffled study is imagelab's training as it was then: the same test accuracy as our runs at seeds {', '.join(map(str, same)) or 'none'}"
+    if not differ.empty:
+        path = (
+            Path(studies_dir or records.PROJECT_ROOT / "studies") / REPRODUCTION_STUDIES[study][0]
+        )
+        commit = str(tables.read_study(path)["commit"].iloc[0])[:7]
+        text += (
+            ", not at "
+            + ", ".join(
+                f"seed {int(r['seed'])} ({r[study]:.4f} against {r[ours]:.4f})"
+                for _, r in differ.iterrows()
+            )
+            + f"; the study ran at commit {commit}, and those runs were trained again since"
+        )
+    return text + "."
+
+
 def show_reproduction_checks(
     studies_dir: str | Path | None = None, results_dir: str | Path | None = None
 ) -> None:
@@ -112,9 +138,13 @@ def show_reproduction_checks(
         "repeats one order in every epoch, as imagelab's training did before commit a9183bb. "
         "The RMSprop and loss studies ran on that repeated order.\n\n"
         + "\n".join(lines)
-        + f"\n\n{validation_movement(studies_dir)}\n\n"
+        + f"\n\n{validation_movement(studies_dir)} {_study_against_runs(table, studies_dir)}\n\n"
         # Seed 2019 is the canonical run's seed, not the 2019 report: its label says so.
-        + _table(table.assign(seed=[f"{s} (canonical)" if s == 2019 else s for s in table["seed"]]))
+        + _table(
+            table.assign(
+                seed=[f"seed {s}" + (" (canonical)" if s == 2019 else "") for s in table["seed"]]
+            ).rename(columns={"seed": "run"})
+        )
     )
     ours = load_run("dense_mnist", results_dir)
     if ours is not None and HISTORY_2019.is_file():
