@@ -128,8 +128,10 @@ def _timing(question: str, name: str, evidence: Evidence) -> Answer | None:
     if timing["source"] == "benchmark":
         detail += f" The benchmark ran on {evidence.bench_machine}."
         where = "benchmarks/results.csv"
+        verdict += f" (the benchmark's fastest, {evidence.bench_machine.split(',')[0]})"
     else:
         where = f"scores/{name}.json"
+        verdict += f" (the run's median, {cpu_name(run.provenance.get('machine') or {})})"
     detail += f" The run trained on {cpu_name(run.provenance.get('machine') or {})}."
     return Answer(question, verdict, detail, {"seconds": timing["seconds"]}, evidence=where)
 

@@ -60,7 +60,7 @@ def epoch_time_sentence(
         )
     elif seconds_2019:
         steady = steady_epoch_seconds(epoch_seconds)
-        text += f" 2019: more than {seconds_2019:.0f} s, {seconds_2019 / steady:.1f}x as long."
+        text += _against_2019(seconds_2019, steady)
     return text
 
 
@@ -154,9 +154,16 @@ def timing_sentence(
             "times draw no conclusion. No idle measurement of this network exists to use instead."
         )
     if seconds_2019:
-        ratio = seconds_2019 / timing["seconds"]
-        text += f" 2019: more than {seconds_2019:.0f} s, {ratio:.1f}x as long."
+        text += _against_2019(seconds_2019, timing["seconds"])
     return text
+
+
+def _against_2019(seconds_2019: float, seconds: float) -> str:
+    """2019's epoch time beside ours: a lower bound (2019 wrote "more than"), on its machine."""
+    return (
+        f" 2019: more than {seconds_2019:.0f} s on its own, unnamed machine, so at least "
+        f"{seconds_2019 / seconds:.1f}x as long as here (different machines: not a speed-up)."
+    )
 
 
 def _whole_training(ours: dict, theirs: dict, other: str) -> str:
