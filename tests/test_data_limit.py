@@ -4,8 +4,9 @@ and is fingerprinted, so the cut stays; the sentences around it change."""
 
 from types import SimpleNamespace
 
-from imagelab import analysis, exercises
-from imagelab.run import start_run
+from imagelab import analysis
+from imagelab.results import exercises
+from imagelab.running.run import start_run
 
 from .conftest import copy_committed_run
 

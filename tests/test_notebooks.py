@@ -7,9 +7,9 @@ import nbformat
 import papermill
 import pytest
 
-from imagelab import exercises, fingerprint, store
 from imagelab.data import KNOWN_CHECKSUMS
-from imagelab.run import start_run
+from imagelab.results import exercises, fingerprint, store
+from imagelab.running.run import start_run
 
 from .conftest import ROOT
 

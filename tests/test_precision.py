@@ -4,20 +4,12 @@ float32 canonical runs, fingerprinted by their precision; the float32 runs stay 
 import pandas as pd
 import pytest
 
-from imagelab import (
-    data,
-    exercises,
-    fingerprint,
-    precision,
-    records,
-    reproductions,
-    runs,
-    store,
-    verify,
-    verify_precision,
-)
+from imagelab import data, precision, records
 from imagelab.errors import UserError
-from imagelab.run import start_run
+from imagelab.judging import reproductions, verify, verify_precision
+from imagelab.results import exercises, fingerprint, store
+from imagelab.running import runs
+from imagelab.running.run import start_run
 
 from .test_verify import write_run
 

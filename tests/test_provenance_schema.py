@@ -9,8 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from imagelab import data, exercises, provenance_schema, records, runs, store
+from imagelab import data, records
 from imagelab.errors import UserError
+from imagelab.results import exercises, provenance_schema, store
+from imagelab.running import runs
 
 from .conftest import ROOT, copy_committed_run, seal_run
 

@@ -9,7 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from imagelab import data, exercises, plots, records, report, reproductions, runs, store
+from imagelab import data, plots, records, report
+from imagelab.judging import reproductions
+from imagelab.results import exercises, store
+from imagelab.running import runs
 
 from .conftest import seal_run
 
@@ -243,7 +246,7 @@ def _benchmark(path, seconds):
 
 def _said(results_dir, benchmarks):
     """The timing answers' details by question (``conclusions.Answer.detail``)."""
-    from imagelab import conclusions
+    from imagelab.judging import conclusions
 
     found = conclusions.answer_all(conclusions.gather(results_dir, benchmarks=benchmarks))
     return {answer.question: answer.detail for answer in found}

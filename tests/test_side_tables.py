@@ -20,9 +20,12 @@ from pathlib import Path
 
 import pytest
 
-from imagelab import cli, reproductions, runs, store, tables
+from imagelab import cli
 from imagelab.errors import UserError
+from imagelab.judging import reproductions
 from imagelab.report import extras, inputs, results, studies
+from imagelab.results import store, tables
+from imagelab.running import runs
 
 from .conftest import ROOT
 
@@ -77,7 +80,7 @@ def _history_2019(path: Path, monkeypatch) -> str:
 
 
 def _search(path: Path, monkeypatch) -> str:
-    from imagelab import playground_search
+    from imagelab.running import playground_search
 
     shutil.copy(ROOT / "scores" / "playground_search.json", path.parent)
     return playground_search.load(path.parents[1])[0].to_string()

@@ -7,7 +7,8 @@ import json
 import pandas as pd
 import pytest
 
-from imagelab import errors, exercises, fingerprint, records, store
+from imagelab import errors, records
+from imagelab.results import exercises, fingerprint, store
 
 from .conftest import ROOT, copy_committed_run
 

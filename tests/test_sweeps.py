@@ -15,8 +15,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from imagelab import cli, params, records, sweeps
-from imagelab.sweeps import executors
+from imagelab import cli, params, records
+from imagelab.running import sweeps
+from imagelab.running.sweeps import executors
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).parents[1]
@@ -334,7 +335,7 @@ def fake_notebook(monkeypatch, ename: str | None = None):
     """Replace papermill's run of a notebook: succeed, or raise as a cell raising ``ename``."""
     from papermill.exceptions import PapermillExecutionError
 
-    from imagelab import runs
+    from imagelab.running import runs
 
     ran = []
 

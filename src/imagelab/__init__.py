@@ -52,17 +52,24 @@ def quiet_tensorflow() -> None:
 def start_run(exercise: str, namespace: dict[str, object]) -> object:
     """What every exercise notebook calls first (``lab.start_run(NAME, globals())``): the
     Playground's run for exercise three (``playground_run.start``), else ``run.start_run``."""
-    from imagelab import exercises, run
+    from imagelab.results import exercises
+    from imagelab.running import run
 
     if exercise == exercises.PLAYGROUND.name:  # checks, makes and trains its data itself
-        from imagelab import playground_run
+        from imagelab.running import playground_run
 
         return playground_run.start(run.notebook_parameters(exercise, namespace))
     return run.start_run(exercise, namespace)
 
 
+# The public names whose modules live in a layer's folder (``imagelab.store`` is
+# ``imagelab.results.store``): the notebooks and users keep calling them by the short name.
+HOMES = {"exercises": "results", "store": "results", "run": "running"}
+
+
 def __getattr__(name: str) -> object:
     """Import submodules on first use (``imagelab.plots``)."""
     if name in __all__:
-        return importlib.import_module(f"imagelab.{name}")
+        home = f"imagelab.{HOMES[name]}" if name in HOMES else "imagelab"
+        return importlib.import_module(f"{home}.{name}")
     raise AttributeError(f"module 'imagelab' has no attribute {name!r}")

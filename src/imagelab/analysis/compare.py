@@ -67,8 +67,8 @@ def direction(difference: float) -> str:
 
 def _stored(run: object, other: str) -> object:
     """Another stored run beside ``run`` (a ``store.StoredRun``), or None when it has not run."""
-    from imagelab import store
-    from imagelab.outputs import beside
+    from imagelab.results import store
+    from imagelab.results.outputs import beside
 
     return store.load_run(other, beside(other, run.params["results_dir"]))
 

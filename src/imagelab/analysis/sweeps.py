@@ -85,7 +85,7 @@ def sweep_digest(
 def _lead_over_runner_up(table: pd.DataFrame, best: pd.Series, label: object) -> str:
     """Whether the seeds tell the best setting from the next best: only when every seed of the
     best lies above every seed of the other, the rule every answer of the report uses
-    (``imagelab.verdicts.spread_verdict``); overlapping ranges are what changing the seed alone
+    (``imagelab.judging.verdicts.spread_verdict``); overlapping ranges are what changing the seed alone
     gives."""
     runner = table.drop(best.name).sort_values("test_acc_mean").iloc[-1]
     lead = best["test_acc_mean"] - runner["test_acc_mean"]

@@ -13,6 +13,11 @@ benchmark), ``display`` (markdown, tables, figures), ``inputs`` (the files the r
 their digest) and ``render`` (notebook to PDF and HTML).
 """
 
+from imagelab.judging.reference import (
+    CIFAR_JPEG_NOTE,
+    HISTORY_2019,
+    is_jpeg_cifar,
+)
 from imagelab.report.answered import answers, answers_table, show_answers, show_answers_table
 from imagelab.report.exercises import (
     architecture_table,
@@ -32,11 +37,6 @@ from imagelab.report.extras import (
 from imagelab.report.inputs import digest as inputs_digest
 from imagelab.report.inputs import files as input_files
 from imagelab.report.precision import precision_table, show_precision
-from imagelab.report.reference import (
-    CIFAR_JPEG_NOTE,
-    HISTORY_2019,
-    is_jpeg_cifar,
-)
 from imagelab.report.render import REPORT_NOTEBOOK, render
 from imagelab.report.reproducibility import show_reproducibility
 from imagelab.report.results import idle_epochs, seed_spread

@@ -6,14 +6,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from imagelab import analysis, records, store, tables
+from imagelab import analysis, records
 from imagelab.errors import UserError
-from imagelab.exercises import EXERCISES, get_exercise
+from imagelab.judging.reference import CIFAR_JPEG_NOTE, is_jpeg_cifar
 from imagelab.report.answered import show_answers
 from imagelab.report.display import _figure, _figures_side_by_side, _show, _table
-from imagelab.report.reference import CIFAR_JPEG_NOTE, is_jpeg_cifar
 from imagelab.report.results import seed_spread
-from imagelab.store import StoredRun
+from imagelab.results import store, tables
+from imagelab.results.exercises import EXERCISES, get_exercise
+from imagelab.results.store import StoredRun
 
 
 def architecture_table(result: StoredRun) -> str:
@@ -23,7 +24,7 @@ def architecture_table(result: StoredRun) -> str:
 
     quiet_tensorflow()
     from imagelab import models
-    from imagelab.run import build_model
+    from imagelab.running.run import build_model
 
     layers = models.layer_table(
         build_model(result.provenance["exercise"], result.provenance["parameters"])
