@@ -12,7 +12,8 @@ TensorFlow is imported only by the modules that train, so the command line stays
 
 import importlib
 import os
-import sys
+
+from imagelab.quiet import quiet_tensorflow  # noqa: F401 (the name users and benchmarks import)
 
 # TensorFlow's C++ start-up chatter (CUDA probing, oneDNN notices) says nothing useful here.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -29,24 +30,6 @@ __all__ = [
     "store",
     "training",
 ]
-
-
-def quiet_tensorflow() -> None:
-    """Import TensorFlow with its C++ start-up chatter (CUDA probing) sent to /dev/null.
-
-    That chatter goes straight to file descriptor 2 before TensorFlow's log settings apply,
-    so it would otherwise fill every notebook and the report with warnings about absent GPUs.
-    """
-    if "tensorflow" in sys.modules:
-        return
-    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        import tensorflow  # noqa: F401
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
 
 
 def start_run(exercise: str, namespace: dict[str, object]) -> object:

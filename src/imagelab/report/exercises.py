@@ -20,7 +20,7 @@ from imagelab.results.store import StoredRun
 def architecture_table(result: StoredRun) -> str:
     """The model's layers in one line, in order: type, output shape per image and parameters
     ('Conv2D 26 x 26 x 32 (320) -> ...'), and the total; built from the run's parameters."""
-    from imagelab import quiet_tensorflow
+    from imagelab.quiet import quiet_tensorflow
 
     quiet_tensorflow()
     from imagelab import models

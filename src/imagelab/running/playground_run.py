@@ -187,7 +187,8 @@ def start(params: dict[str, object]) -> PlaygroundRun:
     if state == "up-to-date" and not params["force"]:
         print(stored_results_message(files.run_name, stored.provenance))
         return PlaygroundRun(dict(params), files, stored)
-    from imagelab import quiet_tensorflow, training
+    from imagelab import training
+    from imagelab.quiet import quiet_tensorflow
 
     quiet_tensorflow()
     training.configure_threads(1)

@@ -156,7 +156,7 @@ def _test_images(stored: store.StoredRun, cache: dict) -> np.ndarray:
 
 
 def _surface(stored: store.StoredRun) -> object:
-    from imagelab import quiet_tensorflow
+    from imagelab.quiet import quiet_tensorflow
 
     quiet_tensorflow()
     from imagelab import playground

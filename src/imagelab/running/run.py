@@ -53,7 +53,7 @@ IPYTHON_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit", "open"})
 
 def build_model(exercise: str, p: dict[str, object]):  # noqa: ANN201 (a keras.Model)
     """The exercise's model, built with the parameters ``p``."""
-    from imagelab import quiet_tensorflow
+    from imagelab.quiet import quiet_tensorflow
 
     quiet_tensorflow()
     from imagelab import models  # TensorFlow loads here, not when the package is imported
@@ -257,7 +257,7 @@ def start_run(exercise: str, namespace: dict[str, object]) -> Run:
     if up_to_date and not params["force"]:
         print(stored_results_message(files.run_name, stored.provenance))
         return Run(get_exercise(exercise), dict(params), files, data, stored)
-    from imagelab import quiet_tensorflow
+    from imagelab.quiet import quiet_tensorflow
 
     quiet_tensorflow()
     from imagelab import training
