@@ -37,6 +37,7 @@ from imagelab.results.exercises import (
 from imagelab.results.fingerprint import code_cells, python_source
 from imagelab.results.outputs import (
     RETRAIN,
+    beside,
     published_files,
     published_message,
     results_dir_for,
@@ -113,6 +114,10 @@ class Run:
     @property
     def cached(self) -> bool:
         return self.stored is not None
+
+    def stored_beside(self, other: str) -> store.StoredRun | None:
+        """The stored run ``other`` beside this one (``outputs.beside``), None if not run."""
+        return store.load_run(other, beside(other, self.params["results_dir"]))
 
     @property
     def data_cut(self) -> str | None:
