@@ -15,6 +15,7 @@ from imagelab.judging import reproductions
 from imagelab.judging import verify as verify_module
 from imagelab.results import exercises, outputs
 from imagelab.running import runs
+from imagelab.running.sweeps import summary_schema
 
 from .conftest import ROOT
 from .test_interactive import NOTEBOOKS, _as_run_and_saved
@@ -238,7 +239,7 @@ def test_a_sweeps_committed_summary_is_what_imagelab_sweep_writes_again(spec, tm
     if not committed.is_file():
         pytest.skip(f"{sweep.name} has not run")
     try:
-        tables.read(committed, tables.sweep_summary(spec))
+        tables.read(committed, summary_schema(spec))
     except tables.DamagedTable as error:  # its file plans runs still to come
         pytest.skip(f"{sweep.name} is still to run: {error}")
     today = records.write_csv(sweeps.summary_table(sweep), tmp_path / "summary.csv")

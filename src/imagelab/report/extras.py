@@ -10,6 +10,7 @@ from imagelab import analysis, records
 from imagelab.report.display import _figure, _figures_side_by_side, _show, _table
 from imagelab.report.results import load_run
 from imagelab.results import tables
+from imagelab.running.sweeps import summary_schema
 
 PROFILE_STUDY = "epoch_profile.csv"  # studies/epoch_profile.py
 
@@ -107,7 +108,7 @@ def show_sweeps(sweeps_dir: str | Path | None = None) -> None:
         spec_file = path.parent.with_suffix(".yaml")
         spec = yaml.safe_load(spec_file.read_text()) if spec_file.is_file() else {}
         swept = list(spec.get("grid", {})) or ["seed"]
-        summary = tables.read(path, tables.sweep_summary(spec_file)).reset_index(drop=True)
+        summary = tables.read(path, summary_schema(spec_file)).reset_index(drop=True)
         table, text = analysis.sweep_digest(summary, swept, _sweep_histories(summary, path.parent))
         if len(table) == 1:  # one setting: a seed spread, told in one table below
             row = table.iloc[0]

@@ -13,6 +13,7 @@ from pathlib import Path
 from imagelab import records
 from imagelab.precision import BFLOAT16, canonical_name
 from imagelab.results.exercises import EXERCISES
+from imagelab.running.sweeps import summary_schema
 
 # Runs the report reads besides the exercises, and the figures it shows per run.
 EXTRA_RUNS = ("playground_spiral", "playground_search", "seeds")
@@ -141,7 +142,7 @@ def _check_sweeps(sweeps: Path, allow_missing: bool, left_out: list[str]) -> Non
 
     for summary in sorted(sweeps.glob("*/summary.csv")):
         spec = summary.parent.with_suffix(".yaml")
-        table = tables.read(summary, tables.sweep_summary(spec))
+        table = tables.read(summary, summary_schema(spec))
         for run in table.loc[table["status"] == "complete", "run_id"]:
             try:
                 store.load_run(run, summary.parent)

@@ -183,8 +183,9 @@ def _sweep_drawer(sweep: object) -> Callable[[], object]:
 
     def draw() -> object:
         from imagelab.results import tables
+        from imagelab.running.sweeps import summary_schema
 
-        table = tables.read(sweep.folder / "summary.csv", tables.sweep_summary(sweep.path))
+        table = tables.read(sweep.folder / "summary.csv", summary_schema(sweep.path))
         for name, values in sweep.grid.items():  # the file's text back to the grid's values
             table[name] = table[name].map({str(value): value for value in values})
         return figures.sweep_summary(

@@ -11,7 +11,8 @@ turning into "nan" or a word cut in half in the PDF.
 ``reader``: a table's ``Schema`` (a ``Column`` each: type, range or choices, whether a cell may
 be empty; the command that rebuilds the file; the columns naming a row; a rule over the whole
 table), ``read`` for a file, ``check_frame`` for a table already parsed (the Playground search,
-read by the store), ``check_figure`` for a PNG. ``schemas``: the tables themselves. The
+read by the store), ``check_figure`` for a PNG. ``schemas``: the tables themselves (a sweep's summary.csv has its schema with the sweeps,
+``imagelab.running.sweeps.summary``, which plan it). The
 reproductions record keeps its own reader (``imagelab.judging.reproductions.read``), shared with
 merging; the report reads it through that.
 """
@@ -39,7 +40,6 @@ from imagelab.results.tables.schemas import (
     STUDIES,
     read_benchmark,
     read_study,
-    sweep_summary,
 )
 
 __all__ = [
@@ -63,5 +63,4 @@ __all__ = [
     "read_benchmark",
     "read_study",
     "refusal",
-    "sweep_summary",
 ]

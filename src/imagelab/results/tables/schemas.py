@@ -149,50 +149,6 @@ HISTORY_2019 = Schema(
     rule=_history_rule,
 )
 
-# A sweep's summary.csv (imagelab.running.sweeps.summary_table): the grid's columns come between.
-SWEEP_STATUSES = ("complete", "stale", "failed", "interrupted", "pending")
-SWEEP_MEASURES = ("train_acc", "train_loss", "val_acc", "val_loss", "test_acc", "test_loss")
-
-
-def sweep_summary(spec: Path) -> Schema:
-    """The schema of the summary of the sweep file ``spec`` (sweeps/<name>.yaml): one row for
-    each run of its plan, measures for every complete run."""
-    planned: list[str] | None = None
-    if spec.is_file():
-        from imagelab.running import sweeps
-
-        try:
-            planned = [run.run_id for run in sweeps.plan(sweeps.load(spec))]
-        except ValueError:  # a broken sweep file: `imagelab sweep` says what is wrong with it
-            planned = None
-
-    def rule(frame: pd.DataFrame) -> str | None:
-        if planned is not None and sorted(frame["run_id"]) != sorted(planned):
-            return (
-                f"has {len(frame)} runs where {records.relative(spec)} plans {len(planned)} "
-                "(or other run ids)"
-            )
-        complete = frame[frame["status"] == "complete"]
-        if complete[list(SWEEP_MEASURES)].isna().any().any():
-            return "lacks a measure of a complete run"
-        return None
-
-    columns = (text("run_id"), seed(), text("status", *SWEEP_STATUSES))
-    measures = tuple(
-        (accuracy if name.endswith("acc") else nonnegative)(name, empty=True)
-        for name in SWEEP_MEASURES
-    )
-    return Schema(
-        (*columns, *measures, count("best_epoch", 1, empty=True),
-         nonnegative("wall_seconds", empty=True), text("error", empty=True)),
-        f"`imagelab sweep {records.relative(spec)}` writes it again (retraining only the runs "
-        "that are not complete)",
-        optional=(number("gap", -1, 1, empty=True),),
-        others=True,
-        keys=("run_id",),
-        rule=rule,
-    )  # fmt: skip
-
 
 def _study(script: str, *columns: Column, rule: Callable | None = None) -> Schema:
     """A study's table: ``columns`` the report reads, then what every study records beside

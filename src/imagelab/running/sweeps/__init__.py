@@ -54,6 +54,7 @@ from imagelab.running.sweeps import executors
 from imagelab.running.sweeps import state as run_state
 from imagelab.running.sweeps.spec import KEYS, Sweep, SweepRun, load, plan, run_id_of
 from imagelab.running.sweeps.state import status
+from imagelab.running.sweeps.summary import schema as summary_schema
 
 __all__ = [  # the sweep file and its plan are spec's; running and summarising are here
     "KEYS",
