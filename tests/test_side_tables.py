@@ -270,7 +270,6 @@ def test_lab_dry_run_exits_2_when_a_result_is_damaged(monkeypatch, capsys):
             "up-to-date", "")  # fmt: skip
 
     monkeypatch.setattr(runs, "describe_state", state)
-    monkeypatch.setattr(runs, "_judged_outside", lambda *args: False)
     assert cli.main(["lab", "--dry-run", "relu_mnist", "cnn_mnist"]) == 2
     captured = capsys.readouterr()
     assert "relu_mnist: results damaged (histories/relu_mnist.csv is cut), would run" in (

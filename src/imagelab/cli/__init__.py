@@ -49,18 +49,19 @@ def _data_import(args: argparse.Namespace) -> int:
 
 
 def _lab(args: argparse.Namespace) -> int:
+    from imagelab.judging.verify_precision import left_out  # the judges' word on bf16 runs
     from imagelab.running import runs
 
     number_format = SHORT[args.precision]
     if not args.dry_run:
-        runs.lab(args.exercises or None, args.force, args.dry_run, number_format)
+        runs.lab(args.exercises or None, args.force, args.dry_run, number_format, left_out)
         return 0
     # A dry run is the check that the lab is fine: it fails wherever `imagelab report` would
     # refuse, on a damaged canonical run (runs.lab names them) and, for the whole lab, on any
     # other input the report reads (report.inputs.check: other runs, sweeps, side tables).
     problems = []
     try:
-        runs.lab(args.exercises or None, args.force, True, number_format)
+        runs.lab(args.exercises or None, args.force, True, number_format, left_out)
     except UserError as damaged:
         problems.append(str(damaged))
     if not args.exercises:

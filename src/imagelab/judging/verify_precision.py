@@ -10,7 +10,8 @@ they are, and ``record`` keeps both verdicts in ``reproductions/verify.csv`` und
 run's name, with the CPU, commit and Python that trained it.
 
 The fast profile admits an exercise (``admitted``) when its conclusions are the same and its
-test accuracy is within seed noise; its numbers verdict stands beside it as measured.
+test accuracy is within seed noise; its numbers verdict stands beside it as measured. The
+bfloat16 lab leaves out a run whose last recorded judgement did not admit it (``left_out``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from imagelab import precision, records
 from imagelab.errors import UserError
-from imagelab.judging import conclusions, seed_noise, verify
+from imagelab.judging import conclusions, reproductions, seed_noise, verify
 from imagelab.params import check_choice
 from imagelab.results import store
 from imagelab.results.exercises import EXERCISES
@@ -41,6 +42,36 @@ def admitted(comparison: verify.Comparison) -> bool:
         and standing is not None
         and standing.ratios.get("acc", float("inf")) <= seed_noise.MARGIN
     )
+
+
+def left_out(exercise: str, number_format: str) -> bool:
+    """Whether ``imagelab verify --precision`` last judged the stored run of ``exercise`` in
+    ``number_format`` unfit for the fast lab: conclusions that differ from the float32 run's, or
+    a test accuracy outside its seed noise (``admitted``, as recorded in
+    ``reproductions/verify.csv`` under today's rule). Then the fast lab leaves it out and says
+    so; naming it trains it anyway. A run not yet judged under today's rule is trained."""
+    import pandas as pd
+
+    run_name = precision.canonical_name(exercise, number_format)
+    stored = store.load_run(run_name)
+    table = reproductions.read()
+    if table is None or stored is None:
+        return False
+    rows = table[(table["run"] == run_name) & (table["rule"] == seed_noise.RULE)]
+    rows = rows[rows["date"] >= pd.to_datetime(stored.provenance.get("finished"), utc=True)]
+    if rows.empty:
+        return False
+    last = rows.sort_values("date").iloc[-1]
+    if last["conclusions"] == "same" and last["ratio_acc"] <= seed_noise.MARGIN:
+        return False
+    print(
+        f"== {run_name}: left out: its last judgement against {exercise} "
+        f"(reproductions/verify.csv) has conclusions {last['conclusions']!r} and a test accuracy "
+        f"{last['ratio_acc']:.2f} x as far from it as the farthest float32 seed pair (within: "
+        f"up to {seed_noise.MARGIN}); `imagelab lab {exercise} "
+        "--precision bf16` trains it anyway"
+    )
+    return True
 
 
 def _judge(

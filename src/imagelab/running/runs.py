@@ -8,6 +8,7 @@ import re
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from imagelab import precision, records
@@ -93,6 +94,7 @@ def lab(
     force: bool = False,
     dry_run: bool = False,
     number_format: str = precision.FLOAT32,
+    left_out: Callable[[str, str], bool] | None = None,
 ) -> list[str]:
     """Run the canonical exercises whose results are missing, stale or damaged; return the
     run names run (with ``dry_run``, those that would run, and nothing runs; then a damaged
@@ -109,8 +111,8 @@ def lab(
         get_exercise(name)
         if bf16 and name not in EXERCISES:
             raise UserError(f"{name} trains in float32 only; the bfloat16 lab is {list(EXERCISES)}")
-    if bf16 and not chosen:
-        names = [name for name in names if not _judged_outside(name, number_format)]
+    if bf16 and not chosen and left_out is not None:  # the judges' word (the CLI passes it)
+        names = [name for name in names if not left_out(name, number_format)]
     if not dry_run:
         precision.check(number_format)
         show_progress()
@@ -168,38 +170,6 @@ def data_line() -> str:
     given = os.environ.get(data.DATA_ENV)
     why = f"{data.DATA_ENV}={given}" if given else "the project's default, [tool.imagelab] data"
     return f"== data: {folder} ({why})"
-
-
-def _judged_outside(exercise: str, number_format: str) -> bool:
-    """Whether ``imagelab verify --precision`` last judged the stored run of ``exercise`` in
-    ``number_format`` unfit for the fast lab: conclusions that differ from the float32 run's, or
-    a test accuracy outside its seed noise (``verify_precision.admitted``, as recorded in
-    ``reproductions/verify.csv`` under today's rule). Then the fast lab leaves it out and says
-    so; naming it trains it anyway. A run not yet judged under today's rule is trained."""
-    import pandas as pd
-
-    from imagelab.judging import reproductions, seed_noise
-
-    run_name = precision.canonical_name(exercise, number_format)
-    stored = store.load_run(run_name)
-    table = reproductions.read()
-    if table is None or stored is None:
-        return False
-    rows = table[(table["run"] == run_name) & (table["rule"] == seed_noise.RULE)]
-    rows = rows[rows["date"] >= pd.to_datetime(stored.provenance.get("finished"), utc=True)]
-    if rows.empty:
-        return False
-    last = rows.sort_values("date").iloc[-1]
-    if last["conclusions"] == "same" and last["ratio_acc"] <= seed_noise.MARGIN:
-        return False
-    print(
-        f"== {run_name}: left out: its last judgement against {exercise} "
-        f"(reproductions/verify.csv) has conclusions {last['conclusions']!r} and a test accuracy "
-        f"{last['ratio_acc']:.2f} x as far from it as the farthest float32 seed pair (within: "
-        f"up to {seed_noise.MARGIN}); `imagelab lab {exercise} "
-        "--precision bf16` trains it anyway"
-    )
-    return True
 
 
 def describe_state(name: str, number_format: str = precision.FLOAT32) -> tuple[str, str]:
