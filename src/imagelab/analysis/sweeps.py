@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from imagelab.analysis.compare import GAP_EPOCHS, final_accuracy
+
 
 def sweep_digest(
     summary: pd.DataFrame, swept: list[str], histories: dict[str, pd.DataFrame] | None = None
@@ -30,8 +32,6 @@ def sweep_digest(
     if unfinished:
         notes.append(f"{unfinished} of {len(summary)} runs have not finished.")
     notes = " ".join(notes)
-    from imagelab.analysis import GAP_EPOCHS, final_accuracy
-
     histories = histories or {}
     done = summary[summary["status"] == "complete"]
     # summary.csv carries final_accuracy's gap since the sweeps write it; older summaries get it
