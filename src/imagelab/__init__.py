@@ -1,13 +1,25 @@
 """imagelab: the 2019 'Image recognition using deep networks' lab as reproducible notebooks.
 
-Modules, in the order data flows through them: ``data`` (load and verify MNIST/CIFAR-10;
-``data_import`` builds a data folder from the original files),
-``models`` (the 2019 architectures and optimizers), ``training`` (seeded, timed fits),
-``records`` (history/score CSVs, written atomically), ``store`` (stored runs: read, validated,
-provenance, freshness), ``plots`` (figures), ``analysis`` (judgements computed from results),
-``exercises`` (the registry and parameters), ``run`` (one run of a notebook) and ``runs``
-(papermill batches).
-TensorFlow is imported only by the modules that train, so the command line stays quick.
+The package is a house of layers; each imports only the layers below it (tests/test_layers.py
+keeps it so, ``python tools/layers.py`` draws it), lowest first:
+
+- **the lab**, the modules at this top level: what the exercise notebooks call. ``data`` (load
+  and verify MNIST/CIFAR-10; ``data_import`` builds a data folder from the original files),
+  ``models`` (the 2019 architectures and optimizers), ``training`` (seeded, timed fits),
+  ``precision`` (float32 or bfloat16), ``records`` (a run's history/score CSVs, written
+  atomically), ``plots`` and ``figures``, ``analysis`` (what a run's numbers say, in
+  sentences), ``playground`` (exercise three's Playground), and their ground: ``params``,
+  ``errors``, ``machine``, ``verified``, ``quiet``. It imports nothing above itself.
+- ``results``: the results store: the exercises' registry, stored runs (read, validated,
+  fresh or stale), staging, manifests, fingerprints, provenance, the side tables.
+- ``running``: running many: one notebook run, the lab's batches, sweeps, the Playground search.
+- ``judging``: what the stored runs say: seed noise, verify, reproductions, the 23 answers.
+- ``report`` and ``cli``: the report's content, and the ``imagelab`` command.
+
+This ``__init__`` is the face above them all: ``start_run`` (each notebook's first call) and the
+public names (``imagelab.store`` is ``imagelab.results.store``, ``imagelab.run`` is
+``imagelab.running.run``), imported on first use. TensorFlow is imported only by the modules
+that train, so the command line stays quick.
 """
 
 import importlib

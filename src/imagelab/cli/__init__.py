@@ -1,4 +1,8 @@
-"""The `imagelab` command: data import and info, lab runs, sweeps, the report and verify."""
+"""The `imagelab` command: data import and info, lab runs, sweeps, the report and verify.
+
+The top floor: it may import every layer (the lab, results, running, judging, the report), and
+nothing imports it. ``cli.verify`` holds the ``verify`` subcommand.
+"""
 
 from __future__ import annotations
 
