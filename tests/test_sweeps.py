@@ -82,7 +82,7 @@ def test_misspelt_parameter_fails_in_seconds_without_tensorflow(tmp_path):
     assert "grid.dropuot" in done.stderr and "did you mean 'dropout'" in done.stderr
     assert not (tmp_path / "tiny").exists()
     probe = (
-        "import sys; from imagelab import sweeps; sweeps.load(sys.argv[1]); "
+        "import sys; from imagelab.running import sweeps; sweeps.load(sys.argv[1]); "
         "print(sorted(m for m in ('tensorflow', 'keras', 'papermill') if m in sys.modules))"
     )
     path = write_sweep(tmp_path, name="ok")
