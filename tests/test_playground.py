@@ -12,7 +12,7 @@ import pytest
 from imagelab import analysis
 from imagelab import playground as pg
 from imagelab.records import PROJECT_ROOT
-from imagelab.results import store
+from imagelab.results.freshness import current_fingerprint
 from imagelab.running import playground_run, playground_search
 
 CANONICAL = {
@@ -318,7 +318,7 @@ def test_notebook_runs_a_small_setting_into_its_results_dir(tmp_path):
     after = project_search.stat().st_mtime if project_search.exists() else None
     assert before == after
     provenance = json.loads((tmp_path / "scores" / "pg_test.json").read_text())
-    assert provenance["fingerprint"] == store.current_fingerprint("playground_spiral")
+    assert provenance["fingerprint"] == current_fingerprint("playground_spiral")
     assert provenance["exercise"] == "playground_spiral" and "cpu_seconds" in provenance
     # Staged and published as every run (imagelab.results.staging): no attempt's folder is left behind.
     assert provenance["attempt"]

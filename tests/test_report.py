@@ -12,6 +12,7 @@ import pytest
 from imagelab import data, plots, records, report
 from imagelab.judging import reproductions
 from imagelab.results import exercises, store
+from imagelab.results.freshness import current_fingerprint
 from imagelab.running import runs
 
 from .conftest import seal_run
@@ -60,7 +61,7 @@ def _fake_run(results_dir, name, train_acc, val_acc, test_acc, epochs=4, exercis
     misclassified = plots.misclassified(predictions.head(20), images, classes)
     plots.save(misclassified, files.figure("misclassified"))
     plt.close("all")
-    fingerprint = stored.pop("fingerprint", store.current_fingerprint(exercise.name))
+    fingerprint = stored.pop("fingerprint", current_fingerprint(exercise.name))
     settings = exercises.settings_of(exercises.notebook_defaults(exercise.name)) | stored
     checksums = {
         k: v for k, v in data.KNOWN_CHECKSUMS[exercise.dataset].items() if k in data.ARRAYS

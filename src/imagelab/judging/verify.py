@@ -46,6 +46,7 @@ from imagelab.params import check_choice
 from imagelab.precision import FLOAT32
 from imagelab.results import store
 from imagelab.results.exercises import CANONICAL_NAMES, REGISTRY
+from imagelab.results.freshness import stale_reasons
 
 DEFAULT_RUNS = ("dense_mnist", "relu_mnist")
 ALL_RUNS = tuple(REGISTRY)  # the five exercises, then the Playground spiral (--all)
@@ -301,7 +302,7 @@ def _reusable(run_name: str, folder: Path) -> store.StoredRun | None:
         return None
     if stored is None or "fingerprint" not in stored.provenance:
         return None  # the Playground keeps no fingerprint: it is always retrained
-    return stored if store.trained_by_current_code(stored.provenance) else None
+    return None if stale_reasons(stored.provenance) else stored
 
 
 def _freshness_note(run: str, committed: store.StoredRun) -> tuple[str, ...]:
@@ -309,7 +310,7 @@ def _freshness_note(run: str, committed: store.StoredRun) -> tuple[str, ...]:
     libraries or data: then a difference may come from those, not from the machine."""
     if run == PLAYGROUND:  # the Playground keeps no fingerprint
         return ()
-    reasons = store.stale_reasons(CANONICAL_NAMES[run][0], committed)
+    reasons = stale_reasons(committed.provenance, exercise=CANONICAL_NAMES[run][0])
     return (f"the committed run is stale ({'; '.join(reasons)})",) if reasons else ()
 
 

@@ -14,6 +14,7 @@ from imagelab.report.display import _figure, _figures_side_by_side, _show, _tabl
 from imagelab.report.results import seed_spread
 from imagelab.results import store, tables
 from imagelab.results.exercises import EXERCISES, get_exercise
+from imagelab.results.freshness import stale_reasons
 from imagelab.results.store import StoredRun
 
 
@@ -161,7 +162,7 @@ def show_exercise(
     stale = (
         f"*These results were trained at commit {commit} "
         "by training code or a notebook that has changed since: `make lab` retrains them.*\n\n"
-        if not store.trained_by_current_code(result.provenance)
+        if stale_reasons(result.provenance)
         else ""
     )
     _show(f"{stale}### Model\n\n{architecture_table(result)}\n\n{hyperparameter_line(result)}")

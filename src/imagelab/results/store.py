@@ -1,12 +1,10 @@
-"""Stored runs: the one place that reads them, validates them, builds their provenance and
-decides whether they are still up to date.
+"""Stored runs: the one place that reads them, validates them and builds their provenance.
 
 A run's files (see ``imagelab.records`` for the layout and the atomic writes) are read only
 here, by ``load_run``, which checks them before anyone computes with them: a history cut short,
 a score with a missing value or a provenance that is not JSON stops with ``DamagedResult``,
 naming the file, what is wrong and how to get it back, instead of turning into "nan" in a
-sentence. ``freshness`` answers whether stored results still answer a run's parameters, with
-the same rule for ``start_run``, ``imagelab lab``, sweeps and the seed table.
+sentence. Whether a stored run is still up to date is ``imagelab.results.freshness``'s.
 """
 
 from __future__ import annotations
@@ -29,18 +27,13 @@ import pandas as pd
 
 from imagelab import machine, records
 from imagelab.errors import UserError
-from imagelab.results import fingerprint as fingerprints
 from imagelab.results import manifest, provenance_schema, staging
 from imagelab.results.exercises import (
     EXERCISES,
     PARAMETERS_ADDED,
     REGISTRY,
-    get_exercise,
-    normal,
-    settings_of,
 )
 
-STATES = ("missing", "up-to-date", "stale", "different")
 METRICS, SPLITS = ("loss", "acc"), ("training", "validation", "test")
 PREDICTION_COLUMNS = ["index", "true", "predicted"]
 
@@ -281,64 +274,6 @@ def load_table(
             check(table, files.score)
         _check_set(files, provenance, [files.score])
     return table, provenance
-
-
-# --- freshness -------------------------------------------------------------------------
-
-
-def freshness(
-    exercise: str,
-    params: dict[str, object],
-    results_dir: str | Path | None = None,
-    data_checksums: dict[str, str] | None = None,
-) -> tuple[str, StoredRun | None]:
-    """Whether stored results answer ``params`` (an exercise's parameters, run controls
-    included): 'missing', 'up-to-date', 'stale' (same settings, but older code, notebook,
-    pinned libraries or data: retraining would change something) or
-    'different' (another run's settings are stored under this name).
-
-    ``data_checksums`` (the loaded data's) are compared when given; a damaged stored run
-    raises ``DamagedResult``.
-    """
-    results_dir = results_dir if results_dir is not None else params.get("results_dir")
-    stored = load_run(params["run_name"], results_dir)
-    if stored is None:
-        return "missing", None
-    if normal(stored.provenance["parameters"]) != normal(settings_of(params)):
-        return "different", stored
-    if stale_reasons(exercise, stored, data_checksums):
-        return "stale", stored
-    return "up-to-date", stored
-
-
-def stale_reasons(
-    exercise: str, stored: StoredRun, data_checksums: dict[str, str] | None = None
-) -> list[str]:
-    """Why a stored run of these settings would come out differently if trained now, in
-    words; empty when it would not. (Its files are whole: ``load_run`` checked the set.)"""
-    precision = stored.provenance["parameters"].get("precision", "float32")
-    reasons = fingerprints.differences(
-        stored.provenance.get("fingerprint"), current_fingerprint(exercise, precision)
-    )
-    stored_checksums = (stored.provenance.get("data") or {}).get("checksums")
-    if data_checksums is not None and stored_checksums != data_checksums:
-        reasons.append("the data's checksums differ from those it was trained on")
-    return reasons
-
-
-def current_fingerprint(exercise: str, precision: str = "float32") -> dict[str, object]:
-    """The fingerprint a run of ``exercise`` in ``precision`` made now would carry."""
-    kind = get_exercise(exercise)
-    notebook = f"notebooks/{kind.notebook}"
-    return fingerprints.fingerprint(notebook, kind.training_code, precision=precision)
-
-
-def trained_by_current_code(provenance: dict) -> bool:
-    """Whether a stored run was trained by today's training code, notebook and pinned
-    libraries (those of the notebook that ran it, named in its provenance)."""
-    precision = provenance["parameters"].get("precision", "float32")
-    current = current_fingerprint(provenance["exercise"], precision)
-    return not fingerprints.differences(provenance.get("fingerprint"), current)
 
 
 # --- provenance ------------------------------------------------------------------------

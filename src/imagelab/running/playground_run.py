@@ -38,6 +38,7 @@ from imagelab.results.exercises import (
     check_canonical_name,
     notebook_defaults,
 )
+from imagelab.results.freshness import current_fingerprint, freshness
 from imagelab.results.outputs import (
     RETRAIN,
     beside,
@@ -193,7 +194,7 @@ def start(params: dict[str, object]) -> PlaygroundRun:
     quiet_tensorflow()
     training.configure_threads(1)
     return PlaygroundRun(
-        dict(params), files, None, fingerprint=store.current_fingerprint(PLAYGROUND.name)
+        dict(params), files, None, fingerprint=current_fingerprint(PLAYGROUND.name)
     )
 
 
@@ -335,18 +336,16 @@ def _data_record(data: playground.SpiralData) -> dict[str, object]:
 
 def lab_state() -> tuple[str, str, dict[str, object]]:
     """The canonical Playground results' state for ``imagelab lab``: the spiral run's (as
-    ``store.freshness`` decides it) or, when that is up to date, the search's; why, in words;
+    ``freshness`` decides it) or, when that is up to date, the search's; why, in words;
     and the notebook parameters that bring both up to date (``search=True`` when the search
     is not)."""
     params = notebook_defaults(PLAYGROUND.name)
     settings = {name: params[name] for name in SETTINGS}
     try:
-        state, stored = store.freshness(PLAYGROUND.name, settings | _controls(params))
+        fresh = freshness(PLAYGROUND.name, settings | _controls(params))
+        state, why = fresh.state, fresh.because()
     except store.DamagedResult as error:
-        state, stored, why = "damaged", None, f" ({error})"
-    else:
-        why = f" ({'; '.join(store.stale_reasons(PLAYGROUND.name, stored))})" if (
-            state == "stale") else ""  # fmt: skip
+        state, why = "damaged", f" ({error})"
     grid = {name: params[name] for name in playground_search.GRID}
     search_state, search_why = playground_search.freshness(settings, grid)
     if state == "up-to-date" and search_state != "up-to-date":

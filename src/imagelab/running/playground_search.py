@@ -180,7 +180,7 @@ def freshness(
     settings: dict[str, object], grid: dict[str, list], results_dir: str | Path | None = None
 ) -> tuple[str, str]:
     """Whether the stored search answers ``settings`` and ``grid``: 'missing', 'damaged',
-    'different', 'stale' or 'up-to-date' (as ``store.freshness`` names a run's states), and
+    'different', 'stale' or 'up-to-date' (as ``results.freshness`` names a run's states), and
     why in words (empty when there is nothing to say)."""
     try:
         stored = load(results_dir)

@@ -35,6 +35,7 @@ from imagelab.results.exercises import (
     validate,
 )
 from imagelab.results.fingerprint import code_cells, python_source
+from imagelab.results.freshness import current_fingerprint, freshness, stale_reasons
 from imagelab.results.outputs import (
     RETRAIN,
     beside,
@@ -257,7 +258,9 @@ def start_run(exercise: str, namespace: dict[str, object]) -> Run:
     except ValueError as error:  # data_limit beyond the data: the user's to fix, one paragraph
         raise UserError(str(error)) from None
     check_canonical_data(params["run_name"], data)
-    up_to_date = state == "up-to-date" and not store.stale_reasons(exercise, stored, data.checksums)
+    up_to_date = state == "up-to-date" and not stale_reasons(
+        stored.provenance, data.checksums, exercise
+    )
     files = records.run_files(params["run_name"], params["results_dir"])
     if up_to_date and not params["force"]:
         print(stored_results_message(files.run_name, stored.provenance))
@@ -285,7 +288,7 @@ def start_run(exercise: str, namespace: dict[str, object]) -> Run:
         files,
         data,
         None,
-        fingerprint=store.current_fingerprint(exercise, params["precision"]),
+        fingerprint=current_fingerprint(exercise, params["precision"]),
     )
 
 
@@ -345,11 +348,11 @@ def check_converged(
 
 
 def check_stored(exercise: str, params: dict[str, object]) -> tuple[str, store.StoredRun | None]:
-    """What ``run_name`` holds (``store.freshness``: state and stored run), after refusing to
+    """What ``run_name`` holds (``freshness``: state and stored run), after refusing to
     replace another run's results or damaged ones unless ``force=True`` (the files of a run
     killed before it finished are replaced: its provenance, written last, is missing)."""
     try:
-        state, stored = store.freshness(exercise, params)
+        state, stored, _ = freshness(exercise, params)
     except store.DamagedResult:
         provenance = records.run_files(params["run_name"], params["results_dir"]).provenance
         if not params["force"] and provenance.is_file():

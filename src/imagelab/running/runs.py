@@ -16,6 +16,7 @@ from imagelab.errors import UserError
 from imagelab.records import PROJECT_ROOT, relative, run_files
 from imagelab.results import store, tables
 from imagelab.results.exercises import EXERCISES, PLAYGROUND, get_exercise, notebook_defaults
+from imagelab.results.freshness import freshness, stale_reasons
 
 BUILD = PROJECT_ROOT / "build" / "notebooks"
 KERNEL = "imagelab"
@@ -180,14 +181,12 @@ def describe_state(name: str, number_format: str = precision.FLOAT32) -> tuple[s
         "run_name": precision.canonical_name(name, number_format),
     }
     try:
-        state, stored = store.freshness(name, params)
-        if stored is not None:
-            tables.check_run_figures(stored)  # a figure that does not decode is damage too
+        fresh = freshness(name, params)
+        if fresh.stored is not None:
+            tables.check_run_figures(fresh.stored)  # a figure that does not decode is damage too
     except store.DamagedResult as error:
         return "damaged", f" ({error})"
-    if state == "stale":
-        return state, f" ({'; '.join(store.stale_reasons(name, stored))})"
-    return state, ""
+    return fresh.state, fresh.because()
 
 
 def collect_seeds(
@@ -231,7 +230,7 @@ def collect_seeds(
             data = provenance["data"]
             if canonical_differences(data["dataset"], data.get("checksums"), data):
                 other_data.append(source)  # a spread of the canonical run is on its data
-            elif store.stale_reasons(provenance["exercise"], stored):
+            elif stale_reasons(provenance):
                 stale.append(source)
             else:
                 rows.append(

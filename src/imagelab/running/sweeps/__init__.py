@@ -19,7 +19,7 @@ hash of notebook, parameters and seed) and runs with ``results_dir`` set to the 
                                                  interrupted, with the error and its reason
     sweeps/<name>/summary.csv, summary.png       one row per run; test accuracy per value
 
-A run is complete when ``store.freshness`` finds its stored results up to date; a rerun skips
+A run is complete when ``freshness`` finds its stored results up to date; a rerun skips
 those, and runs the pending ones (never started), the interrupted ones (their worker,
 scheduler or client went away: the machinery failed, not the run) and the stale ones
 (finished by older training code, notebook or pinned libraries). A run whose notebook raised

@@ -10,6 +10,7 @@ from pathlib import Path
 from imagelab import records
 from imagelab.errors import UserError
 from imagelab.results import exercises, store
+from imagelab.results.freshness import freshness
 from imagelab.running.sweeps.spec import Sweep, SweepRun
 
 
@@ -53,7 +54,7 @@ def status(sweep: Sweep, run: SweepRun) -> str:
         return "interrupted" if recorded in ("running", "interrupted") else "pending"
     params = exercises.notebook_defaults(sweep.exercise) | run.parameters
     try:
-        state = store.freshness(sweep.exercise, params)[0]
+        state = freshness(sweep.exercise, params).state
     except store.DamagedResult:
         return "stale"
     return "complete" if state == "up-to-date" else "stale"
