@@ -15,6 +15,13 @@ read by the store), ``check_figure`` for a PNG. ``schemas``: the tables themselv
 ``imagelab.running.sweeps.summary``, which plan it). The
 reproductions record keeps its own reader (``imagelab.judging.reproductions.read``), shared with
 merging; the report reads it through that.
+
+Why a reader of our own, not pandera (tried for issue 37): pandera checks a parsed frame, so
+the raw reading (a file cut short, a row with a cell too few) stays ours; it accepts "inf"
+where a loss must be >= 0; and its errors are JSON over several lines without the file's line
+("Column 'acc' failed element-wise validator number 0: in_range(0, 1) failure cases: 5.0"),
+so each would be translated back into "has 5.0, out of range (0 to 1), on line 4, column acc"
+by code as long as the ``_problem`` it would replace.
 """
 
 from imagelab.results.tables.reader import (
