@@ -1,10 +1,10 @@
 """One run of an exercise notebook: ``start_run`` checks and prepares it, ``Run`` trains it.
 
 ``start_run`` is the first call of every exercise notebook: it stops on a parameter the
-notebook does not have (papermill only warns about those), validates the parameters, guards
-the canonical run names, asks ``imagelab.results.store`` whether stored results still answer them,
-seeds TensorFlow and loads the data. ``Run.fit`` then trains, or shows the stored results;
-a run whose loss diverged (``check_converged``) raises ``Diverged`` before it writes a file.
+notebook does not have (papermill only warns about those), validates the parameters, guards the
+canonical run names, asks ``results.freshness`` whether stored results still answer them, seeds
+TensorFlow and loads the data. ``Run.fit`` then trains, or shows the stored results; a run
+whose loss diverged (``check_converged``) raises ``Diverged`` before it writes a file.
 """
 
 from __future__ import annotations
@@ -157,9 +157,8 @@ class Run:
             p["epochs"],
         )
         cpu_seconds = time.process_time() - cpu_started
-        # The whole set (figures too) is staged, then published as one (see imagelab.results.staging):
-        # another attempt of this run (a sweep's orphan, say) never mixes its files with these,
-        # and a kill leaves this set whole or the earlier one.
+        # Staged, then published as one set, figures too (imagelab.results.staging): another
+        # attempt (a sweep's orphan) never mixes its files in; a kill leaves this set or the last.
         self.attempt = staging.Attempt(self.files, force=p["force"])
         with self.attempt.writing() as staged:
             records.write_csv(self.result.history, staged.history)
@@ -258,9 +257,7 @@ def start_run(exercise: str, namespace: dict[str, object]) -> Run:
     except ValueError as error:  # data_limit beyond the data: the user's to fix, one paragraph
         raise UserError(str(error)) from None
     check_canonical_data(params["run_name"], data)
-    up_to_date = state == "up-to-date" and not stale_reasons(
-        stored.provenance, data.checksums, exercise
-    )
+    up_to_date = state == "up-to-date" and not stale_reasons(stored.provenance, data.checksums)
     files = records.run_files(params["run_name"], params["results_dir"])
     if up_to_date and not params["force"]:
         print(stored_results_message(files.run_name, stored.provenance))
