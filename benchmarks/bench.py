@@ -50,11 +50,11 @@ import pandas as pd
 from imagelab import analysis, precision, records
 from imagelab.data import DATA_ENV
 from imagelab.data import data_dir as find_data_dir
-from imagelab.exercises import EXERCISES, notebook_defaults
 from imagelab.machine import describe as machine
-from imagelab.run import build_model as _build
-from imagelab.run import fit_settings
-from imagelab.store import load_run
+from imagelab.results.exercises import EXERCISES, notebook_defaults
+from imagelab.results.store import load_run
+from imagelab.running.run import build_model as _build
+from imagelab.running.run import fit_settings
 
 ROOT = records.PROJECT_ROOT
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -317,7 +317,7 @@ def time_models(data_dir: str, batches: dict[str, int], repeats: int, epochs: in
 
 def time_papermill(repeats: int) -> list[tuple]:
     """One tiny run of notebook 01 through papermill against its cells in a fresh process."""
-    from imagelab.runs import execute
+    from imagelab.running.runs import execute
 
     notebook = EXERCISES["dense_mnist"].notebook_path
     os.environ[DATA_ENV] = str(FIXTURES)  # inherited by the kernel

@@ -23,8 +23,8 @@ import dateutil.parser
 import papermill
 from jupyter_client.manager import start_new_kernel
 
-from imagelab.exercises import EXERCISES
-from imagelab.runs import KERNEL, PROJECT_ROOT
+from imagelab.results.exercises import EXERCISES
+from imagelab.running.runs import KERNEL, PROJECT_ROOT
 
 IMPORTS = (
     "from imagelab import quiet_tensorflow; quiet_tensorflow(); import keras, matplotlib.pyplot"

@@ -19,7 +19,7 @@ PM = "papermill notebooks/01_dense_mnist.ipynb $WORK/out.ipynb"
 SAFE = "-p run_name try1 -p data_limit 64"  # should a refusal fail, the run is tiny
 REPORT = "imagelab report"
 DRY_RUN = "imagelab lab --dry-run"  # exits 2 on a damaged result with issue 26 part A (i26a)
-# try1 is no canonical name: its files would go to runs/ (imagelab.outputs.results_dir_for).
+# try1 is no canonical name: its files would go to runs/ (imagelab.results.outputs.results_dir_for).
 NO_TRY1 = tuple(
     f"$PROJECT/{folder}{path}"
     for folder in ("", "runs/")

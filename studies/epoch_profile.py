@@ -33,8 +33,8 @@ from dataclasses import replace
 import pandas as pd
 
 from imagelab import data, records, training
-from imagelab.exercises import EXERCISES, notebook_defaults
-from imagelab.run import build_model, fit_settings
+from imagelab.results.exercises import EXERCISES, notebook_defaults
+from imagelab.running.run import build_model, fit_settings
 
 # This VM's speed jumps between two levels (a CNN epoch of 25-29 s or 48 s, the CPU idle
 # meanwhile), and the fast level spreads by about 10 %: with 3 repeats x 3 timed epochs the

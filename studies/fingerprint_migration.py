@@ -2,7 +2,7 @@
 
 Version 2 hashed ``ast.dump`` of the training code and the notebook, whose text differs between
 Python 3.11, 3.12 and 3.13 for the same code: on 3.12 or 3.13 every committed run looked stale.
-Version 3 hashes ``imagelab.fingerprint.render``, the same text on every Python from 3.11 (the
+Version 3 hashes ``imagelab.results.fingerprint.render``, the same text on every Python from 3.11 (the
 matrix, ``make matrix``, checks it). (Version 1, the files' text, was migrated to version 2 by
 this script's first form, at commit 4f4e068 and before: ``git log -- studies/fingerprint_migration.py``.)
 
@@ -36,9 +36,10 @@ from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
-from imagelab import fingerprint, records
-from imagelab.exercises import get_exercise
-from imagelab.playground_search import SEARCH_CODE
+from imagelab import records
+from imagelab.results import fingerprint
+from imagelab.results.exercises import get_exercise
+from imagelab.running.playground_search import SEARCH_CODE
 
 ROOT = records.PROJECT_ROOT
 OLD_VERSION = 2

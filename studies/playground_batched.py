@@ -1,7 +1,7 @@
 """Do a shape's seeds trained side by side give the same networks as each seed trained alone,
 and how much sooner?
 
-The Playground search (imagelab.playground_search) trains one network per seed for each
+The Playground search (imagelab.running.playground_search) trains one network per seed for each
 hidden-layer shape. `playground.train` stacks the networks' weights and sums their losses, so
 plain gradient descent should give each network exactly its own gradient; each seed keeps its
 own data split and initial weights. This trains three shapes on seeds 1-10 both ways (2019's

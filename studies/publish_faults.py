@@ -3,7 +3,7 @@ several sizes, and look at what is left (issue 35).
 
 ``kill``: a stored run (the committed relu_mnist, as run "mine") is published over by a run of
 other settings (relu_seeds' seed 4, with force) in a forked process that SIGKILLs itself at
-the n-th point of the publish (``imagelab.staging._step``), for every n; then the store reads
+the n-th point of the publish (``imagelab.results.staging._step``), for every n; then the store reads
 the run (finishing a publish the kill interrupted) and the files on disk are compared with the
 old set and the new one. ``disk``: the same publish on a tmpfs of each size (as root; elsewhere
 a byte budget on every atomic write stands in for it), where the message must say what is left.
@@ -33,7 +33,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from imagelab import exercises, manifest, records, staging, store
+from imagelab import records
+from imagelab.results import exercises, manifest, staging, store
 
 RUN = "mine"
 # Two stored runs of relu_mnist: the canonical one (seed 2019) and a sweep's (seed 4).

@@ -58,7 +58,8 @@ def copy_committed_run(name: str, results_dir: Path):
     provenance) copied into ``results_dir``, to damage or judge there."""
     import shutil
 
-    from imagelab import exercises, manifest, records
+    from imagelab import records
+    from imagelab.results import exercises, manifest
 
     source, target = records.run_files(name), records.run_files(name, results_dir)
     kind = exercises.get_exercise(exercises.CANONICAL_NAMES[name][0])
@@ -76,7 +77,7 @@ def seal_run(files, exercise: str | None = None) -> None:
 
     from PIL import Image
 
-    from imagelab import exercises, manifest
+    from imagelab.results import exercises, manifest
 
     provenance = json.loads(files.provenance.read_text())
     kind = exercises.get_exercise(exercise or provenance["exercise"])

@@ -287,6 +287,7 @@ def test_time_versus_without_a_benchmark_compares_only_uncontended_runs():
 def test_compare_with_and_dropout_effect_read_the_other_run_from_the_store(tmp_path):
     from types import SimpleNamespace
 
+    from imagelab.results import store
     from tests.test_report import _fake_run
 
     _fake_run(tmp_path, "cnn_mnist", 0.999, 0.80, 0.8123)
@@ -294,6 +295,7 @@ def test_compare_with_and_dropout_effect_read_the_other_run_from_the_store(tmp_p
         name="cnn_dropout_mnist",
         params={"results_dir": str(tmp_path)},
         result=SimpleNamespace(score={"acc": 0.9861}, history=_history([0.985] * 3, [0.984] * 3)),
+        stored_beside=lambda other: store.load_run(other, tmp_path),  # as run.Run finds it
     )
     assert "0.9861 on the test set against 0.8123 for cnn_mnist: better" in (
         analysis.compare_with(with_dropout, "cnn_mnist")

@@ -10,8 +10,12 @@ import sys
 import nbformat
 import pytest
 
-from imagelab import cli, exercises, outputs, records, reproductions, runs
-from imagelab import verify as verify_module
+from imagelab import cli, records
+from imagelab.judging import reproductions
+from imagelab.judging import verify as verify_module
+from imagelab.results import exercises, outputs
+from imagelab.running import runs
+from imagelab.running.sweeps import summary_schema
 
 from .conftest import ROOT
 from .test_interactive import NOTEBOOKS, _as_run_and_saved
@@ -124,7 +128,7 @@ def test_git_ignores_what_the_commands_write_for_the_user_to_keep_or_not(path):
 
 def _own_run(monkeypatch, tmp_path, **overrides):
     """Run All of notebook 01 under a name of one's own, results_dir left at None."""
-    from imagelab.run import start_run
+    from imagelab.running.run import start_run
 
     monkeypatch.setattr(outputs, "OWN_RUNS", tmp_path / "runs")
     params = exercises.notebook_defaults("dense_mnist") | {"run_name": "mine", "epochs": 1}
@@ -227,14 +231,15 @@ def test_the_advice_to_unset_imagelab_data_comes_only_when_it_is_set(monkeypatch
 def test_a_sweeps_committed_summary_is_what_imagelab_sweep_writes_again(spec, tmp_path):
     # `make sweep` on a finished sweep trains nothing and rewrites summary.csv: it must come out
     # as committed, or the command dirties the tree (the summaries once lacked the gap column).
-    from imagelab import sweeps, tables
+    from imagelab.results import tables
+    from imagelab.running import sweeps
 
     sweep = sweeps.load(spec)
     committed = sweep.folder / "summary.csv"
     if not committed.is_file():
         pytest.skip(f"{sweep.name} has not run")
     try:
-        tables.read(committed, tables.sweep_summary(spec))
+        tables.read(committed, summary_schema(spec))
     except tables.DamagedTable as error:  # its file plans runs still to come
         pytest.skip(f"{sweep.name} is still to run: {error}")
     today = records.write_csv(sweeps.summary_table(sweep), tmp_path / "summary.csv")

@@ -7,10 +7,12 @@ import re
 import pandas as pd
 import pytest
 
-from imagelab import analysis, conclusions, records, tables
-from imagelab.exercises import get_exercise
-from imagelab.questions import BY_NUMBER, NOT_PRINTED, QUESTIONS
-from imagelab.verdicts import NOT_TOLD_APART, spread_verdict
+from imagelab import analysis, records
+from imagelab.judging import conclusions
+from imagelab.judging.questions import BY_NUMBER, NOT_PRINTED, QUESTIONS
+from imagelab.judging.verdicts import NOT_TOLD_APART, spread_verdict
+from imagelab.results import tables
+from imagelab.results.exercises import get_exercise
 
 from .conftest import ROOT
 

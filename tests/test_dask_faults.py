@@ -19,7 +19,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from imagelab import records, staging, store, sweeps
+from imagelab import records
+from imagelab.results import staging, store
+from imagelab.running import sweeps
 
 pytestmark = pytest.mark.slow
 

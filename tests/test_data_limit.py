@@ -4,8 +4,9 @@ and is fingerprinted, so the cut stays; the sentences around it change."""
 
 from types import SimpleNamespace
 
-from imagelab import analysis, exercises
-from imagelab.run import start_run
+from imagelab import analysis
+from imagelab.results import exercises, store
+from imagelab.running.run import start_run
 
 from .conftest import copy_committed_run
 
@@ -44,6 +45,7 @@ def _limited_run(results_dir, n_train, n_test, acc=0.703):
         params={"results_dir": str(results_dir), "data_limit": n_train},
         data=SimpleNamespace(sizes={"n_train": n_train, "n_test": n_test}),
         result=SimpleNamespace(score={"acc": acc}, history=None),
+        stored_beside=lambda other: store.load_run(other, results_dir),  # as run.Run finds it
     )
 
 

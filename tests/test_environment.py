@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from imagelab import fingerprint
+from imagelab.results import fingerprint
 
 from .conftest import ROOT
 

@@ -2,7 +2,7 @@
 
 A notebook that shows stored results draws their figures and writes no file; a run it trains
 saves them. Every figure the project stores is redrawn from its stored results by the code
-the notebooks draw with (``imagelab.redraw``) and must come out byte for byte as committed:
+the notebooks draw with (``imagelab.running.redraw``) and must come out byte for byte as committed:
 a plot change that changes one fails here, and ``imagelab figures`` draws them anew.
 """
 
@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from imagelab import cli, data, exercises, manifest, plots, records, redraw
-from imagelab.run import start_run
+from imagelab import cli, data, plots, records
+from imagelab.results import exercises, manifest
+from imagelab.running import redraw
+from imagelab.running.run import start_run
 
 from .conftest import copy_committed_run
 

@@ -30,8 +30,9 @@ from jupyter_client.kernelspec import KernelSpecManager
 from nbclient import NotebookClient
 from traitlets.config import Config
 
-from imagelab import data, data_import, exercises, store
-from imagelab.run import start_run
+from imagelab import data, data_import
+from imagelab.results import exercises, store
+from imagelab.running.run import start_run
 
 from .conftest import ROOT
 
@@ -133,7 +134,7 @@ EXERCISE_NOTEBOOKS = [path for path in NOTEBOOKS if path.name[:2].isdigit()]
 def test_notebook_says_up_front_that_run_all_shows_stored_results(path):
     # Run All with the defaults shows the stored results: the first cell says so and how to
     # retrain, in the words the run prints (run.RETRAIN), before the Train heading's promise.
-    from imagelab.run import RETRAIN
+    from imagelab.running.run import RETRAIN
 
     notebook = nbformat.read(path, as_version=4)
     first = notebook.cells[0].source

@@ -7,9 +7,10 @@ import nbformat
 import papermill
 import pytest
 
-from imagelab import exercises, fingerprint, store
 from imagelab.data import KNOWN_CHECKSUMS
-from imagelab.run import start_run
+from imagelab.results import exercises, fingerprint, store
+from imagelab.results.freshness import current_fingerprint
+from imagelab.running.run import start_run
 
 from .conftest import ROOT
 
@@ -180,7 +181,7 @@ def test_committed_results_have_provenance_in_this_repository(path):
     # The training code and notebook that produced it are the ones committed now, or train the
     # same numbers (fingerprint.SAME_NUMBERS).
     precision = provenance["parameters"].get("precision", "float32")
-    current = store.current_fingerprint(provenance["exercise"], precision)
+    current = current_fingerprint(provenance["exercise"], precision)
     assert fingerprint.differences(provenance["fingerprint"], current) == [], path.name
     assert provenance["data"]["checksums"] == {
         k: v for k, v in KNOWN_CHECKSUMS[dataset].items() if k != "description"

@@ -9,9 +9,11 @@ import pandas as pd
 import papermill
 import pytest
 
-from imagelab import analysis, playground_run, playground_search, store
+from imagelab import analysis
 from imagelab import playground as pg
 from imagelab.records import PROJECT_ROOT
+from imagelab.results.freshness import current_fingerprint
+from imagelab.running import playground_run, playground_search
 
 CANONICAL = {
     "features": list(pg.FEATURES), "hidden": [3], "activation": "tanh", "learning_rate": 0.1,
@@ -221,7 +223,7 @@ def test_a_stored_search_is_fresh_until_its_grid_code_or_rows_change(tmp_path):
 )
 def test_the_notebook_refuses_bad_parameters_before_any_training(change, message, tmp_path):
     from imagelab.errors import UserError
-    from imagelab.exercises import notebook_defaults
+    from imagelab.results.exercises import notebook_defaults
 
     params = notebook_defaults("playground_spiral") | {"results_dir": str(tmp_path)} | change
     with pytest.raises(UserError, match=message):
@@ -316,9 +318,9 @@ def test_notebook_runs_a_small_setting_into_its_results_dir(tmp_path):
     after = project_search.stat().st_mtime if project_search.exists() else None
     assert before == after
     provenance = json.loads((tmp_path / "scores" / "pg_test.json").read_text())
-    assert provenance["fingerprint"] == store.current_fingerprint("playground_spiral")
+    assert provenance["fingerprint"] == current_fingerprint("playground_spiral")
     assert provenance["exercise"] == "playground_spiral" and "cpu_seconds" in provenance
-    # Staged and published as every run (imagelab.staging): no attempt's folder is left behind.
+    # Staged and published as every run (imagelab.results.staging): no attempt's folder is left behind.
     assert provenance["attempt"]
     assert not [p for p in (tmp_path / ".staging").iterdir() if p.is_dir()]
     again = execute("again.ipynb")

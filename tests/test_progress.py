@@ -9,7 +9,9 @@ import pandas as pd
 import papermill
 import pytest
 
-from imagelab import data, exercises, models, progress, training
+from imagelab import data, models, training
+from imagelab.results import exercises
+from imagelab.running import progress
 
 from .conftest import ROOT
 

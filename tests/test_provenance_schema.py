@@ -9,8 +9,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from imagelab import data, exercises, provenance_schema, records, runs, store
+from imagelab import data, records
 from imagelab.errors import UserError
+from imagelab.results import exercises, provenance_schema, store
+from imagelab.results.freshness import freshness
+from imagelab.running import runs
 
 from .conftest import ROOT, copy_committed_run, seal_run
 
@@ -269,7 +272,7 @@ def test_canonical_differences_is_by_content_not_by_name():
 def test_schema_problems_are_user_errors_in_one_paragraph(stored):
     _set(stored, "fingerprint", "garbage")
     with pytest.raises(UserError) as error:
-        store.freshness(RUN, exercises.notebook_defaults(RUN), stored.results_dir)
+        freshness(RUN, exercises.notebook_defaults(RUN), stored.results_dir)
     assert "\n" not in str(error.value) and "AttributeError" not in str(error.value)
 
 

@@ -1,4 +1,4 @@
-"""Staging and publishing a run's files (imagelab.staging): a run's files are one set or none.
+"""Staging and publishing a run's files (imagelab.results.staging): a run's files are one set or none.
 
 Two attempts of one run never interleave; a kill at any point of a publish, a full disk of any
 size and a disk that refuses a move leave the old complete set or the new one, never a mix,
@@ -20,7 +20,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from imagelab import exercises, records, staging, store
+from imagelab import records
+from imagelab.results import exercises, staging, store
 
 from .conftest import ROOT
 
@@ -320,7 +321,7 @@ def fitted_run(tmp_path, monkeypatch):
 
     import imagelab
     from imagelab import data
-    from imagelab.run import Run
+    from imagelab.running.run import Run
 
     history = records.history_frame({"loss": [0.5], "accuracy": [0.8]}, [0.01])
     predictions = pd.DataFrame({"index": [0, 1], "true": [3, 5], "predicted": [3, 2]})

@@ -9,7 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from imagelab import data, exercises, plots, records, report, reproductions, runs, store
+from imagelab import data, plots, records, report
+from imagelab.judging import reproductions
+from imagelab.results import exercises, store
+from imagelab.results.freshness import current_fingerprint
+from imagelab.running import runs
 
 from .conftest import seal_run
 
@@ -57,7 +61,7 @@ def _fake_run(results_dir, name, train_acc, val_acc, test_acc, epochs=4, exercis
     misclassified = plots.misclassified(predictions.head(20), images, classes)
     plots.save(misclassified, files.figure("misclassified"))
     plt.close("all")
-    fingerprint = stored.pop("fingerprint", store.current_fingerprint(exercise.name))
+    fingerprint = stored.pop("fingerprint", current_fingerprint(exercise.name))
     settings = exercises.settings_of(exercises.notebook_defaults(exercise.name)) | stored
     checksums = {
         k: v for k, v in data.KNOWN_CHECKSUMS[exercise.dataset].items() if k in data.ARRAYS
@@ -243,7 +247,7 @@ def _benchmark(path, seconds):
 
 def _said(results_dir, benchmarks):
     """The timing answers' details by question (``conclusions.Answer.detail``)."""
-    from imagelab import conclusions
+    from imagelab.judging import conclusions
 
     found = conclusions.answer_all(conclusions.gather(results_dir, benchmarks=benchmarks))
     return {answer.question: answer.detail for answer in found}

@@ -7,8 +7,9 @@ import hashlib
 
 import pytest
 
-from imagelab import cli, records, report, reproductions
+from imagelab import cli, records, report
 from imagelab.errors import UserError
+from imagelab.judging import reproductions
 
 from .conftest import ROOT
 
@@ -233,7 +234,7 @@ def test_the_section_has_one_column_per_cpu_and_python(tmp_path, monkeypatch):
 
 def test_verify_help_says_how_long_all_runs_last_took(record, capsys):
     # Never typed: the help sums each run's last recorded time (a newer row replaces an older).
-    from imagelab.verify import ALL_RUNS
+    from imagelab.judging.verify import ALL_RUNS
 
     rows = [row(run=run, seconds="60.0") for run in ALL_RUNS]
     rows.append(row(run="dense_mnist", seconds="600.0", date="2026-11-30T10:00:00+00:00"))

@@ -7,9 +7,11 @@ import shutil
 import papermill
 import pytest
 
-from imagelab import cli, exercises, records, report, runs, store
+from imagelab import cli, records, report
 from imagelab.errors import UserError
-from imagelab.run import start_run
+from imagelab.results import exercises, store
+from imagelab.running import runs
+from imagelab.running.run import start_run
 
 from .conftest import ROOT
 

@@ -10,9 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from imagelab import data, errors, exercises, params, records, run, training
+from imagelab import data, errors, params, records, training
 from imagelab.errors import Diverged, UserError
-from imagelab.sweeps import spec
+from imagelab.results import exercises
+from imagelab.running import run
+from imagelab.running.sweeps import spec
 
 from .conftest import FIXTURES
 

@@ -7,9 +7,10 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from imagelab import seed_noise, tables
-from imagelab.exercises import EXERCISES
+from imagelab.judging import seed_noise
 from imagelab.records import run_files
+from imagelab.results import tables
+from imagelab.results.exercises import EXERCISES
 
 
 def run(shift: float, acc: float = 0.9, loss: float = 0.3, epochs: int = 2) -> SimpleNamespace:

@@ -20,9 +20,14 @@ from pathlib import Path
 
 import pytest
 
-from imagelab import cli, reproductions, runs, store, tables
+from imagelab import cli
 from imagelab.errors import UserError
+from imagelab.judging import reproductions
 from imagelab.report import extras, inputs, results, studies
+from imagelab.results import store, tables
+from imagelab.running import runs
+from imagelab.running.sweeps import summary_schema
+from imagelab.running.sweeps.summary import SWEEP_MEASURES
 
 from .conftest import ROOT
 
@@ -60,8 +65,8 @@ def _verify(path: Path, monkeypatch) -> str:
 
 def _summary(path: Path, monkeypatch) -> str:
     spec = path.parent.with_suffix(".yaml")
-    summary = tables.read(path, tables.sweep_summary(spec))
-    return summary[["run_id", "seed", "status", *tables.schemas.SWEEP_MEASURES]].to_string()
+    summary = tables.read(path, summary_schema(spec))
+    return summary[["run_id", "seed", "status", *SWEEP_MEASURES]].to_string()
 
 
 def _study(path: Path, monkeypatch) -> str:
@@ -77,7 +82,7 @@ def _history_2019(path: Path, monkeypatch) -> str:
 
 
 def _search(path: Path, monkeypatch) -> str:
-    from imagelab import playground_search
+    from imagelab.running import playground_search
 
     shutil.copy(ROOT / "scores" / "playground_search.json", path.parent)
     return playground_search.load(path.parents[1])[0].to_string()
@@ -220,7 +225,7 @@ def test_a_sweep_summary_with_fewer_rows_than_its_plan_is_damaged(tmp_path):
     lines = (ROOT / "sweeps" / "relu_seeds" / "summary.csv").read_text().splitlines(keepends=True)
     (folder / "summary.csv").write_text("".join(lines[:-1]))  # 5 of 6 seeds, a valid CSV
     with pytest.raises(tables.DamagedTable, match=r"has 5 runs where .*relu_seeds\.yaml plans 6"):
-        tables.read(folder / "summary.csv", tables.sweep_summary(tmp_path / "relu_seeds.yaml"))
+        tables.read(folder / "summary.csv", summary_schema(tmp_path / "relu_seeds.yaml"))
 
 
 @pytest.mark.parametrize("how", ["empty", "cut at 0.5", "text"])
@@ -265,7 +270,6 @@ def test_lab_dry_run_exits_2_when_a_result_is_damaged(monkeypatch, capsys):
             "up-to-date", "")  # fmt: skip
 
     monkeypatch.setattr(runs, "describe_state", state)
-    monkeypatch.setattr(runs, "_judged_outside", lambda *args: False)
     assert cli.main(["lab", "--dry-run", "relu_mnist", "cnn_mnist"]) == 2
     captured = capsys.readouterr()
     assert "relu_mnist: results damaged (histories/relu_mnist.csv is cut), would run" in (

@@ -7,7 +7,9 @@ import json
 import pandas as pd
 import pytest
 
-from imagelab import errors, exercises, fingerprint, records, store
+from imagelab import errors, records
+from imagelab.results import exercises, fingerprint, store
+from imagelab.results.freshness import freshness, stale_reasons
 
 from .conftest import ROOT, copy_committed_run
 
@@ -117,25 +119,25 @@ def test_a_damaged_committed_file_names_git_checkout_and_make_lab(stored, monkey
 
 
 def test_freshness_missing_and_up_to_date(stored, tmp_path):
-    assert store.freshness(RUN, _params(tmp_path / "empty")) == ("missing", None)
+    assert freshness(RUN, _params(tmp_path / "empty")) == ("missing", None, ())
     checksums = json.loads(stored.provenance.read_text())["data"]["checksums"]
-    state, run = store.freshness(RUN, _params(stored.results_dir), data_checksums=checksums)
-    assert state == "up-to-date" and run.name == RUN
+    state, run, why = freshness(RUN, _params(stored.results_dir), data_checksums=checksums)
+    assert state == "up-to-date" and run.name == RUN and why == ()
 
 
 def test_freshness_different_settings(stored):
-    state, _ = store.freshness(RUN, _params(stored.results_dir, units=128))
+    state = freshness(RUN, _params(stored.results_dir, units=128)).state
     assert state == "different"
 
 
 def test_freshness_stale_on_changed_data_checksums(stored):
     params = _params(stored.results_dir)
     checksums = json.loads(stored.provenance.read_text())["data"]["checksums"]
-    state, run = store.freshness(RUN, params, data_checksums=checksums | {"x_train": "0" * 64})
-    assert state == "stale"
-    assert store.stale_reasons(RUN, run, checksums | {"x_train": "0"}) == [
-        "the data's checksums differ from those it was trained on"
-    ]
+    fresh = freshness(RUN, params, data_checksums=checksums | {"x_train": "0" * 64})
+    assert fresh.state == "stale"
+    assert fresh.why == ("the data's checksums differ from those it was trained on",)
+    assert fresh.because() == " (the data's checksums differ from those it was trained on)"
+    assert stale_reasons(fresh.stored.provenance, checksums) == []  # the run in hand, as trained
 
 
 def test_freshness_stale_on_another_pinned_library_version(stored):
@@ -143,18 +145,18 @@ def test_freshness_stale_on_another_pinned_library_version(stored):
     old = provenance["fingerprint"] | {"libraries": {"keras": "3.0.0", "numpy": "2.4.6"}}
     _edit_provenance(stored, fingerprint=old | {"libraries": old["libraries"] | {
         "tensorflow": "2.20.0"}})  # fmt: skip
-    state, run = store.freshness(RUN, _params(stored.results_dir))
-    assert state == "stale"
+    fresh = freshness(RUN, _params(stored.results_dir))
+    assert fresh.state == "stale"
     pinned = fingerprint.pinned_versions()
-    assert f"tensorflow is pinned at {pinned['tensorflow']} now, it was 2.20.0" in (
-        store.stale_reasons(RUN, run)
-    )
+    assert f"tensorflow is pinned at {pinned['tensorflow']} now, it was 2.20.0" in fresh.why
 
 
 def test_freshness_stale_on_changed_code(stored):
     provenance = json.loads(stored.provenance.read_text())
     _edit_provenance(stored, fingerprint=provenance["fingerprint"] | {"code_sha256": "0" * 64})
-    assert store.freshness(RUN, _params(stored.results_dir))[0] == "stale"
+    assert freshness(RUN, _params(stored.results_dir)).why == (
+        "the training code has changed since",
+    )
 
 
 # --- the set: a manifest the store checks (issue 35) -----------------------------------------

@@ -15,8 +15,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from imagelab import cli, params, records, sweeps
-from imagelab.sweeps import executors
+from imagelab import cli, params, records
+from imagelab.running import sweeps
+from imagelab.running.sweeps import executors
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).parents[1]
@@ -81,7 +82,7 @@ def test_misspelt_parameter_fails_in_seconds_without_tensorflow(tmp_path):
     assert "grid.dropuot" in done.stderr and "did you mean 'dropout'" in done.stderr
     assert not (tmp_path / "tiny").exists()
     probe = (
-        "import sys; from imagelab import sweeps; sweeps.load(sys.argv[1]); "
+        "import sys; from imagelab.running import sweeps; sweeps.load(sys.argv[1]); "
         "print(sorted(m for m in ('tensorflow', 'keras', 'papermill') if m in sys.modules))"
     )
     path = write_sweep(tmp_path, name="ok")
@@ -334,7 +335,7 @@ def fake_notebook(monkeypatch, ename: str | None = None):
     """Replace papermill's run of a notebook: succeed, or raise as a cell raising ``ename``."""
     from papermill.exceptions import PapermillExecutionError
 
-    from imagelab import runs
+    from imagelab.running import runs
 
     ran = []
 

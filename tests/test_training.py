@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
-from imagelab import data, exercises, models, training
-from imagelab.run import start_run
+from imagelab import data, models, training
+from imagelab.results import exercises
+from imagelab.running.run import start_run
 
 
 def _run(results_dir, exercise="dense_mnist", **overrides):

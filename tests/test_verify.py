@@ -11,8 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from imagelab import cli, data, exercises, machine, manifest, records, reproductions, store, verify
+from imagelab import cli, data, machine, records
 from imagelab.errors import UserError
+from imagelab.judging import reproductions, verify
+from imagelab.results import exercises, manifest, store
 
 from .conftest import ROOT, seal_run
 
@@ -223,8 +225,8 @@ FIXTURE_RUN = {"run_names": {"relu_mnist": "fixture_relu"}, "parameters": {"epoc
 @pytest.fixture(scope="module")
 def committed(tmp_path_factory):
     """A relu_mnist run on the 300 fixture images, 2 epochs, as the 'committed' run."""
-    from imagelab import runs
     from imagelab.data import DATA_ENV
+    from imagelab.running import runs
 
     folder = tmp_path_factory.mktemp("committed")
     with pytest.MonkeyPatch.context() as env:

@@ -1,7 +1,7 @@
 """Give stored runs the manifest of their files (issue 35), without retraining them.
 
 Runs stored before a run's provenance listed its files (``files``: each with its size and
-sha256, ``imagelab.manifest``) cannot be checked as one set, so the store refuses them. Their
+sha256, ``imagelab.results.manifest``) cannot be checked as one set, so the store refuses them. Their
 files are what they are: this records them. For every run under each results folder (its
 ``scores/*.json``; the Playground search's table too), a run that already has its manifest is
 checked and left alone; one without it gains it, and is then read back through the store, every
@@ -24,9 +24,11 @@ import json
 import sys
 from pathlib import Path
 
-from imagelab import manifest, playground_search, records, store
+from imagelab import records
 from imagelab.errors import UserError
-from imagelab.exercises import REGISTRY
+from imagelab.results import manifest, store
+from imagelab.results.exercises import REGISTRY
+from imagelab.running import playground_search
 
 SIDE_TABLES = ("seeds",)  # scores/<name>.csv files that are no run's
 

@@ -183,7 +183,7 @@ def _read_npz(name: str, path: Path) -> dict[str, np.ndarray]:
 
 
 def _read_keras(name: str) -> dict[str, np.ndarray]:
-    from imagelab import quiet_tensorflow
+    from imagelab.quiet import quiet_tensorflow
 
     quiet_tensorflow()  # keras imports TensorFlow, whose start-up chatter says nothing here
     import keras

@@ -10,7 +10,7 @@ from __future__ import annotations
 import errno
 
 # Errors of a disk or folder the user can fix, in words: every writer says them the same way
-# (a run's files in imagelab.staging, the report in imagelab.report.render, any other write
+# (a run's files in imagelab.results.staging, the report in imagelab.report.render, any other write
 # through the imagelab command). Other OSErrors are not the user's and keep their traceback.
 DISK_ERRORS = {
     errno.EROFS: "the file system is read-only",

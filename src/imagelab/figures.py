@@ -1,6 +1,6 @@
 """What each figure of a result looks like, title included: one function per figure.
 
-A notebook's run, a sweep's summary and ``imagelab figures`` (``imagelab.redraw``) all draw
+A notebook's run, a sweep's summary and ``imagelab figures`` (``imagelab.running.redraw``) all draw
 through these, so a figure redrawn from stored results is the one the run drew when it
 trained, byte for byte. Nothing here writes a file: saving is the caller's decision (a run
 saves the figures of what it trained; stored results shown again are drawn, not saved).

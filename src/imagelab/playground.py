@@ -18,7 +18,7 @@ A seed decides a run's data split (and noise) and its initial weights. Networks 
 train side by side, one per seed (``train``): stacked weights, each network on its own seed's
 data, the loss the sum of each network's own loss, so plain gradient descent gives every network
 exactly its own gradient. One seed alone is the same computation with a stack of one. The
-search over shapes and seeds is in ``imagelab.playground_search``.
+search over shapes and seeds is in ``imagelab.running.playground_search``.
 
 Not reproduced: the Playground sets an L1-regularised weight that crosses zero to exactly zero.
 """

@@ -10,7 +10,7 @@ Layout under a results folder (the project root for canonical runs)::
 
 Every file is written to a temporary name in the same folder and renamed into place, so an
 interrupted run leaves either the old file or the new one, never half of one. A run's files as
-a set (one attempt's, never mixed with another's) are ``imagelab.staging``'s: an attempt writes
+a set (one attempt's, never mixed with another's) are ``imagelab.results.staging``'s: an attempt writes
 them into its own staging folder with these writers, then publishes them in one step.
 """
 

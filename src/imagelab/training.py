@@ -56,7 +56,7 @@ class EpochLog(keras.callbacks.Callback):
             flush=True,
         )
         # A loss that overflowed (too large a learning rate) does not come back: stop now, not
-        # epochs later. imagelab.run then refuses to store the run (errors.Diverged).
+        # epochs later. imagelab.running.run then refuses to store the run (errors.Diverged).
         if not all(math.isfinite(v) for k, v in (logs or {}).items() if k.endswith("loss")):
             self.model.stop_training = True
 

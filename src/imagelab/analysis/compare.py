@@ -66,11 +66,10 @@ def direction(difference: float) -> str:
 
 
 def _stored(run: object, other: str) -> object:
-    """Another stored run beside ``run`` (a ``store.StoredRun``), or None when it has not run."""
-    from imagelab import store
-    from imagelab.outputs import beside
-
-    return store.load_run(other, beside(other, run.params["results_dir"]))
+    """Another stored run beside ``run`` (a ``run.Run``), or None when it has not run: the run
+    knows where it keeps its files and so where the other is, which keeps the lab below the
+    results store."""
+    return run.stored_beside(other)
 
 
 def accuracy_versus(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from imagelab.analysis.compare import GAP_EPOCHS, final_accuracy
+
 
 def sweep_digest(
     summary: pd.DataFrame, swept: list[str], histories: dict[str, pd.DataFrame] | None = None
@@ -30,8 +32,6 @@ def sweep_digest(
     if unfinished:
         notes.append(f"{unfinished} of {len(summary)} runs have not finished.")
     notes = " ".join(notes)
-    from imagelab.analysis import GAP_EPOCHS, final_accuracy
-
     histories = histories or {}
     done = summary[summary["status"] == "complete"]
     # summary.csv carries final_accuracy's gap since the sweeps write it; older summaries get it
@@ -85,7 +85,7 @@ def sweep_digest(
 def _lead_over_runner_up(table: pd.DataFrame, best: pd.Series, label: object) -> str:
     """Whether the seeds tell the best setting from the next best: only when every seed of the
     best lies above every seed of the other, the rule every answer of the report uses
-    (``imagelab.verdicts.spread_verdict``); overlapping ranges are what changing the seed alone
+    (``imagelab.judging.verdicts.spread_verdict``); overlapping ranges are what changing the seed alone
     gives."""
     runner = table.drop(best.name).sort_values("test_acc_mean").iloc[-1]
     lead = best["test_acc_mean"] - runner["test_acc_mean"]

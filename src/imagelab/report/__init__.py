@@ -5,14 +5,22 @@ Every number and every judgement in the report comes from a function here readin
 calls them. Nothing is trained: models are built (not fitted) to list their layers.
 
 One module per part of the report: ``answered`` (the 23 answers: the opening table and each
-section's questions), ``reference`` (what 2019 printed), ``results`` (stored runs as
-read back), ``exercises`` (a section per exercise), ``summary`` (the closing tables),
+section's questions), ``results`` (stored runs as read back), ``exercises`` (a section per exercise), ``summary`` (the closing tables),
 ``studies`` (reproduction checks), ``reproducibility`` (verifications on other CPUs),
 ``precision`` (the bfloat16 runs beside the float32 runs), ``extras`` (Playground, sweeps,
 benchmark), ``display`` (markdown, tables, figures), ``inputs`` (the files the report reads and
-their digest) and ``render`` (notebook to PDF and HTML).
+their digest) and ``render`` (notebook to PDF and HTML). What 2019 printed is
+``imagelab.judging.reference``, re-exported here.
+
+It may import every layer below it: the lab, the results store, running and judging; never the
+command line.
 """
 
+from imagelab.judging.reference import (
+    CIFAR_JPEG_NOTE,
+    HISTORY_2019,
+    is_jpeg_cifar,
+)
 from imagelab.report.answered import answers, answers_table, show_answers, show_answers_table
 from imagelab.report.exercises import (
     architecture_table,
@@ -32,11 +40,6 @@ from imagelab.report.extras import (
 from imagelab.report.inputs import digest as inputs_digest
 from imagelab.report.inputs import files as input_files
 from imagelab.report.precision import precision_table, show_precision
-from imagelab.report.reference import (
-    CIFAR_JPEG_NOTE,
-    HISTORY_2019,
-    is_jpeg_cifar,
-)
 from imagelab.report.render import REPORT_NOTEBOOK, render
 from imagelab.report.reproducibility import show_reproducibility
 from imagelab.report.results import idle_epochs, seed_spread

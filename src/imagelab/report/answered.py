@@ -1,8 +1,8 @@
 """The 23 answers in the report: the table that opens it, and each section's questions.
 
-Both are rendered from the records of ``imagelab.conclusions`` (gathered once per results
+Both are rendered from the records of ``imagelab.judging.conclusions`` (gathered once per results
 folder), never written beside them: a verdict, the seeds on which it holds and the numbers come
-from the record, 2019's words from ``imagelab.questions``.
+from the record, 2019's words from ``imagelab.judging.questions``.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from imagelab import conclusions
-from imagelab.answer import Answer
-from imagelab.questions import BY_NUMBER, NOT_PRINTED
+from imagelab.judging import conclusions
+from imagelab.judging.answer import Answer
+from imagelab.judging.questions import BY_NUMBER, NOT_PRINTED
 from imagelab.report.display import _show, _table
 
 # Where in the report each section's answers stand, in short (the headings of report.ipynb).

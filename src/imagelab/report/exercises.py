@@ -6,25 +6,27 @@ from pathlib import Path
 
 import pandas as pd
 
-from imagelab import analysis, records, store, tables
+from imagelab import analysis, records
 from imagelab.errors import UserError
-from imagelab.exercises import EXERCISES, get_exercise
+from imagelab.judging.reference import CIFAR_JPEG_NOTE, is_jpeg_cifar
 from imagelab.models import KERAS2_DEFAULTS
 from imagelab.report.answered import show_answers
 from imagelab.report.display import _figure, _figures_side_by_side, _show, _table
-from imagelab.report.reference import CIFAR_JPEG_NOTE, is_jpeg_cifar
 from imagelab.report.results import seed_spread
-from imagelab.store import StoredRun
+from imagelab.results import store, tables
+from imagelab.results.exercises import EXERCISES, get_exercise
+from imagelab.results.freshness import stale_reasons
+from imagelab.results.store import StoredRun
 
 
 def architecture_table(result: StoredRun) -> str:
     """The model's layers in one line, in order: type, output shape per image and parameters
     ('Conv2D 26 x 26 x 32 (320) -> ...'), and the total; built from the run's parameters."""
-    from imagelab import quiet_tensorflow
+    from imagelab.quiet import quiet_tensorflow
 
     quiet_tensorflow()
     from imagelab import models
-    from imagelab.run import build_model
+    from imagelab.running.run import build_model
 
     layers = models.layer_table(
         build_model(result.provenance["exercise"], result.provenance["parameters"])
@@ -167,7 +169,7 @@ def show_exercise(
     stale = (
         f"*These results were trained at commit {commit} "
         "by training code or a notebook that has changed since: `make lab` retrains them.*\n\n"
-        if not store.trained_by_current_code(result.provenance)
+        if stale_reasons(result.provenance)
         else ""
     )
     _show(f"{stale}### Model\n\n{architecture_table(result)}\n\n{hyperparameter_line(result)}")

@@ -6,16 +6,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from imagelab import analysis, records, tables
+from imagelab import analysis, records
 from imagelab.report.display import _figure, _figures_side_by_side, _show, _table
 from imagelab.report.results import load_run
+from imagelab.results import tables
+from imagelab.running.sweeps import summary_schema
 
 PROFILE_STUDY = "epoch_profile.csv"  # studies/epoch_profile.py
 
 
 def show_playground(results_dir: str | Path | None = None) -> None:
     """Exercise three (the Playground spiral), when its results exist."""
-    from imagelab import playground_search
+    from imagelab.running import playground_search
 
     result = load_run("playground_spiral", results_dir)
     search_file = records.run_files("playground_search", results_dir).score
@@ -108,7 +110,7 @@ def show_sweeps(sweeps_dir: str | Path | None = None) -> None:
         spec_file = path.parent.with_suffix(".yaml")
         spec = yaml.safe_load(spec_file.read_text()) if spec_file.is_file() else {}
         swept = list(spec.get("grid", {})) or ["seed"]
-        summary = tables.read(path, tables.sweep_summary(spec_file)).reset_index(drop=True)
+        summary = tables.read(path, summary_schema(spec_file)).reset_index(drop=True)
         table, text = analysis.sweep_digest(summary, swept, _sweep_histories(summary, path.parent))
         if len(table) == 1:  # one setting: a seed spread, told in one table below
             row = table.iloc[0]
@@ -148,7 +150,7 @@ def _lab_floor(value: pd.Series, names: list[str]) -> str:
     An epoch's training FLOPs (measured GFLOP/s x seconds) times the 2019 epochs, over the
     machine's fp32 matmul rate: the time the lab's arithmetic needs at 100 % of that peak.
     """
-    from imagelab.exercises import notebook_defaults
+    from imagelab.results.exercises import notebook_defaults
 
     epochs = {n: notebook_defaults(n)["epochs"] for n in names}
     measured = sum(value[f"{n}/imagelab_epoch"] * epochs[n] for n in names)

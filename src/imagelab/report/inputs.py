@@ -11,8 +11,9 @@ import hashlib
 from pathlib import Path
 
 from imagelab import records
-from imagelab.exercises import EXERCISES
 from imagelab.precision import BFLOAT16, canonical_name
+from imagelab.results.exercises import EXERCISES
+from imagelab.running.sweeps import summary_schema
 
 # Runs the report reads besides the exercises, and the figures it shows per run.
 EXTRA_RUNS = ("playground_spiral", "playground_search", "seeds")
@@ -29,8 +30,8 @@ def files(
 ) -> dict[str, Path]:
     """Every file the report reads that exists, by a name relative to its folder (the report
     notebook's parameters; None means the project's own folders)."""
+    from imagelab.judging.reference import HISTORY_2019
     from imagelab.report.extras import PROFILE_STUDY
-    from imagelab.report.reference import HISTORY_2019
     from imagelab.report.studies import REPRODUCTION_STUDIES
 
     root = records.PROJECT_ROOT
@@ -94,9 +95,10 @@ def check(
     damaged run (a sweep's too) or figure of a run raises too, unless ``allow_missing``: then
     the problems are returned, and the report leaves those runs out.
     """
-    from imagelab import playground_search, store, tables
-    from imagelab import reproductions as record
-    from imagelab.report.reference import HISTORY_2019
+    from imagelab.judging import reproductions as record
+    from imagelab.judging.reference import HISTORY_2019
+    from imagelab.results import store, tables
+    from imagelab.running import playground_search
 
     root = records.PROJECT_ROOT
     left_out = []
@@ -136,11 +138,11 @@ def check(
 def _check_sweeps(sweeps: Path, allow_missing: bool, left_out: list[str]) -> None:
     """Each sweep's summary against its plan, the runs it calls complete (a damaged one is
     added to ``left_out`` when ``allow_missing``), and its figure."""
-    from imagelab import store, tables
+    from imagelab.results import store, tables
 
     for summary in sorted(sweeps.glob("*/summary.csv")):
         spec = summary.parent.with_suffix(".yaml")
-        table = tables.read(summary, tables.sweep_summary(spec))
+        table = tables.read(summary, summary_schema(spec))
         for run in table.loc[table["status"] == "complete", "run_id"]:
             try:
                 store.load_run(run, summary.parent)

@@ -5,8 +5,8 @@ Each exercise's bfloat16 run (``<exercise>_bf16``, from ``make lab PRECISION=bf1
 its float32 run: test accuracy and loss, each run's own seconds per steady epoch, the
 benchmark's bfloat16-over-float32 ratio of fastest epochs where ``benchmarks/results.csv`` has
 one, and the latest two verdicts of ``imagelab verify --precision bf16`` under today's rule
-(``imagelab.seed_noise``) from ``reproductions/verify.csv`` (read through
-``imagelab.reproductions.read``, which checks it): on the numbers and on the conclusions. The
+(``imagelab.judging.seed_noise``) from ``reproductions/verify.csv`` (read through
+``imagelab.judging.reproductions.read``, which checks it): on the numbers and on the conclusions. The
 section's first sentence answers its question from them.
 Training times are compared for what they are: when the two labs trained on different CPUs,
 their ratio compares machines, not precisions.
@@ -19,14 +19,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from imagelab import analysis, reproductions, seed_noise, tables
-from imagelab.exercises import EXERCISES
+from imagelab import analysis
+from imagelab.judging import reproductions, seed_noise
 from imagelab.machine import cpu_name
 from imagelab.precision import BFLOAT16, canonical_name
 from imagelab.report.answered import SECTIONS
 from imagelab.report.display import _show, _table
 from imagelab.report.results import load_run, seed_spread
-from imagelab.store import StoredRun
+from imagelab.results import tables
+from imagelab.results.exercises import EXERCISES
+from imagelab.results.store import StoredRun
 
 NOT_JUDGED = "not judged yet"
 STALE = "not judged since trained"  # every recorded verdict predates a run's last training

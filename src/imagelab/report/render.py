@@ -96,7 +96,7 @@ def render(out_dir: Path = OUT_DIR, parameters: dict | None = None, quiet: bool 
 
     from imagelab.records import atomic_path
     from imagelab.report import inputs
-    from imagelab.runs import BUILD, execute
+    from imagelab.running.runs import BUILD, execute
 
     parameters = parameters or {}
     started = time.perf_counter()

@@ -1,6 +1,6 @@
 """The Reproducibility section: which machines reproduced which runs, and how closely.
 
-It reads ``reproductions/verify.csv`` through ``imagelab.reproductions.read``, the record's one
+It reads ``reproductions/verify.csv`` through ``imagelab.judging.reproductions.read``, the record's one
 reader, so a damaged record stops the report with one paragraph instead of showing garbage; the
 section is left out when no machine has recorded a verification yet. A column of its table is a
 CPU with one Python version (CPUs and Pythons are counted apart in the text), a row a run. It
@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from imagelab import reproductions, seed_noise
-from imagelab.exercises import REGISTRY
+from imagelab.judging import reproductions, seed_noise
 from imagelab.report.display import _show, _table
 from imagelab.report.results import load_run
+from imagelab.results.exercises import REGISTRY
 
 MACHINE = ["cpu", "python"]
 

@@ -1,12 +1,13 @@
 """What the report reads beside the stored runs: the stored runs as the report may show them,
 the spread over seeds (``scores/seeds.csv``) and the benchmark's idle seconds per epoch, each
-through its validating reader (``imagelab.store``, ``imagelab.tables``)."""
+through its validating reader (``imagelab.results.store``, ``imagelab.results.tables``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from imagelab import records, store, tables
+from imagelab import records
+from imagelab.results import store, tables
 
 
 def load_run(name: str, results_dir: str | Path | None = None) -> store.StoredRun | None:

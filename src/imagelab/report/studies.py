@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from imagelab import analysis, records, tables
-from imagelab.exercises import get_exercise
+from imagelab import analysis, records
+from imagelab.judging.reference import HISTORY_2019
 from imagelab.report.display import _plot, _show, _table
-from imagelab.report.reference import HISTORY_2019
 from imagelab.report.results import load_run
+from imagelab.results import tables
+from imagelab.results.exercises import get_exercise
 
 # label -> (file, column naming the variant, the variant). The first is the baseline: Keras 3's
 # own fit, which repeats one shuffled order every epoch once a seed is set (imagelab's training

@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 
 from imagelab import analysis, records
-from imagelab.exercises import get_exercise
+from imagelab.judging.reference import CIFAR_JPEG_NOTE, is_jpeg_cifar
 from imagelab.machine import cpu_name
 from imagelab.report.display import _plot, _show, _table
-from imagelab.report.reference import CIFAR_JPEG_NOTE, is_jpeg_cifar
 from imagelab.report.results import idle_epochs, load_run, seed_spread
+from imagelab.results.exercises import get_exercise
 
 
 def summary_table(
