@@ -64,17 +64,7 @@ def calibration():
     return seed_noise.calibration_table()
 
 
-# cifar10_seeds has seeds 1-7 (4-7 trained in issue 34's session, about 13.5 min each here):
-# 8 runs with the canonical one. Adding seeds 8 and 9 to sweeps/cifar10_seeds.yaml and `make
-# sweep` trains the last two. Strict, so the mark goes once they are in scores/seeds.csv.
-STILL_TRAINING = {"cifar10_cnn"}
-
-
-@pytest.mark.parametrize(
-    "exercise",
-    [pytest.param(name, marks=pytest.mark.xfail(strict=True, reason="8 of 10: seeds 8 and 9 to train"))
-     if name in STILL_TRAINING else name for name in EXERCISES],
-)  # fmt: skip
+@pytest.mark.parametrize("exercise", EXERCISES)
 def test_every_keras_exercise_has_ten_float32_seed_runs(exercise):
     table = tables.read(run_files("seeds").score, tables.SEEDS)
     assert table.loc[table["run"] == exercise, "seed"].nunique() >= 10

@@ -3,7 +3,7 @@
 ``make verify`` calls a rerun *within seed noise* of its committed run when the two are no
 farther apart than the float32 seed runs of that exercise are from each other
 (``scores/seeds.csv``: the canonical run and its seed sweeps, ten per Keras exercise, 45
-pairs; CIFAR-10 eight so far). Three distances between two runs, each a plain difference, no model of the noise:
+pairs each). Three distances between two runs, each a plain difference, no model of the noise:
 
 ``acc``
     |difference in test accuracy|;
