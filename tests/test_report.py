@@ -442,7 +442,7 @@ def test_the_lab_projection_names_the_last_real_lab_when_the_benchmark_read_it()
     assert projected.startswith("At these speeds the five trainings of `make lab` take 0 min. ")
     ran = extras._lab_floor(pd.concat([value, pd.Series({"make_lab/wall_seconds_sum": 1150.0})]),
                             ["dense_mnist"])  # fmt: skip
-    assert "take 0 min (the last `make lab` took 19 min). " in ran
+    assert "take 0 min (the last `make lab` took 19 min on the machine that trained the " in ran
 
 
 # --- bfloat16 against float32 (report.precision) ---------------------------------------------
@@ -539,14 +539,15 @@ def test_bfloat16_table_has_a_row_per_stored_run_and_the_latest_verdict_recorded
                                          report.precision.NOT_JUDGED, report.precision.NOT_JUDGED]  # fmt: skip
     _contended(float32_runs, "cifar10_cnn_bf16")
     text = _shown_precision(monkeypatch, float32_runs, bench, record)
-    assert _row(text, "cnn_mnist") == ["cnn_mnist", "0.8123", "0.8119", "0.1877", "0.1881", "2.3",
+    assert _row(text, "CNN (MNIST)") == ["CNN (MNIST)", "0.8123", "0.8119", "0.1877", "0.1881", "2.3",
                                        "1.2", "0.45x", "within seed noise", "same"]  # fmt: skip
-    assert _row(text, "relu_mnist")[-3] == "-"  # no benchmark ratio for it
-    assert _row(text, "cnn_dropout_mnist")[1:7] == ["-", "0.9855", "-", "0.0145", "-", "1.2"]
-    assert "the benchmark's ratio of fastest epochs, bfloat16 over float32" in text
+    assert _row(text, "dense, ReLU")[-3] == "-"  # no benchmark ratio for it
+    assert _row(text, "CNN with dropout")[1:7] == ["-", "0.9855", "-", "0.0145", "-", "1.2"]
+    assert "its ratio of fastest epochs, bfloat16 over float32" in text
     assert "bench cpu, 2026-03-01" in text and "each run's own epochs" in text
     assert text.startswith("The same conclusions: each of the 1 judged bfloat16 run reaches every")
-    assert "0.45-0.45 times the float32 time (the benchmark's fastest epochs on bench cpu" in text
+    assert "0.45-0.45 times the float32 time for the 1 exercise the benchmark times in both (the " \
+        "benchmark's fastest epochs on bench cpu" in text  # fmt: skip
     assert "On the numbers: 1 within seed noise, 1 not judged since trained, 2 not judged yet." \
         in text  # fmt: skip
     assert "Joining `make lab PRECISION=bf16` (the same conclusions and a test accuracy within " \

@@ -155,7 +155,8 @@ def answer_sentence(table: pd.DataFrame, benchmarks: str | Path | None = None) -
         return text + "."
     return (
         f"{text}; an epoch in bfloat16 takes {ratios.min():.2f}-{ratios.max():.2f} times the "
-        f"float32 time for the {len(ratios)} exercises the benchmark times in both (the "
+        f"float32 time for the {len(ratios)} exercise{'s' if len(ratios) != 1 else ''} the "
+        "benchmark times in both (the "
         f"benchmark's fastest epochs on {_bench_source(benchmarks)})."
     )
 
