@@ -137,11 +137,7 @@ def _history_2019(evidence: Evidence) -> Answer | None:
     runs, theirs = evidence.runs.get("dense_mnist"), evidence.history_2019
     if not runs or theirs is None:
         return None
-    keys = seed_noise.HISTORY_KEYS
-    ours = pd.concat(run.history for run in runs.values()).groupby(keys)["value"]
-    paired = theirs.merge(ours.min().rename("low").reset_index(), on=keys).merge(
-        ours.max().rename("high").reset_index(), on=keys
-    )
+    paired = theirs.merge(seed_noise.history_range(runs), on=seed_noise.HISTORY_KEYS)
     # 2019 printed 7 decimals; our float32 values are compared at that precision.
     inside = int(
         (
