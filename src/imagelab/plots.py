@@ -213,7 +213,7 @@ def comparison(table: pd.DataFrame) -> plt.Figure:
     ax.set_ylim(len(shown) - 0.5, -0.5)
     ax.set_xlabel("test accuracy now minus 2019's")
     ax.grid(alpha=0.3, axis="x")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=3, frameon=False,
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, frameon=False,
               columnspacing=1.0)  # fmt: skip
     fig.tight_layout()
     return fig
