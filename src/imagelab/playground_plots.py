@@ -27,7 +27,7 @@ def decision_surface(
     plane, and on top every point in its label's colour, training points edged white and test
     points edged black; the legend stands below the plane, where it hides no point."""
     grid_x1, grid_x2, output = grid
-    fig, ax = plt.subplots(figsize=(HALF_WIDTH, 3.2))
+    fig, ax = plt.subplots(figsize=(HALF_WIDTH, 3.0))
     mesh = ax.pcolormesh(
         grid_x1, grid_x2, output, cmap=PLAYGROUND_CMAP, vmin=-1, vmax=1, shading="auto"
     )
@@ -62,7 +62,7 @@ def loss_curves(
 ) -> plt.Figure:
     """Training and test loss per epoch (log scale), as the Playground's loss chart, with the
     0.1 goal and ``switch``, (the epoch, the rate) where the learning rate was lowered, marked."""
-    fig, ax = plt.subplots(figsize=(HALF_WIDTH, 3.2))
+    fig, ax = plt.subplots(figsize=(HALF_WIDTH, 3.0))
     colours = {"training": SPLIT_COLOURS["training"], "test": SPLIT_COLOURS["validation"]}
     epochs = int(frame["epoch"].max())
     marker = "o" if epochs <= POINTS_UP_TO else None  # a line alone hides a run of 1 epoch

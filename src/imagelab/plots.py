@@ -63,7 +63,7 @@ def history(frame: pd.DataFrame, title: str = "") -> plt.Figure:
     one facet per metric."""
     metrics = [m for m in ("loss", "acc") if m in set(frame["metric"])]
     fig, axes = plt.subplots(
-        len(metrics), 1, figsize=(HISTORY_WIDTH, 0.4 + 1.35 * len(metrics)), sharex=True
+        len(metrics), 1, figsize=(HISTORY_WIDTH, 0.4 + 1.25 * len(metrics)), sharex=True
     )
     for ax, metric in zip(np.atleast_1d(axes), metrics, strict=True):
         for split, rows in frame[frame["metric"] == metric].groupby("data"):
@@ -109,7 +109,7 @@ def histories_compared(
     line style per run (the first solid), so a reader sees where two runs part. ``band``
     (``seed_noise.history_range``: epoch, metric, data, low, high) is shaded behind them: the
     range of the seed runs, which a run inside it is not told apart from."""
-    fig, axes = plt.subplots(2, 1, figsize=(5.2, 3.6), sharex=True)
+    fig, axes = plt.subplots(2, 1, figsize=(5.2, 3.0), sharex=True)
     for ax, metric in zip(axes, ("loss", "acc"), strict=True):
         if band is not None:
             for split, rows in band[band["metric"] == metric].groupby("data"):
@@ -136,7 +136,7 @@ def confusion(predictions: pd.DataFrame, class_names: list[str], title: str = ""
     counts = pd.crosstab(predictions["true"], predictions["predicted"]).reindex(
         index=range(len(class_names)), columns=range(len(class_names)), fill_value=0
     )
-    fig, ax = plt.subplots(figsize=(CONFUSION_WIDTH, 3.1))
+    fig, ax = plt.subplots(figsize=(CONFUSION_WIDTH, 2.9))
     sns.heatmap(
         counts,
         annot=True,
@@ -198,7 +198,7 @@ def comparison(table: pd.DataFrame) -> plt.Figure:
     from zero would hide differences of a few thousandths. Exercises 2019 gave no accuracy
     for are left out."""
     shown = table[table["acc_2019"].notna()].reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(5.2, 0.9 + 0.3 * len(shown)))
+    fig, ax = plt.subplots(figsize=(5.2, 0.8 + 0.25 * len(shown)))
     y = np.arange(len(shown))
     ax.axvline(0.0, color="#777777", lw=1, label="2019's test accuracy")
     if {"seed_min", "seed_max"} <= set(shown.columns):
