@@ -109,7 +109,7 @@ def histories_compared(
     line style per run (the first solid), so a reader sees where two runs part. ``band``
     (``seed_noise.history_range``: epoch, metric, data, low, high) is shaded behind them: the
     range of the seed runs, which a run inside it is not told apart from."""
-    fig, axes = plt.subplots(2, 1, figsize=(5.2, 3.0), sharex=True)
+    fig, axes = plt.subplots(2, 1, figsize=(5.2, 2.7), sharex=True)
     for ax, metric in zip(axes, ("loss", "acc"), strict=True):
         if band is not None:
             for split, rows in band[band["metric"] == metric].groupby("data"):
@@ -232,7 +232,7 @@ def sweep_summary(summary: pd.DataFrame, swept: list[str], title: str = "") -> p
     numeric = pd.api.types.is_numeric_dtype(summary[x_name])
     if numeric:
         levels = sorted(levels)  # numbers along the axis in their own order, whatever ran first
-    fig, ax = plt.subplots(figsize=(HALF_WIDTH, 2.6))
+    fig, ax = plt.subplots(figsize=(HALF_WIDTH, 2.2))
     groups = complete.groupby(others, sort=False) if others else [((), complete)]
     for number, (key, rows) in enumerate(groups):
         key = key if isinstance(key, tuple) else (key,)
@@ -251,14 +251,15 @@ def sweep_summary(summary: pd.DataFrame, swept: list[str], title: str = "") -> p
             elinewidth=1.5,
             capsize=4,
             color=f"C{number}",
-            label=label or "mean over seeds; bar: lowest to highest seed",
+            label=label,
         )
     ax.set_xticks(range(len(levels)), [str(v) for v in levels])
     ax.set_xlim(-0.5, len(levels) - 0.5)
     ax.set_xlabel(x_name)
     ax.set_ylabel(f"test accuracy (axis from {ax.get_ylim()[0]:.4f})")
     ax.grid(alpha=0.3, axis="y")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False)
+    if others:  # a colour per combination of the others; the caption says what a bar is
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False)
     ax.set_title(title)
     fig.tight_layout()
     return fig
