@@ -232,7 +232,7 @@ def sweep_summary(summary: pd.DataFrame, swept: list[str], title: str = "") -> p
     numeric = pd.api.types.is_numeric_dtype(summary[x_name])
     if numeric:
         levels = sorted(levels)  # numbers along the axis in their own order, whatever ran first
-    fig, ax = plt.subplots(figsize=(HALF_WIDTH, 2.2))
+    fig, ax = plt.subplots(figsize=(HALF_WIDTH, 1.9))
     groups = complete.groupby(others, sort=False) if others else [((), complete)]
     for number, (key, rows) in enumerate(groups):
         key = key if isinstance(key, tuple) else (key,)
