@@ -256,7 +256,7 @@ def sweep_summary(summary: pd.DataFrame, swept: list[str], title: str = "") -> p
     ax.set_xticks(range(len(levels)), [str(v) for v in levels])
     ax.set_xlim(-0.5, len(levels) - 0.5)
     ax.set_xlabel(x_name)
-    ax.set_ylabel(f"test accuracy (axis from {ax.get_ylim()[0]:.4f})")
+    ax.set_ylabel(f"test accuracy\n(axis from {ax.get_ylim()[0]:.4f})")  # a zoomed dot plot
     ax.grid(alpha=0.3, axis="y")
     if others:  # a colour per combination of the others; the caption says what a bar is
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False)
