@@ -335,13 +335,15 @@ def test_time_versus_shows_the_difference_of_the_numbers_it_shows():
 
 @pytest.mark.parametrize("epochs", [1, 2, 2000])
 def test_playground_loss_curves_show_any_run_length(epochs):
-    from imagelab import plots
+    from imagelab import playground_plots, plots
 
     rows = [(e, 0.5 / e, "loss", d) for d in ("training", "test") for e in range(1, epochs + 1)]
-    figure = plots.loss_curves(pd.DataFrame(rows, columns=["epoch", "value", "metric", "data"]))
+    figure = playground_plots.loss_curves(
+        pd.DataFrame(rows, columns=["epoch", "value", "metric", "data"])
+    )
     axis = figure.axes[0]
     assert axis.get_xlim() == (0.5, epochs + 0.5)
     # A 1-epoch run is one point per split: drawn as a marker, since a line of one point is not.
-    assert all((line.get_marker() == "o") == (epochs <= plots.POINTS_UP_TO)
+    assert all((line.get_marker() == "o") == (epochs <= playground_plots.POINTS_UP_TO)
                for line in axis.get_lines()[:2])  # fmt: skip
     plots.close(figure)

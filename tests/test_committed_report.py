@@ -135,3 +135,19 @@ def test_a_lead_in_and_its_table_are_kept_together():
     assert listed.startswith("#block(sticky: true)[The machines:]\n\n- one")
     heading = "= Seeds:\n\n#figure(\n  align(center)[#table(\n"  # not a paragraph: untouched
     assert keep_lead_ins_with_tables(heading) == heading
+
+
+def test_every_figure_is_printed_at_least_at_the_size_it_was_drawn():
+    """imagelab.plots draws each figure at its printed size (no text under 7 pt, checked in
+    tests/test_figure_print.py) and saves it at plots.DPI: a figure placed smaller than drawn
+    (more pixels per printed inch) would shrink its text below that; fewer than 150 pixels per
+    inch would print it soft."""
+    from imagelab import plots
+
+    with _pdf_pages() as pdf:
+        placed = [(number, image) for number, page in enumerate(pdf.pages, start=1)
+                  for image in page.images]  # fmt: skip
+        assert len(placed) >= 15
+        for number, image in placed:
+            per_inch = image["srcsize"][0] / ((image["x1"] - image["x0"]) / 72)
+            assert 150 <= per_inch <= plots.DPI / 0.99, (number, round(per_inch, 1))

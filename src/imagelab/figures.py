@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from imagelab import plots
+from imagelab import playground_plots, plots
 
 
 def history(run_name: str, frame: pd.DataFrame):  # noqa: ANN201 (a matplotlib Figure)
@@ -34,24 +34,34 @@ def misclassified(predictions: pd.DataFrame, images: np.ndarray, class_names: li
 def surface(run_name: str, settings: dict, grid: tuple, data: object):  # noqa: ANN201
     """A Playground run's decision surface: ``grid`` is ``playground.surface`` of its trained
     network, ``data`` its spiral (``playground.SpiralData``)."""
-    return plots.decision_surface(
+    return playground_plots.decision_surface(
         grid,
         (data.x_train, data.y_train),
         (data.x_test, data.y_test),
-        title=f"{run_name}: hidden {settings['hidden']}",
+        title=hidden_layers(settings["hidden"]),  # the caption names the run
     )
 
 
-def loss(run_name: str, frame: pd.DataFrame, switch_epoch: int | None):  # noqa: ANN201
-    """A Playground run's loss curves."""
-    return plots.loss_curves(frame, switch_epoch, title=f"{run_name}: loss per epoch")
+def hidden_layers(hidden: list[int]) -> str:
+    """Hidden layers in words: [3] is 'one hidden layer of 3 neurons'."""
+    if len(hidden) == 1:
+        return f"one hidden layer of {hidden[0]} neurons"
+    return f"{len(hidden)} hidden layers of {' and '.join(map(str, hidden))} neurons"
+
+
+def loss(run_name: str, frame: pd.DataFrame, settings: dict):  # noqa: ANN201
+    """A Playground run's loss curves; ``settings`` are its parameters (the learning rate's
+    switch is marked)."""
+    switch = settings.get("switch_epoch")
+    lowered = (switch, settings["later_learning_rate"]) if switch else None
+    return playground_plots.loss_curves(frame, lowered, title=f"{run_name}: loss per epoch")
 
 
 def search(table: pd.DataFrame):  # noqa: ANN201
     """The Playground search's success rates (``playground_search.read_search``'s table)."""
     from imagelab import analysis
 
-    return plots.search_success(analysis.playground_success(table))
+    return playground_plots.search_success(analysis.playground_success(table))
 
 
 def sweep_summary(table: pd.DataFrame, swept: list[str], name: str, exercise: str, seeds: int):  # noqa: ANN201

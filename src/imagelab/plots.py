@@ -3,18 +3,19 @@
 Each figure is drawn at the size it is printed at in the report (``HALF_WIDTH`` for the two
 that stand side by side, at most ``TEXT_WIDTH`` otherwise), so the sizes of its text are its
 printed sizes: none below ``MIN_FONT_PT`` (``STYLE`` sets them; ``report.render`` shows
-figures at their natural size).
+figures at their natural size, ``DPI`` pixels per inch, which is sharp enough for print).
+The Playground's figures are in ``playground_plots``, drawn to the same rules.
 """
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
-from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.ticker import MaxNLocator
 
 from imagelab import analysis
@@ -23,11 +24,16 @@ from imagelab.records import atomic_path
 SPLIT_COLOURS = {"training": "#F8766D", "validation": "#00BFC4"}  # ggplot2's two-colour palette
 TEXT_WIDTH = 6.9  # inches: the report's A4 text width
 HALF_WIDTH = 3.4  # inches: one of two figures side by side
-MIN_FONT_PT = 7  # the smallest text legible in print
+# A run's history and confusion matrix stand side by side; the matrix takes more of the row,
+# so CIFAR-10's three-digit counts have room in its cells.
+HISTORY_WIDTH = 3.15
+CONFUSION_WIDTH = TEXT_WIDTH - HISTORY_WIDTH - 0.1
+MIN_FONT_PT = 7  # the smallest text legible in print; the figures' own text is 8 pt
+DPI = 200  # pixels per inch of a saved figure, as printed (110 looked soft on paper)
 STYLE = {
-    "font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "xtick.labelsize": 7.5,
-    "ytick.labelsize": 7.5, "legend.fontsize": 7.5, "legend.title_fontsize": 7.5,
-    "figure.titlesize": 8.5,
+    "font.size": 8.5, "axes.titlesize": 8.5, "axes.labelsize": 8.5, "xtick.labelsize": 8,
+    "ytick.labelsize": 8, "legend.fontsize": 8, "legend.title_fontsize": 8,
+    "figure.titlesize": 9,
 }  # fmt: skip
 plt.rcParams.update(STYLE)
 
@@ -35,43 +41,59 @@ plt.rcParams.update(STYLE)
 def save(fig: plt.Figure, path: Path) -> Path:
     """Save a figure as PNG atomically and return its path."""
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+        tmp.write_bytes(png(fig))
     return Path(path)
 
 
+def png(fig: plt.Figure) -> bytes:
+    """A figure as PNG at ``DPI``, cropped to what it draws; the PNG records its DPI, from which
+    ``report.render`` takes its printed size."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+# The history lines: a local linear fit over this share of the epochs, not reweighted against
+# far points (statsmodels' robust default bends away from epoch 1's high training loss).
+SMOOTH_SPAN = 0.75  # ggplot2's loess span, which 2019's plots drew with
+
+
 def history(frame: pd.DataFrame, title: str = "") -> plt.Figure:
-    """2019's history figure: points per epoch and a loess line per split, one facet per metric."""
+    """2019's history figure: points per epoch and a smoothed line per split (``smoothed``),
+    one facet per metric."""
     metrics = [m for m in ("loss", "acc") if m in set(frame["metric"])]
     fig, axes = plt.subplots(
-        len(metrics), 1, figsize=(HALF_WIDTH, 0.4 + 1.35 * len(metrics)), sharex=True
+        len(metrics), 1, figsize=(HISTORY_WIDTH, 0.4 + 1.25 * len(metrics)), sharex=True
     )
     for ax, metric in zip(np.atleast_1d(axes), metrics, strict=True):
         for split, rows in frame[frame["metric"] == metric].groupby("data"):
-            sns.regplot(
-                data=rows,
-                x="epoch",
-                y="value",
-                ax=ax,
-                lowess=len(rows) > 3,
-                ci=None,
-                color=SPLIT_COLOURS.get(split),
-                label=split,
-                truncate=True,
-                scatter_kws={"s": 10},
-                line_kws={"linewidth": 1.2},
-            )
+            rows = rows.sort_values("epoch")
+            colour = SPLIT_COLOURS.get(split)
+            ax.scatter(rows["epoch"], rows["value"], s=10, color=colour, label=split)
+            ax.plot(*smoothed(rows["epoch"], rows["value"]), color=colour, lw=1.2)
         ax.set(ylabel=metric, xlabel="")
         ax.grid(alpha=0.3)
     axes = np.atleast_1d(axes)
     axes[0].legend(title="data", loc="best")
-    _epoch_axis(axes[-1], int(frame["epoch"].max()))
+    epoch_axis(axes[-1], int(frame["epoch"].max()))
     if title:
         fig.suptitle(title)
     fig.tight_layout()
     return fig
 
 
-def _epoch_axis(ax: plt.Axes, epochs: int) -> None:
+def smoothed(x: pd.Series, y: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """The history's line through the points ``(x, y)``: lowess over ``SMOOTH_SPAN`` of them
+    when there are more than 3, else the points joined."""
+    if len(x) <= 3:
+        return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    from statsmodels.nonparametric.smoothers_lowess import lowess
+
+    fit = lowess(np.asarray(y, dtype=float), np.asarray(x, dtype=float), frac=SMOOTH_SPAN, it=0)
+    return fit[:, 0], fit[:, 1]
+
+
+def epoch_axis(ax: plt.Axes, epochs: int) -> None:
     """An x axis of whole epochs 1 to ``epochs``, half an epoch of margin either side: the
     default autoscale stretches a 1-epoch run's single point over 0.96-1.04, and an integer
     locator wanting two ticks falls back to 0.6, 0.8, ... when the axis holds one whole epoch."""
@@ -80,11 +102,20 @@ def _epoch_axis(ax: plt.Axes, epochs: int) -> None:
     ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
 
 
-def histories_compared(histories: dict[str, pd.DataFrame], title: str = "") -> plt.Figure:
+def histories_compared(
+    histories: dict[str, pd.DataFrame], band: pd.DataFrame | None = None, title: str = ""
+) -> plt.Figure:
     """Several runs' histories on shared axes: a facet per metric, a colour per data split and a
-    line style per run (the first solid), so a reader sees where two runs part."""
-    fig, axes = plt.subplots(2, 1, figsize=(4.2, 3.2), sharex=True)
+    line style per run (the first solid), so a reader sees where two runs part. ``band``
+    (``seed_noise.history_range``: epoch, metric, data, low, high) is shaded behind them: the
+    range of the seed runs, which a run inside it is not told apart from."""
+    fig, axes = plt.subplots(2, 1, figsize=(5.2, 2.7), sharex=True)
     for ax, metric in zip(axes, ("loss", "acc"), strict=True):
+        if band is not None:
+            for split, rows in band[band["metric"] == metric].groupby("data"):
+                rows = rows.sort_values("epoch")
+                ax.fill_between(rows["epoch"], rows["low"], rows["high"], alpha=0.25, lw=0,
+                                color=SPLIT_COLOURS.get(split), label=f"seed runs, {split}")  # fmt: skip
         for (run, frame), style in zip(histories.items(), ("-", "--", ":"), strict=False):
             for split, rows in frame[frame["metric"] == metric].groupby("data"):
                 rows = rows.sort_values("epoch")
@@ -92,8 +123,8 @@ def histories_compared(histories: dict[str, pd.DataFrame], title: str = "") -> p
                         color=SPLIT_COLOURS.get(split), label=f"{run}, {split}")  # fmt: skip
         ax.set(ylabel=metric)
         ax.grid(alpha=0.3)
-    axes[0].legend()
-    _epoch_axis(axes[-1], max(int(f["epoch"].max()) for f in histories.values()))
+    axes[0].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    epoch_axis(axes[-1], max(int(f["epoch"].max()) for f in histories.values()))
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -105,7 +136,7 @@ def confusion(predictions: pd.DataFrame, class_names: list[str], title: str = ""
     counts = pd.crosstab(predictions["true"], predictions["predicted"]).reindex(
         index=range(len(class_names)), columns=range(len(class_names)), fill_value=0
     )
-    fig, ax = plt.subplots(figsize=(HALF_WIDTH, 2.9))
+    fig, ax = plt.subplots(figsize=(CONFUSION_WIDTH, 2.9))
     sns.heatmap(
         counts,
         annot=True,
@@ -115,8 +146,9 @@ def confusion(predictions: pd.DataFrame, class_names: list[str], title: str = ""
         ax=ax,
         xticklabels=class_names,
         yticklabels=class_names,
-        annot_kws={"fontsize": 7},
+        annot_kws={"fontsize": 7.5},
     )
+    ax.tick_params(length=2, pad=2)
     ax.set(xlabel="predicted", ylabel="true", title=title or "Confusion matrix (test set)")
     fig.tight_layout()
     return fig
@@ -129,7 +161,15 @@ def misclassified(
     wrong = predictions[predictions["true"] != predictions["predicted"]].head(count)
     columns = 8
     rows = max(1, int(np.ceil(len(wrong) / columns)))
-    fig, axes = plt.subplots(rows, columns, figsize=(columns * 0.75, 0.3 + rows * 0.95))
+    width = TEXT_WIDTH - 0.2  # saving crops to the titles, which reach past the figure's edge
+    side = width / columns  # an image and its two lines of title above it per cell
+    fig, axes = plt.subplots(
+        rows,
+        columns,
+        figsize=(width, 0.3 + rows * (side + 0.15)),
+        squeeze=False,
+        layout="constrained",  # room for each title above its image, which tight_layout misses
+    )
     for ax in np.ravel(axes):
         ax.axis("off")
     for ax, (_, row) in zip(np.ravel(axes), wrong.iterrows(), strict=False):
@@ -137,75 +177,89 @@ def misclassified(
         if image.ndim == 1:  # flattened MNIST rows (exercise one) back to 28x28
             image = image.reshape(28, 28, 1)
         ax.imshow(image.squeeze(), cmap="gray_r" if image.shape[-1] == 1 else None)
+        # "automobile / → truck" fits a column where "true automobile" runs into the next.
         ax.set_title(
-            f"true {class_names[row['true']]}\npred {class_names[row['predicted']]}",
-            fontsize=7,
+            f"{class_names[row['true']]}\n→ {class_names[row['predicted']]}",
+            fontsize=8,
             color="#b2182b",
+            pad=3,
         )
     total = int((predictions["true"] != predictions["predicted"]).sum())
-    fig.suptitle(f"First {len(wrong)} of {total} misclassified test images")
-    fig.tight_layout()
+    fig.suptitle(
+        f"First {len(wrong)} of {total} misclassified test images: true label, → prediction"
+    )
     return fig
 
 
 def comparison(table: pd.DataFrame) -> plt.Figure:
-    """Test accuracy per exercise, 2019 against now (with the seed range where known)."""
-    fig, ax = plt.subplots(figsize=(5.6, 2.6))
-    y = np.arange(len(table))
-    ax.barh(y + 0.2, table["acc_2019"], height=0.4, color="#bbbbbb", label="2019")
-    ax.barh(y - 0.2, table["acc"], height=0.4, color="#2166ac", label="now (canonical seed)")
-    if {"seed_min", "seed_max"} <= set(table.columns):
-        ax.hlines(
-            y - 0.2,
-            table["seed_min"],
-            table["seed_max"],
-            color="black",
-            lw=2,
-            label="now, range over seeds",
-        )
-    ax.set_yticks(y, table["exercise"])
-    ax.set_xlim(0.0, 1.0)  # bars start at zero, so their lengths compare
-    ax.set_xlabel("test accuracy")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=3, frameon=False)
-    ax.invert_yaxis()
+    """Test accuracy per exercise against 2019's, as the difference now - 2019: a dot for the
+    canonical run, a bar from the lowest to the highest seed run where known, and 2019 the
+    line at 0. A dot plot of differences: the accuracies themselves (0.65 to 0.99) on one axis
+    from zero would hide differences of a few thousandths. Exercises 2019 gave no accuracy
+    for are left out."""
+    shown = table[table["acc_2019"].notna()].reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(5.2, 0.8 + 0.25 * len(shown)))
+    y = np.arange(len(shown))
+    ax.axvline(0.0, color="#777777", lw=1, label="2019's test accuracy")
+    if {"seed_min", "seed_max"} <= set(shown.columns):
+        ax.hlines(y, shown["seed_min"] - shown["acc_2019"], shown["seed_max"] - shown["acc_2019"],
+                  color="#92c5de", lw=4, label="now, lowest to highest seed")  # fmt: skip
+    ax.plot(shown["acc"] - shown["acc_2019"], y, "o", color="#2166ac", ms=5,
+            label="now, canonical run (seed 2019)")  # fmt: skip
+    ax.set_yticks(y, shown["exercise"])
+    reach = np.nanmax(np.abs(ax.get_xlim()))
+    ax.set_xlim(-reach, reach)  # 2019 in the middle: above and below it look alike
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=6, symmetric=True))
+    ax.set_ylim(len(shown) - 0.5, -0.5)
+    ax.set_xlabel("test accuracy now minus 2019's")
+    ax.grid(alpha=0.3, axis="x")
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, frameon=False,
+              columnspacing=1.0)  # fmt: skip
     fig.tight_layout()
     return fig
 
 
 def sweep_summary(summary: pd.DataFrame, swept: list[str], title: str = "") -> plt.Figure:
-    """Test accuracy against the first swept parameter: every seed as a dot, the mean over seeds
-    with a bar of +-1 standard deviation; one colour per combination of the other parameters."""
+    """Test accuracy against the first swept parameter: per setting a point at the mean over
+    its seeds and a bar from the lowest to the highest seed (the report's rule: a setting is
+    better only when the bars do not overlap); one colour per combination of the other
+    parameters. Numeric settings are joined in axis order, settings named by text are not
+    (a line between 'relu' and 'tanh' would claim an order). A dot plot: the axis is zoomed,
+    and its label says where it starts."""
     complete = summary[summary["status"] == "complete"]
     x_name, others = swept[0], swept[1:]
     levels = list(dict.fromkeys(summary[x_name].tolist()))  # grid order: values may be text
-    if pd.api.types.is_numeric_dtype(summary[x_name]):
+    numeric = pd.api.types.is_numeric_dtype(summary[x_name])
+    if numeric:
         levels = sorted(levels)  # numbers along the axis in their own order, whatever ran first
-    fig, ax = plt.subplots(figsize=(HALF_WIDTH, 2.4))
+    fig, ax = plt.subplots(figsize=(HALF_WIDTH, 1.9))
     groups = complete.groupby(others, sort=False) if others else [((), complete)]
     for number, (key, rows) in enumerate(groups):
         key = key if isinstance(key, tuple) else (key,)
         label = ", ".join(f"{name}={value}" for name, value in zip(others, key, strict=True))
         offset = (number - (len(groups) - 1) / 2) * 0.12 if others else 0.0
-        x = rows[x_name].map(levels.index).to_numpy(dtype=float) + offset
-        colour = f"C{number}"
-        ax.scatter(x, rows["test_acc"], s=14, color=colour, alpha=0.45)
-        stats = rows.groupby(x_name, sort=False)["test_acc"].agg(["mean", "std"])
+        stats = rows.groupby(x_name, sort=False)["test_acc"].agg(["mean", "min", "max"])
         stats = stats.loc[[value for value in levels if value in stats.index]]  # axis order
         positions = np.array([levels.index(v) for v in stats.index], dtype=float) + offset
         ax.errorbar(
             positions,
             stats["mean"],
-            yerr=stats["std"].fillna(0),
-            fmt="o-",
-            ms=6,
+            yerr=[stats["mean"] - stats["min"], stats["max"] - stats["mean"]],
+            fmt="o-" if numeric else "o",
+            ms=4,
+            lw=1,
+            elinewidth=1.5,
             capsize=4,
-            color=colour,
-            label=label or "mean +- sd over seeds",
+            color=f"C{number}",
+            label=label,
         )
     ax.set_xticks(range(len(levels)), [str(v) for v in levels])
+    ax.set_xlim(-0.5, len(levels) - 0.5)
     ax.set_xlabel(x_name)
-    ax.set_ylabel("test accuracy")
-    ax.legend()
+    ax.set_ylabel(f"test accuracy\n(axis from {ax.get_ylim()[0]:.4f})")  # a zoomed dot plot
+    ax.grid(alpha=0.3, axis="y")
+    if others:  # a colour per combination of the others; the caption says what a bar is
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False)
     ax.set_title(title)
     fig.tight_layout()
     return fig
@@ -214,103 +268,6 @@ def sweep_summary(summary: pd.DataFrame, swept: list[str], title: str = "") -> p
 def close(fig: plt.Figure) -> None:
     """Release a figure once shown or saved (notebooks would otherwise draw it twice)."""
     plt.close(fig)
-
-
-# The Playground's colours: orange for label -1, blue for +1, white where the output is 0.
-PLAYGROUND_CMAP = LinearSegmentedColormap.from_list("playground", ["#f59322", "#e8eaeb", "#0877bd"])
-
-
-def decision_surface(
-    grid: tuple[np.ndarray, np.ndarray, np.ndarray],
-    train: tuple[np.ndarray, np.ndarray],
-    test: tuple[np.ndarray, np.ndarray],
-    title: str = "",
-) -> plt.Figure:
-    """The Playground's picture: the network's output (-1 to 1) as a heat map over the input
-    plane, training points with a white edge and test points with a black edge on top."""
-    grid_x1, grid_x2, output = grid
-    fig, ax = plt.subplots(figsize=(HALF_WIDTH, 2.7))
-    mesh = ax.pcolormesh(
-        grid_x1, grid_x2, output, cmap=PLAYGROUND_CMAP, vmin=-1, vmax=1, shading="auto"
-    )
-    for (points, labels), edge, name in [(train, "white", "training"), (test, "black", "test")]:
-        ax.scatter(
-            points[:, 0],
-            points[:, 1],
-            c=labels,
-            cmap=PLAYGROUND_CMAP,
-            vmin=-1.4,
-            vmax=1.4,
-            s=8,
-            edgecolors=edge,
-            linewidths=0.7,
-            label=name,
-        )
-    fig.colorbar(mesh, ax=ax, label="network output")
-    ax.set(xlabel="x1", ylabel="x2", aspect="equal", title=title)
-    ax.legend(loc="lower left", fontsize=MIN_FONT_PT, framealpha=0.8)
-    fig.tight_layout()
-    return fig
-
-
-# Loss curves mark each epoch's point up to this many epochs; beyond, the line alone reads.
-POINTS_UP_TO = 50
-
-
-def loss_curves(
-    frame: pd.DataFrame, switch_epoch: int | None = None, title: str = ""
-) -> plt.Figure:
-    """Training and test loss per epoch (log scale), as the Playground's loss chart, with the
-    epoch where the learning rate changed and the 0.1 goal marked."""
-    fig, ax = plt.subplots(figsize=(HALF_WIDTH, 2.7))
-    colours = {"training": SPLIT_COLOURS["training"], "test": SPLIT_COLOURS["validation"]}
-    epochs = int(frame["epoch"].max())
-    marker = "o" if epochs <= POINTS_UP_TO else None  # a line alone hides a run of 1 epoch
-    for split, rows in frame[frame["metric"] == "loss"].groupby("data"):
-        ax.plot(rows["epoch"], rows["value"], color=colours.get(split), label=split, lw=1.3,
-                marker=marker, ms=3)  # fmt: skip
-    ax.axhline(0.1, color="grey", ls=":", lw=1, label="goal: 0.1")
-    if switch_epoch:
-        ax.axvline(switch_epoch, color="black", ls="--", lw=0.8, label="learning rate lowered")
-    ax.set(yscale="log", ylabel="loss (0.5 (output - label)²)", title=title)
-    _epoch_axis(ax, epochs)
-    ax.grid(alpha=0.3, which="both")
-    ax.legend()
-    fig.tight_layout()
-    return fig
-
-
-def search_success(summary: pd.DataFrame) -> plt.Figure:
-    """Share of seeds reaching test loss < 0.1 per hidden-layer shape and feature set, each cell
-    labelled with its count ('6/10'), from ``analysis.playground_success``."""
-    rates = summary.pivot(index="feature_set", columns="hidden", values="success_rate")
-    labels = summary.assign(
-        label=summary["successes"].astype(str) + "/" + summary["seeds"].astype(str)
-    )
-    labels = labels.pivot(index="feature_set", columns="hidden", values="label")
-    order = list(dict.fromkeys(summary["hidden"]))  # the table's order: by layers, size
-    rates, labels = rates[order], labels[order]
-    width = min(TEXT_WIDTH, 1.0 + 0.42 * rates.shape[1])
-    fig, ax = plt.subplots(figsize=(width, 1.2 + 0.4 * rates.shape[0]))
-    sns.heatmap(
-        rates,
-        annot=labels,
-        fmt="",
-        cmap="Blues",
-        vmin=0,
-        vmax=1,
-        cbar=False,
-        ax=ax,
-        linewidths=0.5,
-        annot_kws={"fontsize": 7},
-    )
-    ax.set(
-        xlabel="hidden neurons per layer",
-        ylabel="input features",
-        title="Seeds reaching test loss < 0.1",
-    )
-    fig.tight_layout()
-    return fig
 
 
 # The benchmark's code paths (``<path>_epoch`` rows), their colours and legend labels.

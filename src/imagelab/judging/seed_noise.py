@@ -171,6 +171,15 @@ def calibration(seed_runs: dict[object, object], canonical_seed: object) -> pd.D
     return pd.DataFrame(rows)
 
 
+def history_range(runs: dict[object, object]) -> pd.DataFrame:
+    """The lowest and highest value of the seed runs ``runs`` at each point of their history:
+    one row per epoch, metric and data split, columns ``low`` and ``high``."""
+    values = pd.concat(run.history for run in runs.values()).groupby(HISTORY_KEYS)["value"]
+    return pd.concat(
+        [values.min().rename("low"), values.max().rename("high")], axis=1
+    ).reset_index()
+
+
 def seed_runs(name: str, results_dir: str | Path | None = None) -> dict[int, object]:
     """The float32 seed runs of exercise ``name`` listed in ``scores/seeds.csv`` (under
     ``results_dir``), by seed, each loaded and validated from the file its row names

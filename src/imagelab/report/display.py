@@ -35,12 +35,13 @@ def _figure(path: Path, caption: str, pdf_width: str | None = None) -> None:
 
 
 def _plot(figure: object, caption: str, pdf_width: str | None = None) -> None:
-    """Show a matplotlib figure drawn for the report, with its caption, and close it."""
-    from IPython.display import display
+    """Show a matplotlib figure drawn for the report, with its caption, and close it; as the
+    PNG ``plots`` saves figures as (its DPI, so the PDF prints it at its drawn size)."""
+    from IPython.display import Image, display
 
     from imagelab import plots
 
-    display(figure, metadata=_metadata(caption, pdf_width))
+    display(Image(data=plots.png(figure)), metadata=_metadata(caption, pdf_width))
     plots.close(figure)
 
 
@@ -48,6 +49,8 @@ def _figures_side_by_side(paths: list[Path], caption: str, pdf_width: str | None
     """Show PNGs next to each other as one image (pixels copied, not resampled)."""
     from IPython.display import Image, display
     from PIL import Image as PILImage
+
+    from imagelab import plots
 
     images = [PILImage.open(p).convert("RGB") for p in paths if p.is_file()]
     if not images:
@@ -60,5 +63,5 @@ def _figures_side_by_side(paths: list[Path], caption: str, pdf_width: str | None
         row.paste(image, (left, (row.height - image.height) // 2))
         left += image.width
     buffer = io.BytesIO()
-    row.save(buffer, format="PNG", dpi=images[0].info.get("dpi", (110, 110)))
+    row.save(buffer, format="PNG", dpi=images[0].info.get("dpi", (plots.DPI, plots.DPI)))
     display(Image(data=buffer.getvalue()), metadata=_metadata(caption, pdf_width))

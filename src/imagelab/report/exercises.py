@@ -146,6 +146,11 @@ def exercise_names() -> list[str]:
     return list(EXERCISES)
 
 
+# A mistake a person might make too, per dataset: what the misclassified images' caption asks
+# the reader to look for.
+MISTAKE_HINTS = {"mnist": "a 4 written like a 9", "cifar10": "a cat taken for a dog"}
+
+
 def show_exercise(
     name: str,
     results_dir: str | Path | None = None,
@@ -181,8 +186,11 @@ def show_exercise(
     _figures_side_by_side(
         [result.files.figure("history"), result.files.figure("confusion")],
         f"{name}, the canonical run (seed {result.provenance['seed']}). Left: loss and accuracy "
-        f"after each epoch on the training images and on the validation images ({validation}); "
-        "where the two curves part, the model fits its training data better than unseen data. "
+        "per epoch on the training images (each point the average over the epoch's batches, "
+        f"while the weights still change) and on the validation images ({validation}, "
+        "measured after the epoch); lines: a smoothed fit through the points (lowess), as in "
+        "2019's plots. Where the two curves part, the model fits its training data better than "
+        "unseen data. "
         "Right: the test images by true digit or class (rows) and prediction (columns); the "
         "cells off the diagonal are the mistakes, the largest ones the pairs it confuses.",
     )
@@ -192,8 +200,9 @@ def show_exercise(
     )
     _figure(
         result.files.figure("misclassified"),
-        f"{name}: test images the canonical run got wrong, each titled with its true label and "
-        "the prediction; look for mistakes a person would make too (a 4 written like a 9).",
+        f"{name}: test images the canonical run got wrong, each titled with its true label and, "
+        "after the arrow, the prediction; look for mistakes a person would make too "
+        f"({MISTAKE_HINTS[result.provenance['data']['dataset']]}).",
     )
     show_answers(name, results_dir, sweeps_dir=sweeps_dir, benchmarks=benchmarks)
 

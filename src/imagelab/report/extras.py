@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from imagelab import analysis, records
+from imagelab import analysis, figures, records
 from imagelab.report.display import _figure, _figures_side_by_side, _show, _table
 from imagelab.report.results import load_run
 from imagelab.results import tables
@@ -29,7 +29,7 @@ def show_playground(results_dir: str | Path | None = None) -> None:
         "# Exercise three: play time (the TensorFlow Playground spiral)\n\n"
         "2019 clicked through the Playground in a browser; here the same spiral, features, "
         "tanh output and loss (the mean of 0.5 (output - label)^2) are rebuilt in Keras. "
-        f"Our run of 2019's network ({_layers(p['hidden'])}, all {len(p['features'])} "
+        f"Our run of 2019's network ({figures.hidden_layers(p['hidden'])}, all {len(p['features'])} "
         f"features, learning rate {p['learning_rate']} then {p['later_learning_rate']} from "
         f"epoch {p['switch_epoch']}, {p['epochs']} epochs, seed {p['seed']}) ended with "
         f"training loss {score['train_loss']:.4f} and test loss {score['test_loss']:.4f}."
@@ -37,8 +37,10 @@ def show_playground(results_dir: str | Path | None = None) -> None:
     _figures_side_by_side(
         [result.files.figure("surface"), result.files.figure("loss")],
         "The Playground spiral, 2019's network (our run). Left: the network's output over the "
-        "plane with the training and test points; a good fit follows both arms of the spiral. "
-        "Right: training and test loss per epoch; the drop where the learning rate changes.",
+        "plane (orange -1, blue +1) with every point in its label's colour, training points "
+        "edged white, test points black; a good fit puts each arm's points on its own colour. "
+        "Right: training and test loss per epoch (log scale); dashed line: learning rate "
+        f"lowered to {p['later_learning_rate']:g} at epoch {p['switch_epoch']}.",
     )
     seeds = sorted(int(seed) for seed in search["seed"].unique())
     _show(
@@ -58,13 +60,6 @@ def show_playground(results_dir: str | Path | None = None) -> None:
         "### The 2019 settings glossary, checked against the runs\n\n"
         + _table(analysis.playground_glossary(result.history, p, search))
     )
-
-
-def _layers(hidden: list[int]) -> str:
-    """Hidden layers in words: [3] is 'one hidden layer of 3 neurons'."""
-    if len(hidden) == 1:
-        return f"one hidden layer of {hidden[0]} neurons"
-    return f"{len(hidden)} hidden layers of {' and '.join(map(str, hidden))} neurons"
 
 
 # The digest's columns as the report prints them, with their precision: accuracies to four
@@ -130,9 +125,11 @@ def show_sweeps(sweeps_dir: str | Path | None = None) -> None:
         if len(table) > 2:  # one or two grid points: the table says it all
             _figure(
                 path.parent / "summary.png",
-                f"Sweep {path.parent.name}: mean test accuracy per setting with a bar of one "
-                "standard deviation over its seeds; settings whose bars overlap are not told "
-                "apart by the seeds.",
+                f"Sweep {path.parent.name}: test accuracy per setting, a point at the mean over "
+                "its seeds and a bar from its lowest to its highest seed; the axis is zoomed, "
+                "its label says where it starts. As everywhere in this report, a setting is "
+                "better than another only when every one of its seeds lies beyond every seed of "
+                "the other: when their bars do not overlap.",
             )
     if seeds_only:
         _show(

@@ -15,6 +15,7 @@ import base64
 import contextlib
 import hashlib
 import io
+import math
 import re
 import tempfile
 import time
@@ -241,9 +242,13 @@ def to_markdown(notebook: object, images: Path) -> tuple[str, str, str]:
 
 
 def _natural_width(png: bytes) -> str:
+    """The width a PNG is drawn at (its pixels over the DPI it records), rounded up to the
+    hundredth of an inch so the PDF never prints it smaller; at most the text width."""
     from PIL import Image
 
+    from imagelab import plots
+
     with Image.open(io.BytesIO(png)) as image:
-        dpi = image.info.get("dpi", (110, 110))[0] or 110
+        dpi = image.info.get("dpi", (plots.DPI, plots.DPI))[0] or plots.DPI
         inches = image.width / dpi * FIGURE_SCALE
-    return f"{min(inches, TEXT_WIDTH_IN):.2f}in"
+    return f"{min(math.ceil(inches * 100) / 100, TEXT_WIDTH_IN):.2f}in"

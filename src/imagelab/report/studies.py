@@ -150,14 +150,18 @@ def show_reproduction_checks(
     ours = load_run("dense_mnist", results_dir)
     if ours is not None and HISTORY_2019.is_file():
         from imagelab import plots
+        from imagelab.judging import seed_noise
 
+        runs = seed_noise.seed_runs("dense_mnist", results_dir)
         figure = plots.histories_compared(
             {"now": ours.history, "2019": _history_2019()},
+            band=seed_noise.history_range(runs) if runs else None,
             title="Dense network without activation: our canonical run against 2019's history",
         )
         _plot(
             figure,
             "The dense network without activation: our canonical run's history against 2019's "
-            "(printed in its report), loss and accuracy per epoch; question 3's answer counts how "
-            "many of 2019's points lie inside the range of our seed runs.",
+            f"(printed in its report), loss and accuracy per epoch; shaded: the lowest to the "
+            f"highest of our {len(runs)} seed runs at each epoch. Question 3's answer counts how "
+            "many of 2019's points lie inside the shading.",
         )

@@ -167,9 +167,11 @@ def show_summary(
     )
     _plot(
         plots.comparison(table),
-        "Test accuracy of each exercise: ours (the canonical run) beside 2019's where it "
-        "reported one. The CIFAR-10 network's accuracy is on a harder task and on our "
-        "JPEG-derived copy of the data.",
+        "Test accuracy of each exercise against 2019's, as the difference now minus 2019 "
+        "(a dot plot: the axis is a difference, 0 in the middle): the dot is our canonical "
+        "run, the bar the lowest to the highest of our seed runs, the grey line at 0 2019's "
+        "accuracy; a bar across the line means 2019's accuracy lies inside our seeds' range. "
+        "The CIFAR-10 network's is on our JPEG-derived copy of the data.",
     )
     if any(is_jpeg_cifar(load_run(n, results_dir).provenance) for n in table["exercise"]):
         _show(CIFAR_JPEG_NOTE)

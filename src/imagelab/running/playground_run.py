@@ -300,7 +300,7 @@ class PlaygroundRun:
 
     def plot_loss(self):  # noqa: ANN201
         """Training and test loss per epoch (published as figures/<run>_loss.png)."""
-        return figures.loss(self.name, self.result.history, self.params["switch_epoch"])
+        return figures.loss(self.name, self.result.history, self.params)
 
     def search(self) -> pd.DataFrame:
         """With ``search=True``, train the search grid with this run's other settings and store

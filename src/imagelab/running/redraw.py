@@ -121,7 +121,7 @@ def _drawer(stored: store.StoredRun, kind: str, images: dict) -> Callable[[], ob
     if kind == "history":
         return lambda: figures.history(name, stored.history)
     if kind == "loss":
-        return lambda: figures.loss(name, stored.history, provenance["parameters"]["switch_epoch"])
+        return lambda: figures.loss(name, stored.history, provenance["parameters"])
     if kind == "surface":
         return lambda: _surface(stored)
     from imagelab import data
