@@ -227,6 +227,7 @@ def _dropout_histories(evidence: Evidence) -> Answer | None:
     )
     if all(idle):
         timing += f" The benchmark ran on {evidence.bench_machine}."
+    timing += f" The runs trained on {cpu_name(runs[0].provenance.get('machine') or {})}."
     return replace(
         answer, detail=answer.detail + timing, evidence=answer.evidence + ", benchmarks/results.csv"
     )
