@@ -81,7 +81,8 @@ def validation_movement(studies_dir: str | Path | None = None) -> str:
     theirs = val_loss["value"].diff().abs().mean()
     return (
         "The dense network without activation shows the mechanism: 2019's validation loss moved "
-        f"{theirs:.4f} per epoch on average (its history, `histories/lab2019/history.csv`); ours "
+        f"{theirs:.4f} per epoch on average (the mean absolute change from one epoch to the "
+        "next, in its history, `histories/lab2019/history.csv`); ours "
         f"moved {moved.loc['keras3_repeated', 'mean']:.4f} with one order repeated and "
         f"{moved.loc['reshuffled', 'mean']:.4f} reshuffled every epoch (means over "
         f"{moved['count'].min()} seeds)."
