@@ -170,9 +170,10 @@ def verdict_sentence(table: pd.DataFrame) -> str:
     joins = list(table.loc[table["admitted"], "exercise"])
     text = f"On the numbers: {', '.join(parts)}."
     if joins:
+        which = f"all {len(joins)}" if len(joins) == len(table) > 1 else ", ".join(joins)
         text += (
             f" Joining `make lab PRECISION=bf16` (the same conclusions and a test accuracy within "
-            f"seed noise): {', '.join(joins)}."
+            f"seed noise): {which}."
         )
     return text
 
@@ -185,15 +186,18 @@ def beyond_seeds_sentence(table: pd.DataFrame, results_dir: str | Path | None = 
         spread = seed_spread(row.exercise, results_dir)
         if spread is None or spread["min"] <= row.acc_bf16 <= spread["max"]:
             continue
-        side = "above" if row.acc_bf16 > spread["max"] else "below"
         parts.append(
-            f"In {SECTIONS.get(row.exercise, row.exercise)}, the bfloat16 test accuracy, "
-            f"{row.acc_bf16:.4f}, lies {side} all {spread['n']} float32 seed runs' "
-            f"({spread['min']:.4f}-{spread['max']:.4f}), yet within seed noise: its distance "
-            f"from the float32 run is {row.ratio_acc:.2f} times the farthest seed pair's, and "
-            f"the rule allows {seed_noise.MARGIN}"
+            f"{SECTIONS.get(row.exercise, row.exercise)} ({row.acc_bf16:.4f} against "
+            f"{spread['min']:.4f}-{spread['max']:.4f} over {spread['n']} seeds; "
+            f"{row.ratio_acc:.2f} times the farthest seed pair's distance)"
         )
-    return "".join(f"{part}. " for part in parts).strip()
+    if not parts:
+        return ""
+    return (
+        f"The bfloat16 test accuracy lies outside every float32 seed run's in {'; '.join(parts)}, "
+        f"yet within seed noise: the rule measures the distance from the float32 run, up to "
+        f"{seed_noise.MARGIN} times the farthest seed pair's."
+    )
 
 
 def time_sentence(table: pd.DataFrame) -> str:

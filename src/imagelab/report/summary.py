@@ -74,11 +74,12 @@ def environment_table(names: list[str], results_dir: str | Path | None = None) -
         for r in results
         for key, value in r.provenance["data"]["checksums"].items()
     }
-    data = pd.DataFrame(
-        [
-            {"data set": d, "array": a, "sha256 (first 24 hex digits)": v[:24]}
-            for (d, a), v in sorted(checksums.items())
-        ]
+    # One row per data set, an array per column: the first 16 hex digits of each sha256.
+    data = (
+        pd.Series({key: value[:16] for key, value in checksums.items()})
+        .unstack()
+        .rename_axis("data set (sha256, first 16 hex digits)")
+        .reset_index()
     )
     verified = sorted({r.provenance["data"]["verified_against"] for r in results})
     return (
