@@ -297,14 +297,8 @@ def canonical_data(folder: Path) -> bool:
     return all(data.array_sha256(arrays[key]) == table[key] for key in data.ARRAYS)
 
 
-def _store_landed() -> bool:
-    return (ROOT / "src" / "imagelab" / "store.py").is_file()
-
-
 def skip_reason(case: Case, data_folder: Path) -> str | None:
     """Why a case cannot run here, or None."""
-    if case.needs == "store" and not _store_landed():
-        return "needs the stored-run layer (imagelab.results.store, issue 16), not landed yet"
     if case.needs == "canonical" and not canonical_data(data_folder):
         return "needs the full verified MNIST in the data folder"
     return None
