@@ -6,22 +6,18 @@ Two worker processes, one per code path, train each canonical model in turn, alt
 imagelab/bare repeat by repeat so background load hits both alike:
 
 - imagelab: ``imagelab.data.load``, ``training.set_seed``, the ``imagelab.models`` builder and
-  ``training.fit`` (``training.STEPS_PER_EXECUTION`` steps per call), what ``run.fit`` calls;
+  ``training.fit`` (``training.STEPS_PER_EXECUTION`` steps per call; then the test set's score
+  and predictions), what ``run.fit`` calls;
 - bare: the same architecture, arrays, batch size and optimizer, with plain ``np.load``,
   ``compile`` with its defaults (one step per call) and ``fit`` (and a two-line epoch timer),
   nothing else: the ratio shows what imagelab adds to, or saves on, a plain script.
 
-The CNN exercises are also timed in bfloat16 (Keras's ``mixed_bfloat16`` policy, the softmax in
-float32), through both paths, in the same workers and the same alternation: ``imagelab_bf16``
-and ``bare_bf16`` beside ``imagelab`` and ``bare``. Where the CPU cannot multiply in bfloat16
-(``precision.unsupported``) those paths are skipped with one printed line.
-
-Each repeat trains ``EPOCHS`` epochs on a slice of the data holding ``BATCHES`` training batches
-(the first epoch traces the graph) and times the others; each time is scaled to a full epoch by
-the number of samples. Timings are minima over every timed epoch of ``REPEATS`` repeats. Then
-papermill is timed against running the same notebook cells in a fresh process, and ``make lab``
-and ``make report`` are read from the last real run (they are never rerun here). Everything
-lands in ``results.csv``.
+The CNNs are timed in bfloat16 too (``imagelab_bf16``, ``bare_bf16``), where the CPU can.
+Each repeat trains ``EPOCHS`` epochs of a slice of ``BATCHES`` batches and times all but the
+first, scaled to a full epoch; the minima over ``REPEATS`` repeats are kept. Peak memory is each
+path's alone, in fresh processes (``peak_alone``). Then papermill is timed against the notebook's
+cells in a fresh process, and ``make lab``/``make report`` are read from the last real run.
+benchmarks/README.md says what each row of ``results.csv`` means.
 """
 
 from __future__ import annotations
@@ -40,6 +36,7 @@ import re
 import sys
 import tempfile
 import time
+import timeit
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -47,7 +44,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from imagelab import analysis, precision, records
+from imagelab import analysis, precision, quiet_tensorflow, records
 from imagelab.data import DATA_ENV
 from imagelab.data import data_dir as find_data_dir
 from imagelab.machine import describe as machine
@@ -58,19 +55,17 @@ from imagelab.running.run import fit_settings
 
 ROOT = records.PROJECT_ROOT
 FIXTURES = ROOT / "tests" / "fixtures"
-# Batches per epoch of a repeat: 1-5 s of training on this 2-core machine, whose speed varies by
-# up to 2x from one second to the next (a shared VM): a scaled CNN epoch takes 25-29 s, or 48 s
-# on the VM's slow level (steady to 0.1 %), rarely between. The fast level spreads by about 10 %,
-# more than imagelab saves on a CNN, so the minimum needs many fast epochs per path: timing one
-# epoch in each of 9 repeats, the same code gave cnn_mnist 0.98 and then 1.02; three epochs in
-# each of 7 gave cnn_dropout_mnist 1.02. Each repeat now times five epochs, 35 per path; all of
-# them are written to epochs.csv.
+# Batches per epoch of a repeat: 1-5 s of training here. The VM's speed jumps between two levels
+# and the fast one spreads by about 10 %, more than imagelab saves on a CNN, so each path's
+# minimum needs many fast epochs: five per repeat, 35 in all (benchmarks/README.md, "noisy").
 BATCHES = {"dense_mnist": 375, "relu_mnist": 375, "cnn_mnist": 40, "cnn_dropout_mnist": 40,
            "cifar10_cnn": 100}  # fmt: skip
 REPEATS, EPOCHS, MATMUL_SIZE = 7, 6, 2048
+# Peak memory: each path alone in a fresh process, as a script or a notebook's kernel runs (a
+# timing worker keeps what its earlier models left behind, 100-300 MiB after a few dozen).
+PEAK_EPOCHS, PEAK_REPEATS = 2, 2
 SMOKE_BATCHES = {"dense_mnist": 1, "cifar10_cnn": 2}  # one model per data set and layer type
-# Timed in bfloat16 too: the CNNs, whose convolutions bfloat16 speeds up. The dense nets' epochs
-# are 375 steps of small matmuls, dominated by per-step overhead, with little to gain.
+# Timed in bfloat16 too: the CNNs (a dense epoch is 375 small matmuls, mostly per-step overhead).
 BF16 = ("cnn_mnist", "cnn_dropout_mnist", "cifar10_cnn")
 FLAT = ("dense_mnist", "relu_mnist")  # the dense exercises take 784-pixel rows
 PAPERMILL_PARAMS = {"data_limit": 100, "epochs": 1, "run_name": "bench-papermill", "force": True}
@@ -180,12 +175,8 @@ def matmul_gflops(size: int) -> float:
 
     a, b = tf.random.normal((size, size)), tf.random.normal((size, size))
     tf.matmul(a, b).numpy()  # warm-up
-    seconds = []
-    for _ in range(3):
-        began = time.perf_counter()
-        tf.matmul(a, b).numpy()
-        seconds.append(time.perf_counter() - began)
-    return 2 * size**3 / min(seconds) / 1e9
+    seconds = min(timeit.repeat(lambda: tf.matmul(a, b).numpy(), number=1, repeat=3))
+    return 2 * size**3 / seconds / 1e9
 
 
 def reset_peak() -> None:
@@ -203,8 +194,6 @@ def peak_mib() -> float:
 def _serve(conn: object, data_dir: str) -> None:
     """Worker loop: call the named function of this module with the arguments received."""
     os.environ[DATA_ENV] = data_dir
-    from imagelab import quiet_tensorflow
-
     quiet_tensorflow()
     import tensorflow as tf
 
@@ -250,9 +239,23 @@ class Worker:
         self.process.join()
 
 
+def peak_alone(data_dir: str, exercise: str, batches: int, paths: dict[str, tuple]) -> dict:
+    """Each path's peak resident memory in MiB, the highest of ``PEAK_REPEATS``: each repeat
+    trains ``PEAK_EPOCHS`` epochs of the slice in a worker of its own, started for it."""
+    rss = dict.fromkeys(paths, 0.0)
+    for repeat in range(PEAK_REPEATS):
+        for path in list(paths)[:: 1 if repeat % 2 == 0 else -1]:
+            code, number_format = paths[path]
+            worker = Worker(data_dir)
+            worker("reset_peak")  # from here: TensorFlow imported, nothing loaded
+            worker(f"{code}_epoch", exercise, batches, PEAK_EPOCHS, number_format)
+            rss[path] = max(rss[path], worker("peak_mib"))
+            worker.close()
+    return rss
+
+
 def bf16_exercises(batches: dict[str, int]) -> tuple[str, ...]:
-    """The exercises of ``batches`` to time in bfloat16 too: the CNNs (``BF16``), or none where
-    the CPU cannot multiply in bfloat16, which one printed line says."""
+    """The ``BF16`` exercises of ``batches``, or none (and one line why) where the CPU can't."""
     if reason := precision.unsupported():
         print(f"bfloat16 paths skipped: {reason}", flush=True)
         return ()
@@ -261,9 +264,8 @@ def bf16_exercises(batches: dict[str, int]) -> tuple[str, ...]:
 
 def time_models(data_dir: str, batches: dict[str, int], repeats: int, epochs: int, size: int,
                 bf16: tuple[str, ...] = ()) -> tuple[list[tuple], list[tuple]]:  # fmt: skip
-    """Seconds per epoch (imagelab and bare; for the ``bf16`` exercises in bfloat16 too),
-    GFLOP/s, % of matmul and peak memory per model; and every timed epoch (exercise, path,
-    repeat, epoch, seconds), from which the minima come."""
+    """Seconds per epoch of each path (``bf16`` exercises in bfloat16 too), GFLOP/s, % of matmul
+    and peak memory per model; and every timed epoch (exercise, path, repeat, epoch, seconds)."""
     workers = {"imagelab": Worker(data_dir), "bare": Worker(data_dir)}
     rows, timed, peak = [], [], 0.0
     for exercise, n in batches.items():
@@ -271,13 +273,11 @@ def time_models(data_dir: str, batches: dict[str, int], repeats: int, epochs: in
         formats = precision.PRECISIONS if exercise in bf16 else (precision.FLOAT32,)
         # imagelab, bare, imagelab_bf16, bare_bf16: each path is a worker and a number format
         paths = {f"{code}{precision.SUFFIX[f]}": (code, f) for f in formats for code in workers}
-        best, rss = dict.fromkeys(paths, math.inf), dict.fromkeys(paths, 0.0)
+        best = dict.fromkeys(paths, math.inf)
         for repeat in range(repeats):
             for path in list(paths)[:: 1 if repeat % 2 == 0 else -1]:  # alternate who goes first
                 code, number_format = paths[path]
-                workers[code]("reset_peak")  # each path's own peak, though a worker runs two
                 measured = workers[code](f"{code}_epoch", exercise, n, epochs, number_format)
-                rss[path] = max(rss[path], workers[code]("peak_mib"))
                 seconds = measured if code == "bare" else measured["seconds"]
                 if code == "imagelab":  # the same in either number format
                     flops, sliced = measured["flops"], measured["timed"]
@@ -290,8 +290,6 @@ def time_models(data_dir: str, batches: dict[str, int], repeats: int, epochs: in
                  (f"{exercise}/bare_epoch", best["bare"], how),
                  (f"{exercise}/ratio", best["imagelab"] / best["bare"], "imagelab / bare"),
                  (f"{exercise}/gflops", gflops, "GFLOP/s (imagelab; training 3x forward)")]  # fmt: skip
-        line = (f"{exercise}: imagelab {best['imagelab']:.2f} s, bare {best['bare']:.2f} s per "
-                f"epoch, {gflops:.1f} GFLOP/s")  # fmt: skip
         if exercise in bf16:
             bf16_how = how.replace("s per epoch", f"s per epoch in {precision.BFLOAT16}", 1)
             rows += [(f"{exercise}/imagelab_bf16_epoch", best["imagelab_bf16"], bf16_how),
@@ -300,11 +298,11 @@ def time_models(data_dir: str, batches: dict[str, int], repeats: int, epochs: in
                       f"imagelab {precision.BFLOAT16} / imagelab float32"),
                      (f"{exercise}/bare_bf16_ratio", best["bare_bf16"] / best["bare"],
                       f"bare {precision.BFLOAT16} / bare float32")]  # fmt: skip
-            line += (f"; bfloat16: imagelab {best['imagelab_bf16']:.2f} s, bare "
-                     f"{best['bare_bf16']:.2f} s ({best['imagelab_bf16'] / best['imagelab']:.2f}x)")  # fmt: skip
-        rows += [(f"{exercise}/{path}_peak_rss", mib, "MiB peak RSS (full data loaded, slice trained)")
-                 for path, mib in rss.items()]  # fmt: skip
-        print(line, flush=True)
+        rss = peak_alone(data_dir, exercise, n, paths)
+        rows += [(f"{exercise}/{path}_peak_rss", mib,
+                  f"MiB peak RSS (max of {PEAK_REPEATS} fresh processes: full data loaded, "
+                  f"{PEAK_EPOCHS} epochs of the slice trained)") for path, mib in rss.items()]  # fmt: skip
+        print(f"{exercise}, s per epoch:", *(f"{p} {t:.2f}" for p, t in best.items()), flush=True)
     for worker in workers.values():
         worker.close()
     matmul = ("matmul_fp32", peak, f"GFLOP/s ({size}x{size} tf.matmul, best of {len(batches)}x3)")

@@ -101,7 +101,8 @@ def fake_workers(monkeypatch):
 def test_bf16_paths_alternate_with_float32_and_their_minima_come_from_the_epochs(fake_workers):
     rows, timed = bench.time_models("data", {"dense_mnist": 1, "cnn_mnist": 2}, repeats=2,
                                     epochs=3, size=8, bf16=("cnn_mnist",))  # fmt: skip
-    paths = [(c[0].removesuffix("_epoch"), c[-1]) for c in fake_workers if c[1:2] == ("cnn_mnist",)]
+    paths = [(c[0].removesuffix("_epoch"), c[-1]) for c in fake_workers
+             if c[1:2] == ("cnn_mnist",) and c[3] == 3]  # fmt: skip
     order = [("imagelab", precision.FLOAT32), ("bare", precision.FLOAT32),
              ("imagelab", precision.BFLOAT16), ("bare", precision.BFLOAT16)]  # fmt: skip
     assert paths == order + order[::-1]  # the order reversed at each repeat, as in float32
@@ -120,6 +121,38 @@ def test_bf16_paths_alternate_with_float32_and_their_minima_come_from_the_epochs
     assert value["cnn_mnist/bare_bf16_ratio"] == pytest.approx(
         value["cnn_mnist/bare_bf16_epoch"] / value["cnn_mnist/bare_epoch"]
     )
+
+
+def test_peak_memory_is_each_path_alone_in_a_fresh_process_the_highest_kept(monkeypatch):
+    """The timing workers keep what earlier models left; a peak comes from a process that trains
+    one model of one path, as a script does, and the highest of the repeats is written."""
+    started, peaks = [], iter([700.0, 900.0, 650.0, 500.0, 800.0, 600.0, 700.0, 950.0])
+
+    class FreshWorker:
+        def __init__(self, data_dir):
+            self.calls = []
+            started.append(self.calls)
+
+        def __call__(self, name, *args):
+            self.calls.append((name, *args))
+            return next(peaks) if name == "peak_mib" else None
+
+        def close(self):
+            self.calls.append(("close",))
+
+    monkeypatch.setattr(bench, "Worker", FreshWorker)
+    paths = {"imagelab": ("imagelab", precision.FLOAT32), "bare": ("bare", precision.FLOAT32),
+             "imagelab_bf16": ("imagelab", precision.BFLOAT16),
+             "bare_bf16": ("bare", precision.BFLOAT16)}  # fmt: skip
+    rss = bench.peak_alone("data", "cnn_mnist", 40, paths)
+    assert len(started) == 4 * bench.PEAK_REPEATS == 8  # a new process for every measurement
+    for calls in started:  # each trains one path once, its peak window opened after the start
+        assert [c[0] for c in calls] == ["reset_peak", calls[1][0], "peak_mib", "close"]
+        assert calls[1][1:4] == ("cnn_mnist", 40, bench.PEAK_EPOCHS)
+    trained = [(calls[1][0].removesuffix("_epoch"), calls[1][4]) for calls in started]
+    assert trained == [paths[p] for p in [*paths, *reversed(paths)]]  # alternating, as the timing
+    # the highest of each path's two: imagelab 700|950, bare 900|700, bf16 650|600, bare_bf16 500|800
+    assert rss == {"imagelab": 950.0, "bare": 900.0, "imagelab_bf16": 650.0, "bare_bf16": 800.0}
 
 
 def test_bf16_is_skipped_in_one_line_where_the_cpu_cannot(fake_workers, tmp_path, monkeypatch,

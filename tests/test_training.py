@@ -202,3 +202,24 @@ def test_fit_refuses_images_that_are_not_uint8_pixels(fixture_data):
             models.dense(), scaled, optimizer="sgd", learning_rate=None, decay=0.0,
             epochs=1, batch_size=8, validation_split=0.2, seed=1,
         )  # fmt: skip
+
+
+@pytest.mark.parametrize("number_format", ["float32", "mixed_bfloat16"])
+@pytest.mark.parametrize("build, shape", [(models.mnist_cnn, (28, 28, 1)), (models.cifar10_cnn, (32, 32, 3))])  # fmt: skip
+def test_predicted_classes_are_model_predict_s_one_batch_at_a_time(build, shape, number_format):
+    # model.predict at 32 steps per call runs a graph of many forward passes at once (more memory);
+    # training.predicted_classes runs one batch per call. 1,100 images: batches of 512, 512, 76.
+    x = np.random.default_rng(39).integers(0, 256, (1100, *shape), dtype=np.uint8)
+    keras.mixed_precision.set_global_policy(number_format)
+    try:
+        training.set_seed(39)
+        model = build()
+        model.compile(loss="categorical_crossentropy", steps_per_execution=32)
+        together = model.predict(training.batches(x, None, 512), verbose=0)
+        apart = [model.predict_on_batch(images) for images in training.batches(x, None, 512)]
+        classes = training.predicted_classes(model, x)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert np.concatenate(apart).tobytes() == together.tobytes()  # every probability, bit for bit
+    assert classes.tolist() == together.argmax(axis=1).tolist()
+    assert len(set(classes.tolist())) > 1  # not a model that answers one class to everything
