@@ -239,11 +239,11 @@ class Worker:
         self.process.join()
 
 
-def peak_alone(data_dir: str, exercise: str, batches: int, paths: dict[str, tuple]) -> dict:
-    """Each path's peak resident memory in MiB, the highest of ``PEAK_REPEATS``: each repeat
-    trains ``PEAK_EPOCHS`` epochs of the slice in a worker of its own, started for it."""
+def peak_alone(data_dir: str, exercise: str, batches: int, paths: dict, repeats: int) -> dict:
+    """Each path's peak resident memory in MiB, the highest of ``repeats``: each repeat trains
+    ``PEAK_EPOCHS`` epochs of the slice in a worker of its own, started for it."""
     rss = dict.fromkeys(paths, 0.0)
-    for repeat in range(PEAK_REPEATS):
+    for repeat in range(repeats):
         for path in list(paths)[:: 1 if repeat % 2 == 0 else -1]:
             code, number_format = paths[path]
             worker = Worker(data_dir)
@@ -298,10 +298,10 @@ def time_models(data_dir: str, batches: dict[str, int], repeats: int, epochs: in
                       f"imagelab {precision.BFLOAT16} / imagelab float32"),
                      (f"{exercise}/bare_bf16_ratio", best["bare_bf16"] / best["bare"],
                       f"bare {precision.BFLOAT16} / bare float32")]  # fmt: skip
-        rss = peak_alone(data_dir, exercise, n, paths)
+        rss = peak_alone(data_dir, exercise, n, paths, apart := min(repeats, PEAK_REPEATS))
         rows += [(f"{exercise}/{path}_peak_rss", mib,
-                  f"MiB peak RSS (max of {PEAK_REPEATS} fresh processes: full data loaded, "
-                  f"{PEAK_EPOCHS} epochs of the slice trained)") for path, mib in rss.items()]  # fmt: skip
+                  f"MiB peak RSS (each path alone in a fresh process, highest of {apart}: full data "
+                  f"loaded, {PEAK_EPOCHS} epochs of the slice trained)") for path, mib in rss.items()]  # fmt: skip
         print(f"{exercise}, s per epoch:", *(f"{p} {t:.2f}" for p, t in best.items()), flush=True)
     for worker in workers.values():
         worker.close()

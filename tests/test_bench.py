@@ -68,6 +68,7 @@ def test_bench_smoke_writes_every_measurement_and_the_report_shows_them(tmp_path
     monkeypatch.setattr(report.extras, "_show", shown.append)
     report.show_benchmarks(tmp_path / "results.csv")
     assert "# How fast" in shown[0] and "cifar10_cnn" in shown[0]
+    assert "peak memory" in shown[0] and "fresh process" in shown[0]  # the column, and how
 
 
 @pytest.fixture
@@ -144,8 +145,8 @@ def test_peak_memory_is_each_path_alone_in_a_fresh_process_the_highest_kept(monk
     paths = {"imagelab": ("imagelab", precision.FLOAT32), "bare": ("bare", precision.FLOAT32),
              "imagelab_bf16": ("imagelab", precision.BFLOAT16),
              "bare_bf16": ("bare", precision.BFLOAT16)}  # fmt: skip
-    rss = bench.peak_alone("data", "cnn_mnist", 40, paths)
-    assert len(started) == 4 * bench.PEAK_REPEATS == 8  # a new process for every measurement
+    rss = bench.peak_alone("data", "cnn_mnist", 40, paths, repeats=2)
+    assert len(started) == 4 * 2  # a new process for every measurement
     for calls in started:  # each trains one path once, its peak window opened after the start
         assert [c[0] for c in calls] == ["reset_peak", calls[1][0], "peak_mib", "close"]
         assert calls[1][1:4] == ("cnn_mnist", 40, bench.PEAK_EPOCHS)

@@ -257,6 +257,12 @@ def show_benchmarks(path: str | Path | None = None, studies_dir: str | Path | No
             "share of matmul": [f"{share:.0f} %" for share in analysis.matmul_shares(value, names)],
         }
     )
+    peaks = [f"{n}/{path}_peak_rss" for n in names for path in ("imagelab", "bare")]
+    memory = ""
+    if all(peak in value for peak in peaks):  # older benchmark files may lack them
+        table["peak memory"] = [f"{value[a]:.0f} / {value[b]:.0f} MiB" for a, b in zip(peaks[::2], peaks[1::2], strict=True)]  # fmt: skip
+        how = results.set_index("name")["unit"].get(peaks[0], "MiB peak RSS")
+        memory = f" Peak memory is imagelab's / bare Keras's, in {how}."
     cifar = (
         f"A CIFAR-10 epoch now takes {value['cifar10_cnn/imagelab_epoch']:.0f} s; in 2019 "
         "each took more than 120 s. "
@@ -269,6 +275,6 @@ def show_benchmarks(path: str | Path | None = None, studies_dir: str | Path | No
         "script, measured side by side (a slice of each epoch timed and scaled to a full one; "
         "the fastest of the timed epochs, see `benchmarks/README.md`); the ratio is imagelab over bare, "
         "the last column the achieved training GFLOP/s as a share of the measured fp32 matmul "
-        f"({value['matmul_fp32']:.0f} GFLOP/s). {row['machine']}, {row['date'][:10]}, "
+        f"({value['matmul_fp32']:.0f} GFLOP/s).{memory} {row['machine']}, {row['date'][:10]}, "
         f"commit {row['commit']}.\n\n{_table(table)}{_steps_per_call(studies_dir)}"
     )
