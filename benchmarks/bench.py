@@ -62,7 +62,7 @@ BATCHES = {"dense_mnist": 375, "relu_mnist": 375, "cnn_mnist": 40, "cnn_dropout_
            "cifar10_cnn": 100}  # fmt: skip
 REPEATS, EPOCHS, MATMUL_SIZE = 7, 6, 2048
 # Peak memory: each path alone in a fresh process, as a script or a notebook's kernel runs (a
-# timing worker keeps what its earlier models left behind, 100-300 MiB after a few dozen).
+# timing worker keeps part of what its earlier models left behind: benchmarks/README.md).
 PEAK_EPOCHS, PEAK_REPEATS = 2, 2
 SMOKE_BATCHES = {"dense_mnist": 1, "cifar10_cnn": 2}  # one model per data set and layer type
 # Timed in bfloat16 too: the CNNs (a dense epoch is 375 small matmuls, mostly per-step overhead).

@@ -1,10 +1,10 @@
-"""Peak memory of one benchmark path, measured apart: each in a fresh process (issue 39).
+"""What do 32 training steps per call cost in memory? Each path alone in a fresh process (#39).
 
-The benchmark (``benchmarks/bench.py``) keeps one long-lived worker per path and resets its
-peak before each model, so a model's peak carries what the worker kept from the ones before.
-This runs ``bench.imagelab_epoch`` or ``bench.bare_epoch`` alone (2 epochs of the benchmark's
-slice of ``BATCHES`` batches, float32), imagelab also at one training step per call, and
-prints the peak resident memory of each. The README's Speed section quotes it.
+Runs ``bench.imagelab_epoch`` or ``bench.bare_epoch`` alone (2 epochs of the benchmark's slice of
+``BATCHES`` batches, float32), as ``bench.peak_alone`` does, and imagelab once more at one
+training step per call, and prints the peak resident memory of each. Before the predictions
+went one batch per call (``training.predicted_classes``), imagelab's MNIST CNN peaked 100-130
+MiB above one step per call; that was ``model.predict``'s graph, not the training steps.
 
     IMAGELAB_DATA=../shared/datasets .venv/bin/python studies/peak_memory_apart.py
 """
