@@ -274,7 +274,7 @@ def show_benchmarks(path: str | Path | None = None, studies_dir: str | Path | No
         f"# How fast\n\n{cifar}{_lab_floor(value, names)}Seconds per epoch through imagelab and through a bare Keras "
         "script, measured side by side (a slice of each epoch timed and scaled to a full one; "
         "the fastest of the timed epochs, see `benchmarks/README.md`); the ratio is imagelab over bare, "
-        "the last column the achieved training GFLOP/s as a share of the measured fp32 matmul "
+        "the share of matmul is the achieved training GFLOP/s over the measured fp32 matmul "
         f"({value['matmul_fp32']:.0f} GFLOP/s).{memory} {row['machine']}, {row['date'][:10]}, "
         f"commit {row['commit']}.\n\n{_table(table)}{_steps_per_call(studies_dir)}"
     )
