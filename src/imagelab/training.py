@@ -196,8 +196,9 @@ def predicted_classes(model: keras.Model, x: np.ndarray) -> np.ndarray:
     Not ``model.predict``: compiled with ``steps_per_execution``, it builds one graph of that many
     forward passes, which TensorFlow runs side by side since none waits for another. On the MNIST
     CNN that held about 120 MiB more at the run's peak than one batch at a time (issue 39,
-    ``benchmarks/bench.py``'s peak memory), to save a few calls on 20 batches. Each batch runs the
-    same forward pass either way: the same probabilities, bit for bit (tests/test_training.py).
+    ``studies/peak_memory_apart.py`` before and after), to save a few calls on 20 batches. Each
+    batch runs the same forward pass either way: the same probabilities, bit for bit
+    (tests/test_training.py).
     """
     return np.concatenate(
         [model.predict_on_batch(images).argmax(axis=1) for images in batches(x, None, 512)]

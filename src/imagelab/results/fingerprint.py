@@ -89,11 +89,11 @@ SAME_NUMBERS = {
         "verified_at": "c02b67ca5597",
         "evidence": "studies/same_numbers_uint8.csv",
     },
-    # Issue 39 again: the predictions one batch per call (training.predicted_classes) instead of
-    # model.predict's graph of 32 batches, for memory. The float32 runs were trained on this CPU
-    # model, so `make verify --all` at d870ed4 found all six identical to them; the bfloat16 code
-    # and the float32 again: retrained by the older and the newer code on one AMD EPYC (family
-    # 25 model 17), identical in history, score and every prediction.
+    # Issue 39 again: the test set predicted one batch per call (training.predicted_classes), not
+    # in model.predict's graph of 32 batches, for memory. `make verify --all` at d870ed4 found the
+    # six float32 runs identical to the committed ones (trained on the same CPU model); the
+    # evidence file holds every exercise, float32 and bfloat16, retrained by the older and the
+    # newer code on one AMD EPYC (family 25 model 17): identical in history, score, predictions.
     "754ec4281b778e5bbc17fb4249eee0ab83b221372164d0c653749c0a91a8d1e3": {
         "now": "d824ba75587d1b75ab2279e6938ba63a48103f9a1e14660720c5b6f3bfbff659",
         "change": "training.predicted_classes: the test set predicted one batch per call (#39)",
